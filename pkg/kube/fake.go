@@ -1,0 +1,69 @@
+package kube
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+)
+
+// FakeFactory is a Factory backed by client-go fakes, for narrow unit tests.
+// Anything that must behave like a real API server is tested against the
+// local cluster instead (hack/cluster).
+type FakeFactory struct {
+	Clientset     *fake.Clientset
+	DynamicClient *dynamicfake.FakeDynamicClient
+	// Err, when set, is returned by every method, to simulate an unreachable cluster.
+	Err error
+}
+
+// NewFakeFactory returns a FakeFactory seeded with objects decoded from YAML
+// documents (one object per string).
+func NewFakeFactory(manifests ...string) (*FakeFactory, error) {
+	objs := make([]runtime.Object, 0, len(manifests))
+	for i, m := range manifests {
+		js, err := yaml.YAMLToJSON([]byte(m))
+		if err != nil {
+			return nil, fmt.Errorf("fake object %d: %w", i, err)
+		}
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(js, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("fake object %d: %w", i, err)
+		}
+		objs = append(objs, obj)
+	}
+	return &FakeFactory{
+		Clientset:     fake.NewClientset(objs...),
+		DynamicClient: dynamicfake.NewSimpleDynamicClient(scheme.Scheme),
+	}, nil
+}
+
+// RESTConfig returns a config pointing nowhere.
+func (f *FakeFactory) RESTConfig() (*rest.Config, error) {
+	if f.Err != nil {
+		return nil, f.Err
+	}
+	return &rest.Config{Host: "https://fake.invalid"}, nil
+}
+
+// Kubernetes returns the fake clientset.
+func (f *FakeFactory) Kubernetes() (kubernetes.Interface, error) {
+	if f.Err != nil {
+		return nil, f.Err
+	}
+	return f.Clientset, nil
+}
+
+// Dynamic returns the fake dynamic client.
+func (f *FakeFactory) Dynamic() (dynamic.Interface, error) {
+	if f.Err != nil {
+		return nil, f.Err
+	}
+	return f.DynamicClient, nil
+}
