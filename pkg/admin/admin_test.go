@@ -1,0 +1,120 @@
+package admin
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func get(t *testing.T, h http.Handler, method, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+	return rec.Code, rec.Body.String()
+}
+
+func TestReady(t *testing.T) {
+	r := &Readiness{}
+	h := Handler(prometheus.NewRegistry(), r)
+
+	steps := []struct {
+		name     string
+		change   func()
+		wantCode int
+		wantBody string
+	}{
+		{"no conditions", func() {}, 200, "ready\n"},
+		{"one unmet", func() { r.Set("issuer", false, "issuer secret not loaded") }, 503, "not ready\nunmet issuer: issuer secret not loaded\n"},
+		{"two unmet, sorted", func() { r.Set("api", false, "no watch yet") }, 503, "not ready\nunmet api: no watch yet\nunmet issuer: issuer secret not loaded\n"},
+		{"one met", func() { r.Set("api", true, "watching") }, 503, "not ready\nunmet issuer: issuer secret not loaded\n"},
+		{"notice while unmet", func() { r.Notice("signing", "signing not implemented yet") }, 503, "not ready\nunmet issuer: issuer secret not loaded\nnotice: signing not implemented yet\n"},
+		{"all met", func() { r.Set("issuer", true, "loaded") }, 200, "ready\nnotice: signing not implemented yet\n"},
+		{"notice removed", func() { r.Notice("signing", "") }, 200, "ready\n"},
+	}
+	for _, s := range steps {
+		s.change()
+		code, body := get(t, h, http.MethodGet, PathReady)
+		if code != s.wantCode || body != s.wantBody {
+			t.Errorf("%s: got %d %q, want %d %q", s.name, code, body, s.wantCode, s.wantBody)
+		}
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	reg := NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "meshctl_test_total", Help: "Test counter."})
+	reg.MustRegister(c)
+	c.Inc()
+	h := Handler(reg, nil)
+
+	cases := []struct {
+		method, path string
+		wantCode     int
+		wantBody     []string
+	}{
+		{"GET", PathLive, 200, []string{"live"}},
+		{"HEAD", PathLive, 200, nil},
+		{"GET", PathReady, 200, []string{"ready"}},
+		{"GET", PathMetrics, 200, []string{"meshctl_test_total 1", "go_goroutines ", "process_start_time_seconds "}},
+		{"POST", PathReady, 405, nil},
+		{"GET", "/debug/pprof/", 404, nil},
+		{"GET", "/", 404, nil},
+	}
+	for _, tc := range cases {
+		code, body := get(t, h, tc.method, tc.path)
+		if code != tc.wantCode {
+			t.Errorf("%s %s: code %d, want %d", tc.method, tc.path, code, tc.wantCode)
+		}
+		for _, w := range tc.wantBody {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s %s: body lacks %q", tc.method, tc.path, w)
+			}
+		}
+	}
+}
+
+func TestServerServeAndShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{})
+	if s.http.ReadHeaderTimeout != DefaultReadHeaderTimeout || s.http.ReadTimeout != DefaultReadTimeout ||
+		s.http.WriteTimeout != DefaultWriteTimeout || s.http.IdleTimeout != DefaultIdleTimeout ||
+		s.http.MaxHeaderBytes != DefaultMaxHeaderBytes {
+		t.Errorf("defaults not applied: %+v", s.http)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+
+	resp, err := http.Get("http://" + ln.Addr().String() + PathLive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "live\n" {
+		t.Fatalf("/live: %d %q", resp.StatusCode, body)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve after Shutdown: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after Shutdown")
+	}
+}

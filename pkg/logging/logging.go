@@ -1,0 +1,84 @@
+package logging
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// Formats of log lines.
+const (
+	// FormatPlain writes logfmt-style key=value lines (slog.TextHandler).
+	FormatPlain = "plain"
+	// FormatJSON writes one JSON object per line (slog.JSONHandler).
+	FormatJSON = "json"
+)
+
+// Levels accepted by ParseLevel, lowest first.
+const (
+	LevelDebug = "debug"
+	LevelInfo  = "info"
+	LevelWarn  = "warn"
+	LevelError = "error"
+)
+
+// Levels lists the accepted level names, lowest first, for help texts.
+func Levels() []string { return []string{LevelDebug, LevelInfo, LevelWarn, LevelError} }
+
+// Formats lists the accepted format names, for help texts.
+func Formats() []string { return []string{FormatPlain, FormatJSON} }
+
+// Options select a logger. The zero value logs at info level in plain
+// format.
+type Options struct {
+	// Level is debug, info, warn or error (case-insensitive); empty means
+	// info.
+	Level string
+	// Format is plain or json (case-insensitive); empty means plain.
+	Format string
+}
+
+// ParseLevel converts a level name into a slog.Level; empty means info.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case LevelDebug:
+		return slog.LevelDebug, nil
+	case LevelInfo, "":
+		return slog.LevelInfo, nil
+	case LevelWarn, "warning":
+		return slog.LevelWarn, nil
+	case LevelError:
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("unknown log level %q (want one of %s)", s, strings.Join(Levels(), ", "))
+}
+
+// NewHandler returns a slog handler writing to w as opts select.
+func NewHandler(w io.Writer, opts Options) (slog.Handler, error) {
+	level, err := ParseLevel(opts.Level)
+	if err != nil {
+		return nil, err
+	}
+	ho := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(strings.TrimSpace(opts.Format)) {
+	case FormatPlain, "":
+		return slog.NewTextHandler(w, ho), nil
+	case FormatJSON:
+		return slog.NewJSONHandler(w, ho), nil
+	}
+	return nil, fmt.Errorf("unknown log format %q (want one of %s)", opts.Format, strings.Join(Formats(), ", "))
+}
+
+// New returns a logger writing to w as opts select.
+func New(w io.Writer, opts Options) (*slog.Logger, error) {
+	h, err := NewHandler(w, opts)
+	if err != nil {
+		return nil, err
+	}
+	return slog.New(h), nil
+}
+
+// Discard returns a logger that drops everything, the default of
+// dependency structs whose Logger is nil.
+func Discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
