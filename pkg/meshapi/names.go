@@ -55,6 +55,14 @@ const (
 	PolicyGRPCPort      = 8090
 	InjectorWebhookPort = 8443
 	ControllerAdminPort = 9990
+
+	// ControllerUID is the non-root user (and group) id the control-plane
+	// containers run as; the image's /etc/passwd names it ControllerUser.
+	ControllerUID = 2103
+	// ControllerUser is the name of ControllerUID in the image.
+	ControllerUser = "meshctl"
+	// ProxyUser is the name of ProxyUID in the image.
+	ProxyUser = "meshctl-proxy"
 )
 
 // Data-plane ports and ids.
