@@ -3,7 +3,7 @@
 # Everything lands in $CACHE, keyed by version + Go version + build flags; a finished folder carries
 # a .complete stamp and is never rebuilt.
 
-APT_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack socat openssl curl ca-certificates iproute2 util-linux)
+APT_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack openssl curl ca-certificates iproute2 util-linux)
 
 ensure_packages() {
   local missing=() p

@@ -123,7 +123,7 @@ cmd_down() {
   remove_cgroups
   rm -rf "$RUN/cni/ipam"   # no pod survives a down: free all addresses
   if [ -f "$RUN/.created-run-containerd" ]; then   # we created /run/containerd (shim sockets): remove it if empty
-    rmdir /run/containerd/s /run/containerd 2>/dev/null || true; rm -f "$RUN/.created-run-containerd"
+    find /run/containerd -depth -type d -empty -delete 2>/dev/null || true; rm -f "$RUN/.created-run-containerd"
   fi
   if [ -n "$wipe" ]; then
     if awk -v r="$RUN/" 'index($2, r) == 1 {found=1} END {exit !found}' /proc/mounts; then

@@ -86,8 +86,9 @@ fence_up() {
     $IPT -t raw -A "$FENCE_RAW_CHAIN" -i "$BRIDGE" -d "$SVC_CIDR" -j RETURN
     $IPT -t raw -A "$FENCE_RAW_CHAIN" -i "$BRIDGE" -d "$NODE_IP/32" -j RETURN
     $IPT -t raw -A "$FENCE_RAW_CHAIN" -i "$BRIDGE" "${CMT[@]}" -j DROP
-    local d; for d in "$POD_CIDR" "$SVC_CIDR" "$NODE_IP/32"; do
-      $IPT -t raw -A "$FENCE_RAW_CHAIN" ! -i "$BRIDGE" ! -i lo -d "$d" "${CMT[@]}" -j DROP
+    $IPT -t raw -A "$FENCE_RAW_CHAIN" -i lo -j RETURN
+    local d; for d in "$POD_CIDR" "$SVC_CIDR" "$NODE_IP/32"; do   # from any other interface
+      $IPT -t raw -A "$FENCE_RAW_CHAIN" -d "$d" "${CMT[@]}" -j DROP
     done
     _jump_first "$IPT" raw PREROUTING "$FENCE_RAW_CHAIN"
 
