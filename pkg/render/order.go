@@ -37,8 +37,8 @@ func installOrder() []string {
 	}
 }
 
-// kindRank returns the position of kind in installOrder; unknown kinds sort last.
-func kindRank(kind string) int {
+// KindRank returns the position of kind in installOrder; unknown kinds sort last.
+func KindRank(kind string) int {
 	order := installOrder()
 	for i, k := range order {
 		if k == kind {

@@ -102,7 +102,7 @@ func split(out map[string]string) ([]Document, error) {
 	}
 	sort.SliceStable(docs, func(i, j int) bool {
 		a, b := docs[i], docs[j]
-		if ka, kb := kindRank(a.Kind), kindRank(b.Kind); ka != kb {
+		if ka, kb := KindRank(a.Kind), KindRank(b.Kind); ka != kb {
 			return ka < kb
 		}
 		if a.Source != b.Source {
