@@ -40,7 +40,7 @@ func warnings(conn *nftables.Conn, p *plan) []string {
 			if v6 {
 				tool = "ip6tables"
 			}
-			out = append(out, fmt.Sprintf("legacy %s nat table holds %d entries beyond its built-in chains: "+
+			out = append(out, fmt.Sprintf("legacy %s nat table is not empty (%d entries beyond its built-in chains): "+
 				"they run alongside meshctl's nftables rules and may redirect pod traffic first "+
 				"(inspect them with %s-legacy-save -t nat)", tool, n, tool))
 		}
