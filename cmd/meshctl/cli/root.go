@@ -120,6 +120,7 @@ Install the mesh with:
 	root.AddCommand(
 		newVersionCmd(g),
 		newDocsCmd(g),
+		newProxyCmd(g),
 		newControllerCmd(g),
 	)
 	return root

@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meshctl/meshctl/pkg/logging"
+	"github.com/meshctl/meshctl/pkg/proxy"
+)
+
+type proxyOptions struct {
+	*globalOptions
+	flags       proxy.Config
+	opaquePorts string
+
+	cfg proxy.Config
+}
+
+func newProxyCmd(g *globalOptions) *cobra.Command {
+	o := &proxyOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Run the sidecar data-plane proxy",
+		Long: `Run the meshctl proxy: the transparent sidecar that carries a meshed pod's
+inbound (4143) and outbound (127.0.0.1:4140) traffic, detects HTTP/1.1,
+HTTP/2 and gRPC, proxies everything else as opaque TCP, and serves
+/metrics, /ready, /live and /config on its admin port (4191).
+
+Configuration comes from MESHCTL_PROXY_* environment variables (set by the
+injected pod spec) and from flags, which take precedence.`,
+		Example: `  # Run outside a pod, forwarding inbound traffic to a local application
+  meshctl proxy --inbound-addr 127.0.0.1:4143 --inbound-target 127.0.0.1:8080
+
+  # Show the effective configuration of a running proxy
+  curl -s localhost:4191/config`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.complete(cmd); err != nil {
+				return err
+			}
+			return o.run(cmd)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.flags.InboundAddr, "inbound-addr", "", "Inbound listener address (default 0.0.0.0:4143)")
+	f.StringVar(&o.flags.OutboundAddr, "outbound-addr", "", "Outbound listener address (default 127.0.0.1:4140)")
+	f.StringVar(&o.flags.AdminAddr, "admin-addr", "", "Admin server address (default 0.0.0.0:4191)")
+	f.StringVar(&o.flags.InboundTarget, "inbound-target", "", "Send all inbound connections to this ip:port instead of their original destination")
+	f.StringVar(&o.flags.OutboundTarget, "outbound-target", "", "Send all outbound connections to this ip:port instead of their original destination")
+	f.DurationVar(&o.flags.DetectTimeout, "detect-timeout", 0, "How long to wait for a client's first bytes before proxying as opaque TCP (default 10s)")
+	f.StringVar(&o.opaquePorts, "opaque-ports", "", "Ports proxied as opaque TCP without protocol detection (default "+"25,587,3306,4444,5432,6379,9300,11211)")
+	f.DurationVar(&o.flags.ShutdownGracePeriod, "shutdown-grace-period", 0, "How long in-flight requests may drain after SIGTERM (default 30s)")
+	f.StringVar(&o.flags.LogLevel, "log-level", "", "Log level: debug, info, warn or error (default info)")
+	f.StringVar(&o.flags.LogFormat, "log-format", "", "Log format: plain or json (default plain)")
+	return cmd
+}
+
+// complete layers the configuration: defaults < MESHCTL_PROXY_* < flags.
+func (o *proxyOptions) complete(cmd *cobra.Command) error {
+	cfg, err := proxy.FromEnv(proxy.Config{}, o.getenv())
+	if err != nil {
+		return usageError(fmt.Errorf("proxy configuration: %w", err))
+	}
+	changed := cmd.Flags().Changed
+	str := func(name string, dst *string, v string) {
+		if changed(name) {
+			*dst = v
+		}
+	}
+	dur := func(name string, dst *time.Duration, v time.Duration) {
+		if changed(name) {
+			*dst = v
+		}
+	}
+	str("inbound-addr", &cfg.InboundAddr, o.flags.InboundAddr)
+	str("outbound-addr", &cfg.OutboundAddr, o.flags.OutboundAddr)
+	str("admin-addr", &cfg.AdminAddr, o.flags.AdminAddr)
+	str("inbound-target", &cfg.InboundTarget, o.flags.InboundTarget)
+	str("outbound-target", &cfg.OutboundTarget, o.flags.OutboundTarget)
+	str("log-level", &cfg.LogLevel, o.flags.LogLevel)
+	str("log-format", &cfg.LogFormat, o.flags.LogFormat)
+	dur("detect-timeout", &cfg.DetectTimeout, o.flags.DetectTimeout)
+	dur("shutdown-grace-period", &cfg.ShutdownGracePeriod, o.flags.ShutdownGracePeriod)
+	if changed("opaque-ports") {
+		ports, err := proxy.ParsePortSet(o.opaquePorts)
+		if err != nil {
+			return usageError(fmt.Errorf("--opaque-ports: %w", err))
+		}
+		cfg.OpaquePorts = ports
+	}
+	cfg = cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return usageError(fmt.Errorf("proxy configuration: %w", err))
+	}
+	o.cfg = cfg
+	return nil
+}
+
+func (o *proxyOptions) getenv() func(string) string { return o.globalOptions.cfg.getenv }
+
+func (o *proxyOptions) run(cmd *cobra.Command) error {
+	log, err := logging.New(o.streams.ErrOut, logging.Options{Level: o.cfg.LogLevel, Format: o.cfg.LogFormat})
+	if err != nil {
+		return usageError(err)
+	}
+	ls, err := proxy.Listen(o.cfg)
+	if err != nil {
+		return err
+	}
+	p, err := proxy.New(o.cfg, proxy.Deps{}, log, ls)
+	if err != nil {
+		ls.Close()
+		return err
+	}
+	return p.Run(cmd.Context())
+}

@@ -1,0 +1,204 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/meshctl/meshctl/pkg/meshapi"
+)
+
+// Config is the proxy's effective configuration. The zero value of every
+// field means the documented default; Defaults fills them in.
+type Config struct {
+	// InboundAddr is where redirected inbound connections arrive (default 0.0.0.0:4143).
+	InboundAddr string `json:"inboundAddr"`
+	// OutboundAddr is where redirected outbound connections arrive (default 127.0.0.1:4140).
+	OutboundAddr string `json:"outboundAddr"`
+	// AdminAddr serves /metrics, /ready, /live and /config (default 0.0.0.0:4191).
+	AdminAddr string `json:"adminAddr"`
+
+	// InboundTarget, when set, sends every inbound connection to this address
+	// instead of its original destination (explicit-target mode, used outside
+	// a pod: tests, benchmarks, the local demo).
+	InboundTarget string `json:"inboundTarget,omitempty"`
+	// OutboundTarget is the same for outbound connections.
+	OutboundTarget string `json:"outboundTarget,omitempty"`
+
+	// DetectTimeout bounds protocol detection; a client that has said nothing
+	// by then is proxied as opaque TCP (default 10s, as Linkerd).
+	DetectTimeout time.Duration `json:"detectTimeout"`
+	// OpaquePorts are never protocol-detected: server-speaks-first protocols
+	// such as MySQL or SMTP are proxied at once (default meshapi.DefaultOpaquePorts).
+	OpaquePorts PortSet `json:"opaquePorts"`
+	// ConnectTimeout bounds each upstream connection attempt (default 1s).
+	ConnectTimeout time.Duration `json:"connectTimeout"`
+	// IdleTimeout closes keep-alive connections idle this long (default 90s).
+	IdleTimeout time.Duration `json:"idleTimeout"`
+	// ReadHeaderTimeout bounds the reading of a request head (default 10s).
+	ReadHeaderTimeout time.Duration `json:"readHeaderTimeout"`
+	// MaxHeaderBytes bounds the size of a request head (default 64 KiB).
+	MaxHeaderBytes int `json:"maxHeaderBytes"`
+	// MaxConcurrentStreams bounds HTTP/2 streams per connection (default 250).
+	MaxConcurrentStreams uint32 `json:"maxConcurrentStreams"`
+	// ShutdownGracePeriod is how long in-flight work may drain after SIGTERM (default 30s).
+	ShutdownGracePeriod time.Duration `json:"shutdownGracePeriod"`
+	// ShutdownEndpoint enables POST /shutdown on the admin server, loopback only.
+	ShutdownEndpoint bool `json:"shutdownEndpoint"`
+	// LogLevel is debug, info, warn or error (default info).
+	LogLevel string `json:"logLevel"`
+	// LogFormat is plain or json (default plain).
+	LogFormat string `json:"logFormat"`
+	// MaxAuthorityLabels bounds the distinct authority label values per
+	// direction; further authorities are counted under "overflow" (default 256).
+	MaxAuthorityLabels int `json:"maxAuthorityLabels"`
+}
+
+// Defaults returns c with every zero field set to its default.
+func (c Config) Defaults() Config {
+	set := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	setD := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	set(&c.InboundAddr, fmt.Sprintf("0.0.0.0:%d", meshapi.ProxyInboundPort))
+	set(&c.OutboundAddr, fmt.Sprintf("127.0.0.1:%d", meshapi.ProxyOutboundPort))
+	set(&c.AdminAddr, fmt.Sprintf("0.0.0.0:%d", meshapi.ProxyAdminPort))
+	set(&c.LogLevel, "info")
+	set(&c.LogFormat, "plain")
+	setD(&c.DetectTimeout, 10*time.Second)
+	setD(&c.ConnectTimeout, time.Second)
+	setD(&c.IdleTimeout, 90*time.Second)
+	setD(&c.ReadHeaderTimeout, 10*time.Second)
+	setD(&c.ShutdownGracePeriod, 30*time.Second)
+	if c.OpaquePorts == nil {
+		c.OpaquePorts, _ = ParsePortSet(meshapi.DefaultOpaquePorts)
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = 64 << 10
+	}
+	if c.MaxConcurrentStreams == 0 {
+		c.MaxConcurrentStreams = 250
+	}
+	if c.MaxAuthorityLabels == 0 {
+		c.MaxAuthorityLabels = 256
+	}
+	return c
+}
+
+// Validate reports every invalid field of c (after Defaults).
+func (c Config) Validate() error {
+	var errs []error
+	for name, addr := range map[string]string{"inbound address": c.InboundAddr, "outbound address": c.OutboundAddr, "admin address": c.AdminAddr} {
+		if _, err := netip.ParseAddrPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: want ip:port: %w", name, addr, err))
+		}
+	}
+	for name, addr := range map[string]string{"inbound target": c.InboundTarget, "outbound target": c.OutboundTarget} {
+		if addr == "" {
+			continue
+		}
+		if _, err := netip.ParseAddrPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: want ip:port: %w", name, addr, err))
+		}
+	}
+	for name, d := range map[string]time.Duration{"detect timeout": c.DetectTimeout, "connect timeout": c.ConnectTimeout, "idle timeout": c.IdleTimeout, "read header timeout": c.ReadHeaderTimeout, "shutdown grace period": c.ShutdownGracePeriod} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s %s must be positive", name, d))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log level %q: use debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "plain", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log format %q: use plain or json", c.LogFormat))
+	}
+	if c.MaxHeaderBytes < 1024 || c.MaxHeaderBytes > 1<<20 {
+		errs = append(errs, fmt.Errorf("max header bytes %d: want 1 KiB to 1 MiB", c.MaxHeaderBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// PortSet is a set of TCP ports, written as "25,587,8000-8100".
+type PortSet map[uint16]struct{}
+
+// ParsePortSet parses a comma-separated list of ports and inclusive ranges.
+func ParsePortSet(s string) (PortSet, error) {
+	set := PortSet{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(part, "-")
+		first, err := parsePort(lo)
+		if err != nil {
+			return nil, fmt.Errorf("port %q: %w", part, err)
+		}
+		last := first
+		if isRange {
+			if last, err = parsePort(hi); err != nil {
+				return nil, fmt.Errorf("port range %q: %w", part, err)
+			}
+			if last < first {
+				return nil, fmt.Errorf("port range %q: end before start", part)
+			}
+		}
+		for p := int(first); p <= int(last); p++ {
+			set[uint16(p)] = struct{}{}
+		}
+	}
+	return set, nil
+}
+
+func parsePort(s string) (uint16, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("not a port number between 1 and 65535")
+	}
+	return uint16(n), nil
+}
+
+// Has reports whether port is in the set.
+func (s PortSet) Has(port uint16) bool {
+	_, ok := s[port]
+	return ok
+}
+
+// String renders the set as sorted ports and ranges.
+func (s PortSet) String() string {
+	var b strings.Builder
+	for p := 1; p <= 65535; p++ {
+		if !s.Has(uint16(p)) {
+			continue
+		}
+		start := p
+		for p < 65535 && s.Has(uint16(p+1)) {
+			p++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		if start == p {
+			fmt.Fprintf(&b, "%d", p)
+		} else {
+			fmt.Fprintf(&b, "%d-%d", start, p)
+		}
+	}
+	return b.String()
+}
+
+// MarshalText renders the set for the /config dump.
+func (s PortSet) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

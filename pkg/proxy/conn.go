@@ -1,0 +1,146 @@
+package proxy
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// connInfo is what the proxy knows about one accepted connection.
+type connInfo struct {
+	direction Direction
+	// target is the connection's original destination.
+	target netip.AddrPort
+	peer   netip.AddrPort
+	tls    tlsLabels
+}
+
+// labelValues returns the values of connLabelNames for the connection.
+func (c *connInfo) labelValues() []string {
+	return []string{string(c.direction), c.target.String(), c.tls.tls, c.tls.noTLSReason, c.tls.clientID, c.tls.serverID}
+}
+
+// connMeter records one connection's TCP metrics. Counter handles are looked
+// up once, when the connection opens, to keep the per-read cost low.
+type connMeter struct {
+	read, write prometheus.Counter
+	open        prometheus.Gauge
+	m           *metrics
+	labels      []string
+	start       time.Time
+	once        sync.Once
+}
+
+func (m *metrics) openConn(connLabels []string, peer string) *connMeter {
+	labels := append(append([]string(nil), connLabels...), peer)
+	cm := &connMeter{
+		read:   m.tcpRead.WithLabelValues(labels...),
+		write:  m.tcpWrite.WithLabelValues(labels...),
+		open:   m.tcpOpenConn.WithLabelValues(labels...),
+		m:      m,
+		labels: labels,
+		start:  time.Now(),
+	}
+	m.tcpOpen.WithLabelValues(labels...).Inc()
+	cm.open.Inc()
+	return cm
+}
+
+// close records the end of the connection once; err is the error that ended
+// it, nil for a clean close.
+func (c *connMeter) close(err error) {
+	c.once.Do(func() {
+		c.open.Dec()
+		labels := append(append([]string(nil), c.labels...), errnoLabel(err))
+		c.m.tcpClose.WithLabelValues(labels...).Inc()
+		c.m.tcpDuration.WithLabelValues(labels...).Observe(float64(time.Since(c.start).Milliseconds()))
+	})
+}
+
+// errnoLabel names the errno that ended a connection ("" when clean).
+func errnoLabel(err error) string {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return ""
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		switch errno {
+		case syscall.ECONNRESET:
+			return "ECONNRESET"
+		case syscall.ECONNREFUSED:
+			return "ECONNREFUSED"
+		case syscall.EPIPE:
+			return "EPIPE"
+		case syscall.ETIMEDOUT:
+			return "ETIMEDOUT"
+		case syscall.EHOSTUNREACH:
+			return "EHOSTUNREACH"
+		case syscall.ENETUNREACH:
+			return "ENETUNREACH"
+		default:
+			return "EOTHER"
+		}
+	}
+	return ""
+}
+
+// meteredConn counts the bytes of a connection served by the HTTP stack and
+// records its close. It also replays bytes read during protocol detection.
+type meteredConn struct {
+	net.Conn
+	r         io.Reader
+	meter     *connMeter
+	info      *connInfo
+	onClose   func()
+	closeOnce sync.Once
+}
+
+func newMeteredConn(c net.Conn, br *bufio.Reader, meter *connMeter, info *connInfo) *meteredConn {
+	mc := &meteredConn{Conn: c, r: c, meter: meter, info: info}
+	if br != nil && br.Buffered() > 0 {
+		mc.r = io.MultiReader(&io.LimitedReader{R: br, N: int64(br.Buffered())}, c)
+	}
+	return mc
+}
+
+func (c *meteredConn) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.meter.read.Add(float64(n))
+	}
+	return n, err
+}
+
+func (c *meteredConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		c.meter.write.Add(float64(n))
+	}
+	return n, err
+}
+
+func (c *meteredConn) Close() error {
+	err := c.Conn.Close()
+	c.closeOnce.Do(func() {
+		c.meter.close(nil)
+		if c.onClose != nil {
+			c.onClose()
+		}
+	})
+	return err
+}
+
+// CloseWrite half-closes the connection when the transport supports it.
+func (c *meteredConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

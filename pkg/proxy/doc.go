@@ -1,0 +1,22 @@
+// Package proxy is meshctl's data plane: the transparent sidecar proxy run by
+// `meshctl proxy` in every meshed pod.
+//
+// Two listeners take the connections iptables (meshctl proxy init) redirects
+// to them: inbound (4143, traffic for the local application) and outbound
+// (127.0.0.1:4140, traffic the application sends). Each connection's original
+// destination is recovered with SO_ORIGINAL_DST (or, outside a pod, taken from
+// an explicit target), its protocol is detected (HTTP/1.x, HTTP/2 with prior
+// knowledge, else opaque TCP), and it is proxied:
+//
+//   - HTTP through a reverse proxy with pooled upstream connections, trailers,
+//     upgrades and streaming bodies, recording request metrics;
+//   - anything else as a byte splice with half-close forwarded.
+//
+// The seams where the control plane plugs in are interfaces with simple
+// defaults: Destination (where does this go; default: the original
+// destination), TLS (who are we and who should answer; default: plaintext)
+// and InboundPolicy (may this peer talk to this port; default: allow).
+//
+// The package never imports client-go: the data plane learns about the
+// cluster only from the control plane.
+package proxy

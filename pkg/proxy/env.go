@@ -1,0 +1,75 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Environment variables the injected pod spec sets (templates/partials/_proxy.tpl).
+const (
+	EnvInboundAddr         = "MESHCTL_PROXY_INBOUND_ADDR"
+	EnvOutboundAddr        = "MESHCTL_PROXY_OUTBOUND_ADDR"
+	EnvAdminAddr           = "MESHCTL_PROXY_ADMIN_ADDR"
+	EnvInboundTarget       = "MESHCTL_PROXY_INBOUND_TARGET"
+	EnvOutboundTarget      = "MESHCTL_PROXY_OUTBOUND_TARGET"
+	EnvDetectTimeout       = "MESHCTL_PROXY_DETECT_TIMEOUT"
+	EnvOpaquePorts         = "MESHCTL_PROXY_OPAQUE_PORTS"
+	EnvConnectTimeout      = "MESHCTL_PROXY_CONNECT_TIMEOUT"
+	EnvIdleTimeout         = "MESHCTL_PROXY_IDLE_TIMEOUT"
+	EnvShutdownGracePeriod = "MESHCTL_PROXY_SHUTDOWN_GRACE_PERIOD"
+	EnvShutdownEndpoint    = "MESHCTL_PROXY_SHUTDOWN_ENDPOINT_ENABLED"
+	EnvLogLevel            = "MESHCTL_PROXY_LOG_LEVEL"
+	EnvLogFormat           = "MESHCTL_PROXY_LOG_FORMAT"
+)
+
+// FromEnv overlays the MESHCTL_PROXY_* variables read with getenv onto c.
+// Every malformed value is reported, naming the variable.
+func FromEnv(c Config, getenv func(string) string) (Config, error) {
+	var errs []error
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	dur := func(name string, dst *time.Duration) {
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want a duration like 10s: %w", name, v, err))
+			return
+		}
+		*dst = d
+	}
+	str(EnvInboundAddr, &c.InboundAddr)
+	str(EnvOutboundAddr, &c.OutboundAddr)
+	str(EnvAdminAddr, &c.AdminAddr)
+	str(EnvInboundTarget, &c.InboundTarget)
+	str(EnvOutboundTarget, &c.OutboundTarget)
+	str(EnvLogLevel, &c.LogLevel)
+	str(EnvLogFormat, &c.LogFormat)
+	dur(EnvDetectTimeout, &c.DetectTimeout)
+	dur(EnvConnectTimeout, &c.ConnectTimeout)
+	dur(EnvIdleTimeout, &c.IdleTimeout)
+	dur(EnvShutdownGracePeriod, &c.ShutdownGracePeriod)
+	if v := getenv(EnvOpaquePorts); v != "" {
+		ports, err := ParsePortSet(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvOpaquePorts, err))
+		} else {
+			c.OpaquePorts = ports
+		}
+	}
+	if v := getenv(EnvShutdownEndpoint); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want true or false", EnvShutdownEndpoint, v))
+		}
+		c.ShutdownEndpoint = b
+	}
+	return c, errors.Join(errs...)
+}

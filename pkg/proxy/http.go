@@ -1,0 +1,264 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+)
+
+// HeaderClientID carries the verified identity of the client to the
+// application. The inbound proxy always removes what the client sent.
+const HeaderClientID = "meshctl-client-id"
+
+type ctxKey int
+
+const (
+	connInfoKey ctxKey = iota
+	exchangeKey
+)
+
+// exchange follows one request through the reverse proxy, for its metrics.
+type exchange struct {
+	endpoint Endpoint
+	start    time.Time
+	status   int
+	grpc     string
+	err      string
+	labels   []string // httpLabelNames values
+	recorded bool
+	mu       sync.Mutex
+}
+
+// httpProxy serves the HTTP connections of one side.
+type httpProxy struct {
+	s      *side
+	rp     *httputil.ReverseProxy
+	h1, h2 *http.Transport
+}
+
+func newHTTPProxy(s *side) *httpProxy {
+	hp := &httpProxy{s: s}
+	hp.h1 = hp.transport(false)
+	hp.h2 = hp.transport(true)
+	hp.rp = &httputil.ReverseProxy{
+		Rewrite:        hp.rewrite,
+		Transport:      hp,
+		FlushInterval:  -1,
+		ModifyResponse: hp.modifyResponse,
+		ErrorHandler:   hp.errorHandler,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	return hp
+}
+
+// transport builds the pooled upstream transport for HTTP/1.1, or for
+// HTTP/2 with prior knowledge (gRPC and other h2 clients).
+func (hp *httpProxy) transport(h2 bool) *http.Transport {
+	t := &http.Transport{
+		DialContext:            hp.dial,
+		MaxIdleConns:           1000,
+		MaxIdleConnsPerHost:    100,
+		IdleConnTimeout:        hp.s.cfg.IdleTimeout,
+		ResponseHeaderTimeout:  0, // routes' timeouts arrive with traffic policy
+		ExpectContinueTimeout:  time.Second,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: int64(hp.s.cfg.MaxHeaderBytes),
+	}
+	var p http.Protocols
+	if h2 {
+		p.SetUnencryptedHTTP2(true)
+	} else {
+		p.SetHTTP1(true)
+	}
+	t.Protocols = &p
+	return t
+}
+
+// dial opens an upstream connection and meters it (peer="dst").
+func (hp *httpProxy) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := hp.s.dialer.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	info := &connInfo{direction: hp.s.direction, tls: plaintextLabels(hp.s.direction)}
+	if ap, perr := netip.ParseAddrPort(addr); perr == nil {
+		info.target = ap
+	}
+	meter := hp.s.metrics.openConn(info.labelValues(), "dst")
+	mc := newMeteredConn(c, nil, meter, info)
+	mc.onClose = hp.s.track(mc)
+	return mc, nil
+}
+
+// RoundTrip sends h2 requests over the h2c transport and the rest over HTTP/1.1.
+func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.ProtoMajor == 2 {
+		return hp.h2.RoundTrip(r)
+	}
+	return hp.h1.RoundTrip(r)
+}
+
+func (hp *httpProxy) closeIdle() {
+	hp.h1.CloseIdleConnections()
+	hp.h2.CloseIdleConnections()
+}
+
+// server is the http.Server of this side; it serves HTTP/1.1 and HTTP/2
+// with prior knowledge. There is no h2c Upgrade (RFC 7540 section 3.2 was
+// removed by RFC 9113), so no request can switch a meshed port's protocol.
+func (hp *httpProxy) server() *http.Server {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:           hp,
+		Protocols:         &p,
+		ReadHeaderTimeout: hp.s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       hp.s.cfg.IdleTimeout,
+		MaxHeaderBytes:    hp.s.cfg.MaxHeaderBytes,
+		HTTP2: &http.HTTP2Config{
+			MaxConcurrentStreams: int(hp.s.cfg.MaxConcurrentStreams),
+			MaxReadFrameSize:     1 << 20,
+		},
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if mc, ok := c.(*meteredConn); ok {
+				return context.WithValue(ctx, connInfoKey, mc.info)
+			}
+			return ctx
+		},
+		ErrorLog: slog.NewLogLogger(hp.s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	info, _ := r.Context().Value(connInfoKey).(*connInfo)
+	if info == nil {
+		http.Error(w, "proxy: connection without metadata", http.StatusInternalServerError)
+		return
+	}
+	if hp.s.direction == Inbound {
+		// Only the proxy vouches for a client's identity.
+		r.Header.Del(HeaderClientID)
+		if info.tls.clientID != "" {
+			r.Header.Set(HeaderClientID, info.tls.clientID)
+		}
+	}
+	m := hp.s.metrics
+	ex := &exchange{start: time.Now()}
+	ex.labels = append(info.labelValues(), m.authorities.value(r.Host))
+	m.requests.WithLabelValues(ex.labels...).Inc()
+
+	ep, err := hp.s.resolve(r.Context(), Target{Addr: info.target, Authority: r.Host})
+	if err != nil {
+		ex.err = "no_endpoints"
+		ex.status = http.StatusServiceUnavailable
+		http.Error(w, "proxy: "+err.Error(), http.StatusServiceUnavailable)
+		hp.record(ex)
+		return
+	}
+	ex.endpoint = ep
+	hp.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey, ex)))
+	hp.record(ex)
+}
+
+func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
+	ex := pr.In.Context().Value(exchangeKey).(*exchange)
+	pr.Out.URL.Scheme = "http"
+	pr.Out.URL.Host = ex.endpoint.Addr.String()
+	pr.Out.Host = pr.In.Host
+}
+
+// modifyResponse notes the time to first byte and wraps the body so that
+// gRPC trailers are seen when the stream ends.
+func (hp *httpProxy) modifyResponse(resp *http.Response) error {
+	ex := resp.Request.Context().Value(exchangeKey).(*exchange)
+	ex.mu.Lock()
+	ex.status = resp.StatusCode
+	ex.grpc = resp.Header.Get("Grpc-Status") // trailers-only responses
+	ex.mu.Unlock()
+	m := hp.s.metrics
+	lat := append(append([]string(nil), ex.labels...), statusLabel(resp.StatusCode))
+	m.latency.WithLabelValues(lat...).Observe(float64(time.Since(ex.start).Microseconds()) / 1000)
+	if resp.Body != nil && resp.Body != http.NoBody {
+		resp.Body = &trailerWatcher{ReadCloser: resp.Body, resp: resp, ex: ex}
+	}
+	return nil
+}
+
+// trailerWatcher captures grpc-status from the trailers at end of stream.
+type trailerWatcher struct {
+	io.ReadCloser
+	resp *http.Response
+	ex   *exchange
+}
+
+func (t *trailerWatcher) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		if g := t.resp.Trailer.Get("Grpc-Status"); g != "" {
+			t.ex.mu.Lock()
+			t.ex.grpc = g
+			t.ex.mu.Unlock()
+		}
+	} else if err != nil {
+		t.ex.mu.Lock()
+		t.ex.err = "stream_reset"
+		t.ex.mu.Unlock()
+	}
+	return n, err
+}
+
+func (hp *httpProxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	ex := r.Context().Value(exchangeKey).(*exchange)
+	status, reason := http.StatusBadGateway, "connect_error"
+	switch {
+	case errors.Is(err, context.Canceled):
+		status, reason = 499, "client_cancelled" // the client went away; nobody reads this
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		status, reason = http.StatusGatewayTimeout, "timeout"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		status, reason = http.StatusGatewayTimeout, "timeout"
+	}
+	ex.mu.Lock()
+	if ex.status != 0 {
+		// The response had started: the stream broke mid-body.
+		reason = "stream_reset"
+		status = ex.status
+	}
+	ex.status = status
+	ex.err = reason
+	ex.mu.Unlock()
+	hp.s.log.Debug("upstream error", "endpoint", ex.endpoint.Addr, "error", err)
+	if status != 499 {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("meshctl-proxy-error", reason)
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, "proxy: "+reason+"\n")
+	}
+}
+
+// record counts the response once the exchange is over.
+func (hp *httpProxy) record(ex *exchange) {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if ex.recorded {
+		return
+	}
+	ex.recorded = true
+	class := "success"
+	if ex.status >= 500 || ex.err != "" || (ex.grpc != "" && ex.grpc != "0") {
+		class = "failure"
+	}
+	vals := append(append([]string(nil), ex.labels...), statusLabel(ex.status), class, ex.grpc, ex.err)
+	hp.s.metrics.responses.WithLabelValues(vals...).Inc()
+}

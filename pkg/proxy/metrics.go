@@ -1,0 +1,135 @@
+package proxy
+
+import (
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// latencyBucketsMs are Linkerd's response_latency_ms buckets, so that
+// histogram_quantile queries and dashboards written for Linkerd work as is.
+func latencyBucketsMs() []float64 {
+	return []float64{1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000, 30000, 40000, 50000}
+}
+
+// durationBucketsMs are the buckets of tcp_connection_duration_ms.
+func durationBucketsMs() []float64 {
+	return []float64{1, 10, 100, 1000, 10000, 60000, 300000, 1800000, 3600000}
+}
+
+// Label names shared by the HTTP and TCP metrics (conventions.md).
+func connLabelNames() []string {
+	return []string{"direction", "target_addr", "tls", "no_tls_reason", "client_id", "server_id"}
+}
+
+func httpLabelNames() []string { return append(connLabelNames(), "authority") }
+
+func latencyLabelNames() []string { return append(httpLabelNames(), "status_code") }
+
+func responseLabelNames() []string {
+	return append(httpLabelNames(), "status_code", "classification", "grpc_status", "error")
+}
+
+func tcpLabelNames() []string { return append(connLabelNames(), "peer") }
+
+func tcpCloseLabelNames() []string { return append(tcpLabelNames(), "errno") }
+
+// metrics are the proxy's Prometheus series, registered on the proxy's own
+// registry (never the global one).
+type metrics struct {
+	requests    *prometheus.CounterVec
+	responses   *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	tcpOpen     *prometheus.CounterVec
+	tcpClose    *prometheus.CounterVec
+	tcpOpenConn *prometheus.GaugeVec
+	tcpRead     *prometheus.CounterVec
+	tcpWrite    *prometheus.CounterVec
+	tcpDuration *prometheus.HistogramVec
+
+	authorities *boundedLabel
+}
+
+func newMetrics(reg prometheus.Registerer, maxAuthorities int) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "request_total", Help: "Total count of HTTP requests.",
+		}, httpLabelNames()),
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "response_total", Help: "Total count of HTTP responses.",
+		}, responseLabelNames()),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "response_latency_ms", Help: "Elapsed times between a request's headers being received and its response's headers being sent, in milliseconds.",
+			Buckets: latencyBucketsMs(),
+		}, latencyLabelNames()),
+		tcpOpen: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tcp_open_total", Help: "Total count of opened TCP connections.",
+		}, tcpLabelNames()),
+		tcpClose: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tcp_close_total", Help: "Total count of closed TCP connections.",
+		}, tcpCloseLabelNames()),
+		tcpOpenConn: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tcp_open_connections", Help: "Number of currently open TCP connections.",
+		}, tcpLabelNames()),
+		tcpRead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tcp_read_bytes_total", Help: "Total count of bytes read from peers.",
+		}, tcpLabelNames()),
+		tcpWrite: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tcp_write_bytes_total", Help: "Total count of bytes written to peers.",
+		}, tcpLabelNames()),
+		tcpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "tcp_connection_duration_ms", Help: "Connection lifetimes, in milliseconds.",
+			Buckets: durationBucketsMs(),
+		}, tcpCloseLabelNames()),
+		authorities: newBoundedLabel(maxAuthorities),
+	}
+	reg.MustRegister(m.requests, m.responses, m.latency, m.tcpOpen, m.tcpClose, m.tcpOpenConn, m.tcpRead, m.tcpWrite, m.tcpDuration)
+	return m
+}
+
+// tlsLabels are the tls, no_tls_reason, client_id and server_id label values
+// of one connection.
+type tlsLabels struct {
+	tls, noTLSReason, clientID, serverID string
+}
+
+// plaintextLabels describes a connection without mTLS, with Linkerd's reasons.
+func plaintextLabels(d Direction) tlsLabels {
+	if d == Inbound {
+		return tlsLabels{tls: "no_identity", noTLSReason: "no_tls_from_remote"}
+	}
+	return tlsLabels{tls: "no_identity", noTLSReason: "not_provided_by_service_discovery"}
+}
+
+// boundedLabel keeps the set of values a label may take bounded: the first
+// max distinct values are kept, later ones become "overflow".
+type boundedLabel struct {
+	mu   sync.Mutex
+	max  int
+	seen map[string]struct{}
+}
+
+func newBoundedLabel(maxValues int) *boundedLabel {
+	return &boundedLabel{max: maxValues, seen: map[string]struct{}{}}
+}
+
+func (b *boundedLabel) value(v string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.seen[v]; ok {
+		return v
+	}
+	if len(b.seen) >= b.max {
+		return "overflow"
+	}
+	b.seen[v] = struct{}{}
+	return v
+}
+
+func statusLabel(code int) string {
+	if code == 0 {
+		return ""
+	}
+	return strconv.Itoa(code)
+}

@@ -1,0 +1,176 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/meshctl/meshctl/pkg/admin"
+)
+
+// Listeners are the sockets a proxy serves; Listen opens them from a Config,
+// tests may pass their own.
+type Listeners struct {
+	Inbound, Outbound, Admin net.Listener
+}
+
+// Listen binds the addresses of cfg. On error nothing stays open.
+func Listen(cfg Config) (Listeners, error) {
+	var ls Listeners
+	var lc net.ListenConfig
+	for _, b := range []struct {
+		name string
+		addr string
+		dst  *net.Listener
+	}{
+		{"inbound", cfg.InboundAddr, &ls.Inbound},
+		{"outbound", cfg.OutboundAddr, &ls.Outbound},
+		{"admin", cfg.AdminAddr, &ls.Admin},
+	} {
+		ln, err := lc.Listen(context.Background(), "tcp", b.addr)
+		if err != nil {
+			ls.Close()
+			return Listeners{}, fmt.Errorf("proxy: listen %s on %s: %w", b.name, b.addr, err)
+		}
+		*b.dst = ln
+	}
+	return ls, nil
+}
+
+// Close closes every listener that is open.
+func (l Listeners) Close() {
+	for _, ln := range []net.Listener{l.Inbound, l.Outbound, l.Admin} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+}
+
+// Proxy is one running data-plane proxy.
+type Proxy struct {
+	cfg       Config
+	log       *slog.Logger
+	registry  *prometheus.Registry
+	readiness *admin.Readiness
+	inbound   *side
+	outbound  *side
+	ls        Listeners
+
+	shutdownOnce sync.Once
+	shutdownCh   chan struct{}
+}
+
+// New builds a proxy over ls. cfg must have passed Defaults and Validate.
+func New(cfg Config, deps Deps, log *slog.Logger, ls Listeners) (*Proxy, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	deps = deps.withDefaults()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg, cfg.MaxAuthorityLabels)
+	p := &Proxy{cfg: cfg, log: log, registry: reg, readiness: &admin.Readiness{}, ls: ls, shutdownCh: make(chan struct{})}
+	var err error
+	if p.inbound, err = newSide(Inbound, cfg, deps, log, m, cfg.InboundTarget, ls.Inbound.Addr()); err != nil {
+		return nil, err
+	}
+	if p.outbound, err = newSide(Outbound, cfg, deps, log, m, cfg.OutboundTarget, ls.Outbound.Addr()); err != nil {
+		return nil, err
+	}
+	p.readiness.Set("listeners", false, "starting")
+	return p, nil
+}
+
+// Registry exposes the proxy's metrics registry (for tests and embedding).
+func (p *Proxy) Registry() *prometheus.Registry { return p.registry }
+
+// Run serves until ctx is cancelled or /shutdown is called, then drains
+// in-flight work for up to the shutdown grace period and returns.
+func (p *Proxy) Run(ctx context.Context) error {
+	adminSrv := &http.Server{
+		Handler:           p.adminHandler(),
+		ReadHeaderTimeout: admin.DefaultReadHeaderTimeout,
+		ReadTimeout:       admin.DefaultReadTimeout,
+		WriteTimeout:      admin.DefaultWriteTimeout,
+		IdleTimeout:       admin.DefaultIdleTimeout,
+		MaxHeaderBytes:    admin.DefaultMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+	}
+	serveCtx, stopServe := context.WithCancel(context.Background())
+	defer stopServe()
+	errc := make(chan error, 3)
+	go func() { errc <- p.inbound.serve(serveCtx, p.ls.Inbound) }()
+	go func() { errc <- p.outbound.serve(serveCtx, p.ls.Outbound) }()
+	go func() {
+		err := adminSrv.Serve(p.ls.Admin)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		errc <- err
+	}()
+	p.readiness.Set("listeners", true, fmt.Sprintf("inbound %s, outbound %s", p.ls.Inbound.Addr(), p.ls.Outbound.Addr()))
+	p.log.Info("proxy ready", "inbound", p.ls.Inbound.Addr().String(), "outbound", p.ls.Outbound.Addr().String(), "admin", p.ls.Admin.Addr().String())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case <-p.shutdownCh:
+	case runErr = <-errc:
+	}
+	p.log.Info("shutting down", "grace_period", p.cfg.ShutdownGracePeriod.String())
+	p.readiness.Set("listeners", false, "shutting down")
+	_ = p.ls.Inbound.Close()
+	_ = p.ls.Outbound.Close()
+	graceCtx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownGracePeriod)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range []*side{p.inbound, p.outbound} {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.shutdown(graceCtx) }()
+	}
+	wg.Wait()
+	shutCtx, cancelAdmin := context.WithTimeout(context.Background(), time.Second)
+	defer cancelAdmin()
+	_ = adminSrv.Shutdown(shutCtx)
+	p.log.Info("proxy stopped")
+	return runErr
+}
+
+func (p *Proxy) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", admin.Handler(p.registry, p.readiness))
+	mux.HandleFunc("GET /config", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(p.cfg)
+	})
+	mux.HandleFunc("POST /shutdown", func(w http.ResponseWriter, r *http.Request) {
+		if !p.cfg.ShutdownEndpoint {
+			http.Error(w, "shutdown endpoint disabled", http.StatusNotFound)
+			return
+		}
+		if !fromLoopback(r) {
+			http.Error(w, "shutdown is only accepted from loopback", http.StatusForbidden)
+			return
+		}
+		p.shutdownOnce.Do(func() { close(p.shutdownCh) })
+		_, _ = w.Write([]byte("shutting down\n"))
+	})
+	return mux
+}
+
+func fromLoopback(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
+}

@@ -1,0 +1,111 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/netip"
+)
+
+// Direction says which way a connection flows through the proxy.
+type Direction string
+
+// The two directions, as used in metric labels.
+const (
+	Inbound  Direction = "inbound"
+	Outbound Direction = "outbound"
+)
+
+// Target is what a connection or request asked for.
+type Target struct {
+	// Addr is the original destination of the connection.
+	Addr netip.AddrPort
+	// Authority is the HTTP authority of a request, empty for opaque TCP.
+	Authority string
+}
+
+// Endpoint is one place a target may be served from.
+type Endpoint struct {
+	Addr netip.AddrPort
+	// Weight is the relative share of traffic; zero means 1.
+	Weight uint32
+	// Identity is the TLS identity the endpoint must prove, empty when the
+	// endpoint is not meshed (plaintext).
+	Identity string
+	// Labels are added to outbound metrics (dst_namespace, dst_service, …).
+	Labels map[string]string
+}
+
+// Destination answers "where does this go, and who should answer". The
+// destination controller implements it later; Passthrough is the default.
+type Destination interface {
+	Resolve(ctx context.Context, t Target) ([]Endpoint, error)
+}
+
+// Passthrough resolves every target to its original destination.
+type Passthrough struct{}
+
+// Resolve returns the target's own address.
+func (Passthrough) Resolve(_ context.Context, t Target) ([]Endpoint, error) {
+	return []Endpoint{{Addr: t.Addr}}, nil
+}
+
+// TLS provides the proxy's certificates: the hook where automatic mTLS
+// plugs in. A nil *tls.Config means plaintext.
+type TLS interface {
+	// ServerConfig is used on inbound connections that start a TLS handshake.
+	ServerConfig() *tls.Config
+	// ClientConfig is used towards an endpoint that must prove identity.
+	ClientConfig(identity string) *tls.Config
+}
+
+// Plaintext is the TLS provider used until identity is configured.
+type Plaintext struct{}
+
+// ServerConfig returns nil: no TLS.
+func (Plaintext) ServerConfig() *tls.Config { return nil }
+
+// ClientConfig returns nil: no TLS.
+func (Plaintext) ClientConfig(string) *tls.Config { return nil }
+
+// Peer describes the client of an inbound connection.
+type Peer struct {
+	Addr netip.AddrPort
+	// Identity is the verified TLS identity, empty for plaintext clients.
+	Identity string
+}
+
+// InboundPolicy decides whether a peer may reach a local port. The policy
+// controller implements it later; AllowAll is the default.
+type InboundPolicy interface {
+	Authorize(ctx context.Context, p Peer, port uint16) error
+}
+
+// AllowAll authorizes every connection.
+type AllowAll struct{}
+
+// Authorize always allows.
+func (AllowAll) Authorize(context.Context, Peer, uint16) error { return nil }
+
+// Deps are the proxy's pluggable parts; nil fields take the defaults above.
+type Deps struct {
+	Destination Destination
+	TLS         TLS
+	Policy      InboundPolicy
+	// OriginalDst recovers the destination a redirected connection was
+	// dialled to (SO_ORIGINAL_DST). Nil means explicit targets only.
+	OriginalDst func(net.Conn) (netip.AddrPort, error)
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Destination == nil {
+		d.Destination = Passthrough{}
+	}
+	if d.TLS == nil {
+		d.TLS = Plaintext{}
+	}
+	if d.Policy == nil {
+		d.Policy = AllowAll{}
+	}
+	return d
+}

@@ -1,0 +1,214 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// side is one direction of the proxy: a listener, protocol detection, the
+// HTTP server and the TCP splice.
+type side struct {
+	direction Direction
+	cfg       Config
+	deps      Deps
+	log       *slog.Logger
+	metrics   *metrics
+	// explicit, when valid, replaces the original destination.
+	explicit netip.AddrPort
+
+	dialer *net.Dialer
+	queue  *connQueue
+	server *http.Server
+	http   *httpProxy
+
+	mu     sync.Mutex
+	active map[net.Conn]struct{}
+	wg     sync.WaitGroup
+}
+
+func newSide(d Direction, cfg Config, deps Deps, log *slog.Logger, m *metrics, explicit string, addr net.Addr) (*side, error) {
+	s := &side{
+		direction: d,
+		cfg:       cfg,
+		deps:      deps,
+		log:       log.With("direction", string(d)),
+		metrics:   m,
+		dialer:    &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second},
+		queue:     newConnQueue(addr),
+		active:    map[net.Conn]struct{}{},
+	}
+	if explicit != "" {
+		ap, err := netip.ParseAddrPort(explicit)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: %s target %q: %w", d, explicit, err)
+		}
+		s.explicit = ap
+	}
+	s.http = newHTTPProxy(s)
+	s.server = s.http.server()
+	return s, nil
+}
+
+// serve accepts connections from ln until it is closed.
+func (s *side) serve(ctx context.Context, ln net.Listener) error {
+	go func() { _ = s.server.Serve(s.queue) }()
+	var delay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// Temporary errors such as EMFILE: back off rather than spin.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed", "error", err, "retry_in", delay)
+			select {
+			case <-time.After(delay):
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		delay = 0
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handle(ctx, conn)
+		}()
+	}
+}
+
+// handle detects the protocol of one accepted connection and proxies it.
+func (s *side) handle(ctx context.Context, conn net.Conn) {
+	info := &connInfo{direction: s.direction, tls: plaintextLabels(s.direction)}
+	if ap, err := netip.ParseAddrPort(conn.RemoteAddr().String()); err == nil {
+		info.peer = ap
+	}
+	target, err := s.originalDst(conn)
+	if err != nil {
+		s.log.Warn("dropping connection without a destination", "peer", info.peer, "error", err)
+		_ = conn.Close()
+		return
+	}
+	info.target = target
+	meter := s.metrics.openConn(info.labelValues(), "src")
+
+	if s.direction == Inbound {
+		if err := s.deps.Policy.Authorize(ctx, Peer{Addr: info.peer, Identity: info.tls.clientID}, target.Port()); err != nil {
+			s.log.Info("connection refused by policy", "peer", info.peer, "port", target.Port(), "reason", err)
+			meter.close(err)
+			_ = conn.Close()
+			return
+		}
+	}
+
+	if s.cfg.OpaquePorts.Has(target.Port()) {
+		s.proxyTCP(ctx, conn, nil, meter, info)
+		return
+	}
+	br := bufio.NewReaderSize(conn, maxRequestLine)
+	proto, err := detect(conn, br, s.cfg.DetectTimeout)
+	if err != nil {
+		meter.close(err)
+		_ = conn.Close()
+		return
+	}
+	if proto == ProtocolOpaque {
+		s.proxyTCP(ctx, conn, br, meter, info)
+		return
+	}
+	mc := newMeteredConn(conn, br, meter, info)
+	untrack := s.track(mc)
+	mc.onClose = untrack
+	s.queue.push(mc)
+}
+
+// originalDst is the explicit target, or the address the client dialled
+// before iptables redirected it here.
+func (s *side) originalDst(conn net.Conn) (netip.AddrPort, error) {
+	if s.explicit.IsValid() {
+		return s.explicit, nil
+	}
+	if s.deps.OriginalDst == nil {
+		return netip.AddrPort{}, errors.New("no original destination lookup configured: run in a pod with meshctl proxy init, or set an explicit target")
+	}
+	return s.deps.OriginalDst(conn)
+}
+
+// resolve picks one endpoint for a target, by weight.
+func (s *side) resolve(ctx context.Context, t Target) (Endpoint, error) {
+	eps, err := s.deps.Destination.Resolve(ctx, t)
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("resolve %s: %w", t.Addr, err)
+	}
+	if len(eps) == 0 {
+		return Endpoint{}, fmt.Errorf("resolve %s: no endpoints", t.Addr)
+	}
+	if len(eps) == 1 {
+		return eps[0], nil
+	}
+	var total uint64
+	for _, e := range eps {
+		total += uint64(max(e.Weight, 1))
+	}
+	n := rand.Uint64N(total)
+	for _, e := range eps {
+		w := uint64(max(e.Weight, 1))
+		if n < w {
+			return e, nil
+		}
+		n -= w
+	}
+	return eps[len(eps)-1], nil
+}
+
+// track registers connections for forced close at the end of the grace
+// period; the returned func unregisters them.
+func (s *side) track(conns ...net.Conn) func() {
+	s.mu.Lock()
+	for _, c := range conns {
+		s.active[c] = struct{}{}
+	}
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		for _, c := range conns {
+			delete(s.active, c)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// shutdown drains the side: the HTTP server sends GOAWAY / Connection: close
+// and waits for in-flight requests; opaque connections may finish until ctx
+// ends, when everything still open is closed.
+func (s *side) shutdown(ctx context.Context) {
+	_ = s.queue.Close()
+	done := make(chan struct{})
+	go func() {
+		_ = s.server.Shutdown(ctx)
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.active {
+			_ = c.Close()
+		}
+		s.mu.Unlock()
+		_ = s.server.Close()
+		<-done
+	}
+	s.http.closeIdle()
+}

@@ -1,0 +1,118 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"time"
+)
+
+// spliceChunk is how many bytes one splice call may move before the byte
+// counters are updated, so that long-lived connections report progress.
+const spliceChunk = 1 << 20
+
+// proxyTCP connects to the target and copies bytes both ways until both
+// sides have finished, forwarding half-closes (RFC 9293 FIN) in each
+// direction. br holds bytes already read during detection.
+func (s *side) proxyTCP(ctx context.Context, client net.Conn, br *bufio.Reader, clientMeter *connMeter, info *connInfo) {
+	ep, err := s.resolve(ctx, Target{Addr: info.target})
+	if err != nil {
+		s.log.Debug("no endpoint", "target", info.target, "error", err)
+		clientMeter.close(err)
+		_ = client.Close()
+		return
+	}
+	upstream, err := s.dialer.DialContext(ctx, "tcp", ep.Addr.String())
+	if err != nil {
+		s.log.Debug("connect failed", "target", ep.Addr, "error", err)
+		clientMeter.close(err)
+		_ = client.Close()
+		return
+	}
+	upMeter := s.metrics.openConn(info.labelValues(), "dst")
+	untrack := s.track(client, upstream)
+	defer untrack()
+
+	errc := make(chan error, 2)
+	go func() { errc <- pipeTo(upstream, client, br, clientMeter, upMeter) }()
+	go func() { errc <- pipeTo(client, upstream, nil, upMeter, clientMeter) }()
+	first := <-errc
+	if first != nil {
+		// A reset or failed write on one side: the other direction cannot
+		// complete either, so unblock it instead of waiting for the peer.
+		_ = client.Close()
+		_ = upstream.Close()
+	}
+	second := <-errc
+	_ = client.Close()
+	_ = upstream.Close()
+	clientMeter.close(firstErr(first, second))
+	upMeter.close(firstErr(first, second))
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// pipeTo copies src to dst until src's EOF, then half-closes dst. Bytes
+// buffered in br are sent first. On TCP connections the copy uses splice(2)
+// in chunks, so the byte counters move as data flows.
+func pipeTo(dst, src net.Conn, br *bufio.Reader, srcMeter, dstMeter *connMeter) error {
+	if br != nil && br.Buffered() > 0 {
+		b, _ := br.Peek(br.Buffered())
+		n, err := dst.Write(b)
+		srcMeter.read.Add(float64(len(b)))
+		dstMeter.write.Add(float64(n))
+		if err != nil {
+			return err
+		}
+	}
+	var err error
+	if rf, ok := dst.(io.ReaderFrom); ok {
+		for {
+			var n int64
+			n, err = rf.ReadFrom(&io.LimitedReader{R: src, N: spliceChunk})
+			srcMeter.read.Add(float64(n))
+			dstMeter.write.Add(float64(n))
+			if err != nil || n == 0 {
+				break
+			}
+		}
+	} else {
+		buf := make([]byte, 32<<10)
+		for {
+			n, rerr := src.Read(buf)
+			if n > 0 {
+				srcMeter.read.Add(float64(n))
+				w, werr := dst.Write(buf[:n])
+				dstMeter.write.Add(float64(w))
+				if werr != nil {
+					err = werr
+					break
+				}
+			}
+			if rerr != nil {
+				if !errors.Is(rerr, io.EOF) {
+					err = rerr
+				}
+				break
+			}
+		}
+	}
+	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	} else {
+		_ = dst.SetReadDeadline(time.Now())
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
