@@ -85,7 +85,13 @@ component_failed() {
 }
 
 # ---- versions / cache keys ---------------------------------------------------------------------
-go_version() { go env GOVERSION 2>/dev/null || die "go: not found in PATH" "Install Go >= 1.26 and put it in PATH."; }
+GO_VERSION_CACHED=""
+go_version() {
+  if [ -z "$GO_VERSION_CACHED" ]; then
+    GO_VERSION_CACHED=$(go env GOVERSION 2>/dev/null) || die "go: not found in PATH" "Install Go >= 1.26 and put it in PATH (needed to locate the cached binaries, keyed by Go version)."
+  fi
+  echo "$GO_VERSION_CACHED"
+}
 k8s_ldflags() {
   local v=$K8S_VERSION minor; minor=$(echo "$v" | cut -d. -f2)
   echo "-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z -X k8s.io/client-go/pkg/version.gitVersion=$v -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
@@ -98,6 +104,7 @@ images_dir()      { echo "$CACHE/images/$(go_version)-coredns-$COREDNS_VERSION-$
 
 # resolve the binaries used by up/env (no build here)
 resolve_bins() {
+  go_version >/dev/null
   KBIN=$(k8s_bin_dir)
   if [ -n "${MESHCTL_ETCD_BIN:-}" ]; then ETCD_BIN=$MESHCTL_ETCD_BIN
   elif [ -x "$(etcd_bin_dir)/etcd" ]; then ETCD_BIN=$(etcd_bin_dir)/etcd

@@ -22,7 +22,7 @@ stop_component() {
 pod_pids() {
   local d
   for d in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods /sys/fs/cgroup/kubepods.slice; do
-    [ -d "$d" ] && find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
+    if [ -d "$d" ]; then find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null || true; fi
   done | sort -un
 }
 kill_pods() {
@@ -37,9 +37,10 @@ kill_pods() {
 }
 # shims of our containerd: their command line carries "-address <our socket>"
 our_shims() {
-  local p
-  for p in /proc/[0-9]*; do
-    tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -qF -- "-address $CTR_SOCK " && echo "${p#/proc/}"
+  local f p
+  for f in $(grep -laF -- "$CTR_SOCK" /proc/[0-9]*/cmdline 2>/dev/null); do
+    p=${f#/proc/}; p=${p%/cmdline}
+    case "$(cat "/proc/$p/comm" 2>/dev/null)" in containerd-shim*) echo "$p" ;; esac
   done
   return 0
 }
@@ -64,16 +65,22 @@ our_netns() {
 }
 
 cleanup_iptables() {
-  if [ -x "${KBIN:-}/kube-proxy" ]; then timeout 60 "$KBIN/kube-proxy" --cleanup >/dev/null 2>&1 || true; fi
+  local s4 s6
+  s4=$(iptables-save 2>/dev/null || true); s6=$(ip6tables-save 2>/dev/null || true)
+  if grep -q -- '-j KUBE-\|^:KUBE-' <<<"$s4$s6" && [ -x "${KBIN:-}/kube-proxy" ]; then
+    timeout 60 "$KBIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
+  fi
   local ipt t ch
   for ipt in "iptables -w 5" "ip6tables -w 5"; do
+    ${ipt%% *}-save 2>/dev/null | grep -q 'KUBE-' || continue
     for t in filter nat mangle raw; do   # what remains of the kubelet / kube-proxy (KUBE-FIREWALL, canaries)
       $ipt -t $t -S 2>/dev/null | awk '/^-A .* -j KUBE-/{sub("^-A","-D"); print}' | while read -r r; do eval "$ipt -t $t $r" 2>/dev/null || true; done
       for ch in $($ipt -t $t -S 2>/dev/null | awk '/^-N KUBE-/{print $2}'); do $ipt -t $t -F "$ch" 2>/dev/null || true; done
       for ch in $($ipt -t $t -S 2>/dev/null | awk '/^-N KUBE-/{print $2}'); do $ipt -t $t -X "$ch" 2>/dev/null || true; done
     done
   done
-  fence_down
+  if grep -q MESHCTL-FENCE <<<"$s4$s6"; then fence_down; fi
+  return 0
 }
 
 unmount_run() {
