@@ -185,7 +185,7 @@ func (in identityInput) generate() (*identityMaterial, error) {
 		issuerCrt:  string(issuer.CertPEM),
 		issuerKey:  string(issuer.KeyPEM),
 		report: []string{
-			fmt.Sprintf("Generated a trust anchor (ECDSA P-256, expires %s): ConfigMap %s/%s, key %s. Keep its key safe if you need it: meshctl does not store it.",
+			fmt.Sprintf("Generated a trust anchor (ECDSA P-256, expires %s): ConfigMap %s/%s, key %s. Its private key is not kept: to rotate the issuer later, bring your own certificates (--identity-*-file).",
 				expiry(anchor.Cert.NotAfter), in.namespace, meshapi.TrustRootsConfigMapName, meshapi.TrustRootsKey),
 			fmt.Sprintf("Generated an identity issuer signed by it (expires %s): Secret %s/%s (tls.crt, tls.key). Rotate it before then with `meshctl upgrade --identity-*-file`.",
 				expiry(issuer.Cert.NotAfter), in.namespace, meshapi.IssuerSecretName),

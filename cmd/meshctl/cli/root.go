@@ -120,6 +120,10 @@ Install the mesh with:
 	root.AddCommand(
 		newVersionCmd(g),
 		newDocsCmd(g),
+		newInstallCmd(g),
+		newUpgradeCmd(g),
+		newUninstallCmd(g),
+		newPruneCmd(g),
 		newProxyCmd(g),
 		newControllerCmd(g),
 	)
