@@ -54,6 +54,7 @@ injected pod spec) and from flags, which take precedence.`,
 	f.DurationVar(&o.flags.ShutdownGracePeriod, "shutdown-grace-period", 0, "How long in-flight requests may drain after SIGTERM (default 30s)")
 	f.StringVar(&o.flags.LogLevel, "log-level", "", "Log level: debug, info, warn or error (default info)")
 	f.StringVar(&o.flags.LogFormat, "log-format", "", "Log format: plain or json (default plain)")
+	cmd.AddCommand(newProxyInitCmd(g))
 	return cmd
 }
 
