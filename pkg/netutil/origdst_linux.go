@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +19,35 @@ const soOriginalDst = 80
 // connection that was not rewritten it is the local address. IPv4
 // destinations are returned as plain IPv4, also when conn is an IPv6 socket.
 func OriginalDst(conn *net.TCPConn) (netip.AddrPort, error) {
+	return originalDst(conn)
+}
+
+// OriginalDstOf is OriginalDst for any accepted TCP connection that exposes
+// its socket (syscall.Conn), with the signature of the proxy's
+// Deps.OriginalDst seam.
+func OriginalDstOf(conn net.Conn) (netip.AddrPort, error) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return netip.AddrPort{}, fmt.Errorf("original destination: %T does not expose its socket", conn)
+	}
+	return originalDst(socketConn{Conn: conn, sc: sc})
+}
+
+// socketConn joins a net.Conn to the syscall.Conn it also is.
+type socketConn struct {
+	net.Conn
+	sc syscall.Conn
+}
+
+func (c socketConn) SyscallConn() (syscall.RawConn, error) { return c.sc.SyscallConn() }
+
+// tcpSocket is what originalDst needs of a connection.
+type tcpSocket interface {
+	LocalAddr() net.Addr
+	SyscallConn() (syscall.RawConn, error)
+}
+
+func originalDst(conn tcpSocket) (netip.AddrPort, error) {
 	local, ok := conn.LocalAddr().(*net.TCPAddr)
 	if !ok {
 		return netip.AddrPort{}, fmt.Errorf("original destination: local address %v is not TCP", conn.LocalAddr())

@@ -35,6 +35,9 @@ func TestOriginalDstUntracked(t *testing.T) {
 			}
 			defer server.Close()
 			got, err := OriginalDst(server.(*net.TCPConn))
+			if _, err2 := OriginalDstOf(server); !errors.Is(err2, unix.ENOENT) != !errors.Is(err, unix.ENOENT) {
+				t.Fatalf("OriginalDstOf() error %v, OriginalDst() error %v: want the same", err2, err)
+			}
 			if errors.Is(err, unix.ENOENT) {
 				t.Logf("conntrack does not track this namespace: %v", err)
 				return
@@ -45,6 +48,18 @@ func TestOriginalDstUntracked(t *testing.T) {
 			if got.String() != ln.Addr().String() {
 				t.Fatalf("OriginalDst() = %s, want the local address %s", got, ln.Addr())
 			}
+			if got2, err := OriginalDstOf(server); err != nil || got2 != got {
+				t.Fatalf("OriginalDstOf() = %s, %v; want %s", got2, err, got)
+			}
 		})
+	}
+}
+
+func TestOriginalDstOfRejectsNonSockets(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if _, err := OriginalDstOf(a); err == nil {
+		t.Fatal("OriginalDstOf(net.Pipe) succeeded, want an error")
 	}
 }

@@ -11,3 +11,8 @@ import (
 func OriginalDst(conn *net.TCPConn) (netip.AddrPort, error) {
 	return netip.AddrPort{}, ErrUnsupported
 }
+
+// OriginalDstOf returns ErrUnsupported: SO_ORIGINAL_DST is Linux only.
+func OriginalDstOf(conn net.Conn) (netip.AddrPort, error) {
+	return netip.AddrPort{}, ErrUnsupported
+}

@@ -132,8 +132,12 @@ func serve(t *testing.T, ns *os.File, network, addr, name string) {
 				return
 			}
 			dst := "-"
-			if od, err := netutil.OriginalDst(conn.(*net.TCPConn)); err == nil {
+			od, err := netutil.OriginalDst(conn.(*net.TCPConn))
+			if err == nil {
 				dst = od.String()
+			}
+			if od2, err2 := netutil.OriginalDstOf(conn); od2 != od || (err == nil) != (err2 == nil) {
+				dst = fmt.Sprintf("mismatch: OriginalDst %v %v, OriginalDstOf %v %v", od, err, od2, err2)
 			}
 			fmt.Fprintf(conn, "%s %s\n", name, dst)
 			conn.Close()

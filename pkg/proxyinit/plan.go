@@ -139,7 +139,8 @@ func inboundRules(cfg Config) []rule {
 		dportReturn(single(cfg.ControlPort), "proxy control port"),
 		dportReturn(single(cfg.AdminPort), "proxy admin port"),
 	}
-	for _, r := range cfg.SkipInboundPorts {
+	builtin := []uint16{cfg.InboundPort, cfg.ControlPort, cfg.AdminPort}
+	for _, r := range dedupe(cfg.SkipInboundPorts, builtin) {
 		rules = append(rules, dportReturn(r, "skip-inbound-ports"))
 	}
 	return append(rules, rule{
@@ -181,7 +182,7 @@ func outboundRules(cfg Config, fam family) []rule {
 		verdict: verdict{kind: verdictReturn},
 		comment: "pod-local traffic",
 	})
-	for _, r := range cfg.SkipOutboundPorts {
+	for _, r := range dedupe(cfg.SkipOutboundPorts, nil) {
 		rules = append(rules, dportReturn(r, "skip-outbound-ports"))
 	}
 	for _, p := range cfg.SkipOutboundSubnets {
@@ -209,4 +210,22 @@ func dportReturn(r PortRange, comment string) rule {
 		verdict: verdict{kind: verdictReturn},
 		comment: comment,
 	}
+}
+
+// dedupe drops repeated ranges and single ports already in builtin (the
+// injector lists the proxy's own ports among the skipped ones, for
+// example), keeping the first occurrence's order.
+func dedupe(ranges []PortRange, builtin []uint16) []PortRange {
+	seen := make(map[PortRange]bool, len(ranges)+len(builtin))
+	for _, p := range builtin {
+		seen[single(p)] = true
+	}
+	var out []PortRange
+	for _, r := range ranges {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -62,3 +62,24 @@ func TestDryRunRejectsBadConfig(t *testing.T) {
 		t.Fatalf("DryRun wrote %q despite the error", buf.String())
 	}
 }
+
+// TestDryRunDedupesSkippedPorts: the injector lists the proxy's control and
+// admin ports among the skipped inbound ports; they appear once.
+func TestDryRunDedupesSkippedPorts(t *testing.T) {
+	var buf bytes.Buffer
+	cfg := Config{
+		SkipInboundPorts:  []PortRange{{4190, 4190}, {4191, 4191}, {22, 22}, {22, 22}},
+		SkipOutboundPorts: []PortRange{{25, 25}, {25, 25}, {20, 30}},
+	}
+	if err := DryRun(cfg, &buf); err != nil {
+		t.Fatal(err)
+	}
+	for line, want := range map[string]int{
+		"tcp dport 4190 return": 1, "tcp dport 4191 return": 1, "tcp dport 22 return": 1,
+		"tcp dport 25 return": 1, "tcp dport 20-30 return": 1,
+	} {
+		if got := strings.Count(buf.String(), line); got != want {
+			t.Errorf("%q appears %d times, want %d:\n%s", line, got, want, buf.String())
+		}
+	}
+}
