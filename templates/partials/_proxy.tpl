@@ -33,13 +33,13 @@ variables, and serves /live and /ready on the admin port.
       value: {{ $p.logLevel | quote }}
     - name: MESHCTL_PROXY_LOG_FORMAT
       value: {{ $p.logFormat | quote }}
-    - name: MESHCTL_PROXY_INBOUND_LISTEN_ADDR
+    - name: MESHCTL_PROXY_INBOUND_ADDR
       value: "0.0.0.0:{{ $p.ports.inbound }}"
-    - name: MESHCTL_PROXY_OUTBOUND_LISTEN_ADDR
+    - name: MESHCTL_PROXY_OUTBOUND_ADDR
       value: "127.0.0.1:{{ $p.ports.outbound }}"
-    - name: MESHCTL_PROXY_CONTROL_LISTEN_ADDR
+    - name: MESHCTL_PROXY_CONTROL_ADDR
       value: "0.0.0.0:{{ $p.ports.control }}"
-    - name: MESHCTL_PROXY_ADMIN_LISTEN_ADDR
+    - name: MESHCTL_PROXY_ADMIN_ADDR
       value: "0.0.0.0:{{ $p.ports.admin }}"
     - name: MESHCTL_PROXY_DESTINATION_SVC_ADDR
       value: {{ include "meshctl.svcAddr" (list . "destination" 8086) | quote }}
@@ -63,7 +63,7 @@ variables, and serves /live and /ready on the admin port.
       value: {{ .Values.identity.trustAnchorsPEM | quote }}
     - name: MESHCTL_PROXY_DEFAULT_INBOUND_POLICY
       value: {{ $p.defaultInboundPolicy | quote }}
-    - name: MESHCTL_PROXY_INBOUND_OPAQUE_PORTS
+    - name: MESHCTL_PROXY_OPAQUE_PORTS
       value: {{ $p.opaquePorts | quote }}
     - name: MESHCTL_PROXY_SHUTDOWN_ENDPOINT_ENABLED
       value: "false"
