@@ -76,11 +76,11 @@ func classify(b []byte) (p Protocol, done bool) {
 	if len(b) == 0 {
 		return ProtocolOpaque, false
 	}
-	if len(b) <= len(http2Preface) && bytes.HasPrefix([]byte(http2Preface), b) {
-		if len(b) == len(http2Preface) {
-			return ProtocolHTTP2, true
-		}
-		return ProtocolOpaque, false
+	if bytes.HasPrefix(b, []byte(http2Preface)) {
+		return ProtocolHTTP2, true
+	}
+	if len(b) < len(http2Preface) && bytes.HasPrefix([]byte(http2Preface), b) {
+		return ProtocolOpaque, false // a prefix of the preface so far
 	}
 	// An HTTP/1 request line is METHOD SP request-target SP HTTP/1.x CRLF
 	// (RFC 9112 section 3). Methods are tokens; in practice upper-case letters.

@@ -260,5 +260,6 @@ func (hp *httpProxy) record(ex *exchange) {
 		class = "failure"
 	}
 	vals := append(append([]string(nil), ex.labels...), statusLabel(ex.status), class, ex.grpc, ex.err)
+	hp.s.log.Debug("response", "status", ex.status, "grpc", ex.grpc, "class", class, "err", ex.err)
 	hp.s.metrics.responses.WithLabelValues(vals...).Inc()
 }

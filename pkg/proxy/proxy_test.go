@@ -125,8 +125,46 @@ func TestHTTP1ThroughPair(t *testing.T) {
 		// ToFloat64 needs a single series: one authority, one target.
 		t.Fatalf("inbound request_total = %v, want 3", got)
 	}
-	n, err := testutil.GatherAndCount(p.client.Registry(), "response_total")
-	if err != nil || n != 2 {
-		t.Fatalf("outbound response_total series = %d (%v), want 2 (success and failure)", n, err)
+	// Responses are counted when the exchange ends, just after the client
+	// has read the body.
+	eventually(t, func() bool {
+		n, err := testutil.GatherAndCount(p.client.Registry(), "response_total")
+		return err == nil && n == 2
+	}, "outbound response_total has a success and a failure series")
+}
+
+// eventually polls cond for up to 5 seconds.
+func eventually(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// hasSeries reports whether reg has a series of name carrying all labels.
+func hasSeries(p *Proxy, name string, labels map[string]string) bool {
+	mfs, _ := p.Registry().Gather()
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metric:
+		for _, m := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, l := range m.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if got[k] != v {
+					continue metric
+				}
+			}
+			return true
+		}
+	}
+	return false
 }

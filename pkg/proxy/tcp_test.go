@@ -1,0 +1,115 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestOpaqueHalfClose sends bytes through an opaque port, half-closes, and
+// expects the server's answer to arrive after the server saw EOF: the FIN is
+// forwarded in each direction.
+func TestOpaqueHalfClose(t *testing.T) {
+	ln := listenLoopback(t)
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		got, _ := io.ReadAll(c) // until the client's FIN
+		_, _ = c.Write(append([]byte("got:"), got...))
+	}()
+	port, _ := strconv.Atoi(ln.Addr().(*net.TCPAddr).AddrPort().String()[len("127.0.0.1:"):])
+	p := newPair(t, ln.Addr().String(), func(c *Config) {
+		c.OpaquePorts = PortSet{uint16(port): {}}
+	})
+	_ = p
+	// The pair's server proxy forwards to ln; the port is opaque on the
+	// server side only (the client side's target is the server proxy).
+	c, err := net.Dial("tcp", p.outbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("\x00\x01binary")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(reply, []byte("got:\x00\x01binary")) {
+		t.Fatalf("reply %q", reply)
+	}
+}
+
+// TestServerSpeaksFirst: on an opaque port the proxy connects at once, so a
+// server greeting (MySQL, SMTP) reaches a client that says nothing.
+func TestServerSpeaksFirst(t *testing.T) {
+	ln := listenLoopback(t)
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = c.Write([]byte("220 hello\r\n"))
+		time.Sleep(100 * time.Millisecond)
+	}()
+	p := newPair(t, ln.Addr().String(), func(c *Config) {
+		c.OpaquePorts = PortSet{}
+		for i := 1; i < 65536; i++ {
+			c.OpaquePorts[uint16(i)] = struct{}{}
+		}
+	})
+	c, err := net.Dial("tcp", p.outbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 11)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "220 hello\r\n" {
+		t.Fatalf("greeting %q, %v", buf, err)
+	}
+}
+
+// TestSilentClientFallsBackToOpaque: on a detected port a client that says
+// nothing is proxied as TCP once the detect timeout passes.
+func TestSilentClientFallsBackToOpaque(t *testing.T) {
+	ln := listenLoopback(t)
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = c.Write([]byte("banner\n"))
+		time.Sleep(100 * time.Millisecond)
+	}()
+	p := newPair(t, ln.Addr().String(), func(c *Config) {
+		c.OpaquePorts = PortSet{}
+		c.DetectTimeout = 100 * time.Millisecond
+	})
+	c, err := net.Dial("tcp", p.outbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 7)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "banner\n" {
+		t.Fatalf("banner %q, %v", buf, err)
+	}
+}
