@@ -187,7 +187,9 @@ func (hp *httpProxy) modifyResponse(resp *http.Response) error {
 	m := hp.s.metrics
 	lat := append(append([]string(nil), ex.labels...), statusLabel(resp.StatusCode))
 	m.latency.WithLabelValues(lat...).Observe(float64(time.Since(ex.start).Microseconds()) / 1000)
-	if resp.Body != nil && resp.Body != http.NoBody {
+	// A 101 body is the upgraded connection itself: ReverseProxy needs it
+	// unwrapped (an io.ReadWriteCloser) to splice the two sides.
+	if resp.Body != nil && resp.Body != http.NoBody && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp.Body = &trailerWatcher{ReadCloser: resp.Body, resp: resp, ex: ex}
 	}
 	return nil
