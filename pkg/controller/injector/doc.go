@@ -1,6 +1,8 @@
-// Package injector is the injector controller, run as `meshctl controller injector`.
+// Package injector is the injector controller, run as `meshctl controller
+// injector`.
 //
-// Its job (issue 3): the mutating admission webhook that adds the proxy to pods, over TLS on :8443 behind Service port 443.
+// Its job (issue 3): the mutating admission webhook that adds the proxy to
+// pods, over TLS on :8443 behind Service port 443.
 //
 // Until then Run serves only the admin endpoints (see package controller)
 // and says so in its logs, on /ready and in the
