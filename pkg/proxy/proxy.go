@@ -87,6 +87,12 @@ func New(cfg Config, deps Deps, log *slog.Logger, ls Listeners) (*Proxy, error) 
 	if p.outbound, err = newSide(Outbound, cfg, deps, log, m, cfg.OutboundTarget, ls.Outbound.Addr()); err != nil {
 		return nil, err
 	}
+	for _, ln := range []net.Listener{ls.Inbound, ls.Outbound, ls.Admin} {
+		if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil {
+			p.inbound.ownPorts = append(p.inbound.ownPorts, ap.Port())
+			p.outbound.ownPorts = append(p.outbound.ownPorts, ap.Port())
+		}
+	}
 	p.readiness.Set("listeners", false, "starting")
 	return p, nil
 }

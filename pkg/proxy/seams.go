@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"net"
 	"net/netip"
+
+	"github.com/meshctl/meshctl/pkg/netutil"
 )
 
 // Direction says which way a connection flows through the proxy.
@@ -93,7 +95,7 @@ type Deps struct {
 	TLS         TLS
 	Policy      InboundPolicy
 	// OriginalDst recovers the destination a redirected connection was
-	// dialled to (SO_ORIGINAL_DST). Nil means explicit targets only.
+	// dialled to. Nil means SO_ORIGINAL_DST (netutil.OriginalDstOf).
 	OriginalDst func(net.Conn) (netip.AddrPort, error)
 }
 
@@ -106,6 +108,9 @@ func (d Deps) withDefaults() Deps {
 	}
 	if d.Policy == nil {
 		d.Policy = AllowAll{}
+	}
+	if d.OriginalDst == nil {
+		d.OriginalDst = netutil.OriginalDstOf
 	}
 	return d
 }

@@ -24,6 +24,8 @@ type side struct {
 	metrics   *metrics
 	// explicit, when valid, replaces the original destination.
 	explicit netip.AddrPort
+	// ownPorts are the proxy's listener ports, never a valid destination.
+	ownPorts []uint16
 
 	dialer *net.Dialer
 	queue  *connQueue
@@ -99,6 +101,11 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		_ = conn.Close()
 		return
 	}
+	if s.isLoop(target) {
+		s.log.Warn("dropping connection that would loop back into the proxy", "peer", info.peer, "target", target)
+		_ = conn.Close()
+		return
+	}
 	info.target = target
 	meter := s.metrics.openConn(info.labelValues(), "src")
 
@@ -138,10 +145,22 @@ func (s *side) originalDst(conn net.Conn) (netip.AddrPort, error) {
 	if s.explicit.IsValid() {
 		return s.explicit, nil
 	}
-	if s.deps.OriginalDst == nil {
-		return netip.AddrPort{}, errors.New("no original destination lookup configured: run in a pod with meshctl proxy init, or set an explicit target")
+	ap, err := s.deps.OriginalDst(conn)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("original destination (is meshctl proxy init redirecting here? outside a pod, set an explicit target): %w", err)
 	}
-	return s.deps.OriginalDst(conn)
+	return ap, nil
+}
+
+// isLoop reports whether target is one of the proxy's own listeners, which
+// happens when a client dials the proxy port itself and no redirect applied.
+func (s *side) isLoop(target netip.AddrPort) bool {
+	for _, port := range s.ownPorts {
+		if target.Port() == port {
+			return true
+		}
+	}
+	return false
 }
 
 // resolve picks one endpoint for a target, by weight.

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"strconv"
@@ -112,4 +113,34 @@ func TestSilentClientFallsBackToOpaque(t *testing.T) {
 	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "banner\n" {
 		t.Fatalf("banner %q, %v", buf, err)
 	}
+}
+
+// TestLoopRefused: a target that is the proxy's own listener is dropped
+// instead of recursing until file descriptors run out.
+func TestLoopRefused(t *testing.T) {
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	out := listenLoopback(t)
+	cfg := Config{InboundTarget: "127.0.0.1:1", OutboundTarget: out.Addr().String()}
+	ls2 := Listeners{Inbound: listenLoopback(t), Outbound: out, Admin: listenLoopback(t)}
+	cfg.InboundAddr, cfg.OutboundAddr, cfg.AdminAddr = ls2.Inbound.Addr().String(), out.Addr().String(), ls2.Admin.Addr().String()
+	cfg = cfg.Defaults()
+	p, err := New(cfg, Deps{}, testLogger(t), ls2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done2 := make(chan struct{})
+	go func() { defer close(done2); _ = p.Run(ctx2) }()
+	c, err := net.Dial("tcp", out.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	_, _ = c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	if n, err := c.Read(make([]byte, 1)); err == nil || n != 0 {
+		t.Fatalf("looping connection was served (%d bytes, %v)", n, err)
+	}
+	cancel2()
+	<-done2
 }
