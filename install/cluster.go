@@ -10,6 +10,8 @@ import (
 // cluster. KubeCluster implements it with client-go; --ignore-cluster means
 // none at all (a nil ClusterInfo).
 type ClusterInfo interface {
+	// Ping checks that a Kubernetes API server answers.
+	Ping(ctx context.Context) error
 	// MissingCRDs returns those of names (CustomResourceDefinition names)
 	// that the cluster does not have.
 	MissingCRDs(ctx context.Context, names []string) ([]string, error)

@@ -25,6 +25,19 @@ func crdGVR() schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 }
 
+// Ping asks the API server for its version: a 404 from something that is
+// not a Kubernetes API server must not read as "CRD not found".
+func (k KubeCluster) Ping(context.Context) error {
+	cs, err := k.Factory.Kubernetes()
+	if err != nil {
+		return err
+	}
+	if _, err := cs.Discovery().ServerVersion(); err != nil {
+		return fmt.Errorf("ask the API server for its version: %w", err)
+	}
+	return nil
+}
+
 // MissingCRDs gets each CRD by name.
 func (k KubeCluster) MissingCRDs(ctx context.Context, names []string) ([]string, error) {
 	dc, err := k.Factory.Dynamic()

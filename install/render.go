@@ -84,6 +84,9 @@ func (o *Options) buildValues(stored map[string]any) (*Values, error) {
 }
 
 func checkBeforeInstall(ctx context.Context, o Options) error {
+	if err := o.Cluster.Ping(ctx); err != nil {
+		return unreachable(err)
+	}
 	crds, err := renderCRDs(o)
 	if err != nil {
 		return err

@@ -44,6 +44,9 @@ func Uninstall(ctx context.Context, o UninstallOptions, w io.Writer) error {
 			return err
 		}
 	} else {
+		if err := o.Cluster.Ping(ctx); err != nil {
+			return unreachable(err)
+		}
 		pods, err := o.Cluster.MeshedPods(ctx, in.Namespace)
 		if err != nil {
 			return unreachable(err)

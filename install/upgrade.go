@@ -40,6 +40,9 @@ func renderUpgrade(ctx context.Context, o Options) ([]render.Document, []string,
 	if o.Cluster == nil {
 		return nil, nil, errors.New("this command starts from the values stored in the cluster and cannot run with --ignore-cluster: use `meshctl install --ignore-cluster` to render offline")
 	}
+	if err := o.Cluster.Ping(ctx); err != nil {
+		return nil, nil, unreachable(err)
+	}
 	raw, found, err := o.Cluster.StoredValues(ctx, o.Namespace)
 	if err != nil {
 		return nil, nil, unreachable(err)
