@@ -57,7 +57,7 @@ spec:
               size: {type: integer, minimum: 1}
 YAML
 )
-echo "$CRD" | K apply --dry-run=server -f - 2>&1 | grep -q 'created (server dry run)' || fail "kubectl apply --dry-run=server of a CRD" "$(echo "$CRD" | K apply --dry-run=server -f - 2>&1 | head -3)"
+echo "$CRD" | K apply --dry-run=server -f - 2>&1 | grep -q '(server dry run)' || fail "kubectl apply --dry-run=server of a CRD" "$(echo "$CRD" | K apply --dry-run=server -f - 2>&1 | head -3)"
 ok "kubectl apply --dry-run=server of a CustomResourceDefinition"
 echo "$CRD" | K apply -f - >/dev/null || fail "kubectl apply of the CRD"
 K wait --for condition=established --timeout=30s crd/widgets.smoke.meshctl.dev >/dev/null || fail "CRD widgets.smoke.meshctl.dev not established in 30s"

@@ -59,8 +59,9 @@ our_netns() {
     grep -rhoE '/var/run/netns/cni-[0-9a-f-]+|/run/netns/cni-[0-9a-f-]+' "$RUN/containerd/state/io.containerd.runtime.v2.task" 2>/dev/null | xargs -r -n1 basename
     local n prefix=${NODE_POD_CIDR%.*}.
     for n in $(ip netns list 2>/dev/null | awk '/^cni-/{print $1}'); do
-      ip -n "$n" -4 -o addr show 2>/dev/null | grep -qF " inet $prefix" && echo "$n"
+      if ip -n "$n" -4 -o addr show 2>/dev/null | grep -qF " inet $prefix"; then echo "$n"; fi
     done
+    true
   } | sort -u
 }
 

@@ -8,7 +8,7 @@ CTR_SOCK=$RUN/containerd/containerd.sock
 kubectl_() { "$KBIN/kubectl" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 ctr_() { ctr -a "$CTR_SOCK" -n k8s.io "$@"; }
 
-ports_of() { local p; for p in "${!PORTS[@]}"; do [ "${PORTS[$p]}" = "$1" ] && echo "$p"; done | sort -n; }
+ports_of() { local p; for p in "${!PORTS[@]}"; do if [ "${PORTS[$p]}" = "$1" ]; then echo "$p"; fi; done | sort -n; }
 
 # check_ports COMPONENT : every port of the component must be free
 check_ports() {
@@ -56,7 +56,8 @@ h_proxy()      { [ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' http:/
 start_etcd() {
   mkdir -p "$RUN/etcd"; chmod 700 "$RUN/etcd"
   local extra=()
-  "$ETCD_BIN" --help 2>&1 | grep -q -- '--unsafe-no-fsync' && extra+=(--unsafe-no-fsync)   # a test cluster: no fsync
+  local help; help=$("$ETCD_BIN" --help 2>&1 || true)
+  [[ $help == *--unsafe-no-fsync* ]] && extra+=(--unsafe-no-fsync)   # a test cluster: no fsync (etcd >= 3.5)
   start_component etcd "$ETCD_BIN" --name meshctl --data-dir "$RUN/etcd/data" \
     --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
     --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
@@ -291,7 +292,8 @@ cmd_up() {
     log "found a previous cluster that is stopped, partial or crashed: cleaning it up first (down)"
     cmd_down
   fi
-  rm -f "$LOGS"/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler,containerd,kubelet,kube-proxy}.log
+  mkdir -p "$LOGS/previous"   # keep the logs of the previous run (a crash) one generation
+  for c in "${COMPONENTS[@]}"; do [ -f "$LOGS/$c.log" ] && mv -f "$LOGS/$c.log" "$LOGS/previous/$c.log"; done
   check_ranges
   save_sysctls
   set_sysctls
