@@ -110,6 +110,9 @@ func newMeteredConn(c net.Conn, br *bufio.Reader, meter *connMeter, info *connIn
 	return mc
 }
 
+// guardHTTP1 checks request framing on everything the HTTP server reads.
+func (c *meteredConn) guardHTTP1() { c.r = newH1Guard(c.r) }
+
 func (c *meteredConn) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	if n > 0 {

@@ -32,6 +32,7 @@ type exchange struct {
 	status   int
 	grpc     string
 	err      string
+	bodyErr  error
 	labels   []string // httpLabelNames values
 	recorded bool
 	mu       sync.Mutex
@@ -165,6 +166,9 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ex.endpoint = ep
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &requestBodyWatcher{ReadCloser: r.Body, ex: ex}
+	}
 	hp.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey, ex)))
 	hp.record(ex)
 }
@@ -222,6 +226,11 @@ func (hp *httpProxy) errorHandler(w http.ResponseWriter, r *http.Request, err er
 	ex := r.Context().Value(exchangeKey).(*exchange)
 	status, reason := http.StatusBadGateway, "connect_error"
 	switch {
+	case isSmuggling(err) || ex.clientBodyFailed():
+		// The client's body was malformed: its fault, and the connection
+		// cannot be trusted for another request.
+		status, reason = http.StatusBadRequest, "bad_request"
+		w.Header().Set("Connection", "close")
 	case errors.Is(err, context.Canceled):
 		status, reason = 499, "client_cancelled" // the client went away; nobody reads this
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
@@ -247,6 +256,29 @@ func (hp *httpProxy) errorHandler(w http.ResponseWriter, r *http.Request, err er
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, "proxy: "+reason+"\n")
 	}
+}
+
+// requestBodyWatcher notes a failure to read the client's body, so that the
+// error is blamed on the client (400) rather than the upstream (502).
+type requestBodyWatcher struct {
+	io.ReadCloser
+	ex *exchange
+}
+
+func (b *requestBodyWatcher) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.ex.mu.Lock()
+		b.ex.bodyErr = err
+		b.ex.mu.Unlock()
+	}
+	return n, err
+}
+
+func (ex *exchange) clientBodyFailed() bool {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.bodyErr != nil
 }
 
 // record counts the response once the exchange is over.

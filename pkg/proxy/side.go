@@ -134,6 +134,9 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		return
 	}
 	mc := newMeteredConn(conn, br, meter, info)
+	if proto == ProtocolHTTP1 {
+		mc.guardHTTP1()
+	}
 	untrack := s.track(mc)
 	mc.onClose = untrack
 	s.queue.push(mc)

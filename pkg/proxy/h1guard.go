@@ -1,0 +1,241 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// SmugglingError is returned by the HTTP/1 framing guard when a request's
+// bytes could be framed differently by two parsers (RFC 9112 section 11.2).
+// The HTTP server answers it with 400 and closes the connection.
+type SmugglingError struct{ Reason string }
+
+func (e *SmugglingError) Error() string { return "proxy: ambiguous http/1 request: " + e.Reason }
+
+// guardState is where the framing guard is within the request stream.
+type guardState int
+
+const (
+	guardHead guardState = iota
+	guardBodyLength
+	guardChunkSize
+	guardChunkData
+	guardChunkDataEnd
+	guardTrailers
+	guardPassthrough
+)
+
+// maxGuardLine bounds one line the guard buffers; heads longer than the
+// server's MaxHeaderBytes are refused by the server itself (431).
+const maxGuardLine = 1 << 20
+
+// h1Guard checks the framing of a stream of HTTP/1 requests before the HTTP
+// server parses it, refusing what Go's parser would accept but another
+// parser (the application's) might read differently: Content-Length together
+// with Transfer-Encoding, bare LF line endings, obs-fold header lines, and
+// malformed chunked framing. It never changes the bytes.
+type h1Guard struct {
+	r     io.Reader
+	state guardState
+	err   error // sticky, returned once the valid prefix has been read
+
+	line      []byte // partial line being scanned
+	firstLine bool
+	remaining int64 // body or chunk bytes left
+	// per-head facts
+	contentLength []string
+	te            []string
+	upgrade       bool
+	connect       bool
+}
+
+func newH1Guard(r io.Reader) *h1Guard {
+	return &h1Guard{r: r, firstLine: true}
+}
+
+func (g *h1Guard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, err := g.r.Read(p)
+	if g.state == guardPassthrough {
+		return n, err
+	}
+	ok, verr := g.scan(p[:n])
+	if verr != nil {
+		g.err = verr
+		if ok == 0 {
+			return 0, verr
+		}
+		return ok, nil // deliver the valid prefix; the error comes next
+	}
+	return n, err
+}
+
+// scan consumes b and returns how many leading bytes were valid framing.
+func (g *h1Guard) scan(b []byte) (int, error) {
+	i := 0
+	for i < len(b) {
+		switch g.state {
+		case guardPassthrough:
+			return len(b), nil
+		case guardBodyLength, guardChunkData:
+			take := min(int64(len(b)-i), g.remaining)
+			g.remaining -= take
+			i += int(take)
+			if g.remaining == 0 {
+				if g.state == guardBodyLength {
+					g.resetHead()
+				} else {
+					g.state = guardChunkDataEnd
+				}
+			}
+		default:
+			j := bytes.IndexByte(b[i:], '\n')
+			if j < 0 {
+				g.line = append(g.line, b[i:]...)
+				if len(g.line) > maxGuardLine {
+					return i, &SmugglingError{"line too long"}
+				}
+				return len(b), nil
+			}
+			g.line = append(g.line, b[i:i+j+1]...)
+			if err := g.endLine(); err != nil {
+				return i, err
+			}
+			i += j + 1
+			g.line = g.line[:0]
+		}
+	}
+	return len(b), nil
+}
+
+func (g *h1Guard) resetHead() {
+	g.state = guardHead
+	g.firstLine = true
+	g.contentLength, g.te = nil, nil
+	g.upgrade, g.connect = false, false
+}
+
+// endLine handles one complete line (ending in LF) in g.line.
+func (g *h1Guard) endLine() error {
+	l := g.line
+	if len(l) < 2 || l[len(l)-2] != '\r' {
+		return &SmugglingError{"line ends in a bare LF, not CRLF"}
+	}
+	l = l[:len(l)-2]
+	switch g.state {
+	case guardHead:
+		return g.headLine(l)
+	case guardChunkSize:
+		return g.chunkSizeLine(l)
+	case guardChunkDataEnd:
+		if len(l) != 0 {
+			return &SmugglingError{"chunk data longer than its size"}
+		}
+		g.state = guardChunkSize
+	case guardTrailers:
+		if len(l) == 0 {
+			g.resetHead()
+			return nil
+		}
+		if l[0] == ' ' || l[0] == '\t' {
+			return &SmugglingError{"obs-fold in a trailer"}
+		}
+	}
+	return nil
+}
+
+func (g *h1Guard) headLine(l []byte) error {
+	if g.firstLine {
+		if len(l) == 0 {
+			return nil // RFC 9112 section 2.2: ignore a CRLF before the request line
+		}
+		g.firstLine = false
+		g.connect = bytes.HasPrefix(l, []byte("CONNECT "))
+		return nil
+	}
+	if len(l) == 0 {
+		return g.endHead()
+	}
+	if l[0] == ' ' || l[0] == '\t' {
+		return &SmugglingError{"obs-fold header line"}
+	}
+	name, value, ok := bytes.Cut(l, []byte(":"))
+	if !ok {
+		return nil // the server rejects it with 400
+	}
+	v := string(bytes.TrimSpace(value))
+	switch {
+	case bytes.EqualFold(name, []byte("content-length")):
+		g.contentLength = append(g.contentLength, v)
+	case bytes.EqualFold(name, []byte("transfer-encoding")):
+		g.te = append(g.te, v)
+	case bytes.EqualFold(name, []byte("upgrade")):
+		g.upgrade = true
+	}
+	return nil
+}
+
+// endHead decides how the body is framed (RFC 9112 section 6).
+func (g *h1Guard) endHead() error {
+	switch {
+	case g.upgrade || g.connect:
+		// After a 101 or a CONNECT tunnel the bytes are no longer HTTP/1.
+		g.state = guardPassthrough
+	case len(g.te) > 0 && len(g.contentLength) > 0:
+		return &SmugglingError{"both Content-Length and Transfer-Encoding"}
+	case len(g.te) > 0:
+		// Only "chunked" alone frames a request body; the server refuses
+		// other codings with 501 before reading further.
+		g.state = guardChunkSize
+	case len(g.contentLength) > 0:
+		first := g.contentLength[0]
+		for _, v := range g.contentLength[1:] {
+			if v != first {
+				return &SmugglingError{"conflicting Content-Length values"}
+			}
+		}
+		n, err := strconv.ParseInt(first, 10, 64)
+		if err != nil || n < 0 || first[0] == '+' {
+			return &SmugglingError{fmt.Sprintf("invalid Content-Length %q", first)}
+		}
+		if n == 0 {
+			g.resetHead()
+			return nil
+		}
+		g.remaining = n
+		g.state = guardBodyLength
+	default:
+		g.resetHead()
+	}
+	return nil
+}
+
+func (g *h1Guard) chunkSizeLine(l []byte) error {
+	size, _, _ := bytes.Cut(l, []byte(";"))
+	size = bytes.TrimRight(size, " \t")
+	if len(size) == 0 || len(size) > 16 {
+		return &SmugglingError{"invalid chunk size"}
+	}
+	n, err := strconv.ParseUint(string(size), 16, 63)
+	if err != nil {
+		return &SmugglingError{fmt.Sprintf("invalid chunk size %q", size)}
+	}
+	if n == 0 {
+		g.state = guardTrailers
+		return nil
+	}
+	g.remaining = int64(n)
+	g.state = guardChunkData
+	return nil
+}
+
+// isSmuggling reports whether err comes from the framing guard.
+func isSmuggling(err error) bool {
+	var se *SmugglingError
+	return errors.As(err, &se)
+}
