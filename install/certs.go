@@ -3,6 +3,8 @@ package install
 import (
 	"time"
 
+	"github.com/meshctl/meshctl/pkg/meshapi"
+
 	"github.com/meshctl/meshctl/pkg/identity"
 )
 
@@ -82,7 +84,7 @@ func (f FixedCerts) WebhookCert([]string, time.Time) (caPEM, certPEM, keyPEM []b
 
 // webhookDNSNames are the names the injector's Service answers to.
 func webhookDNSNames(namespace, clusterDomain string) []string {
-	svc := "meshctl-injector." + namespace + ".svc"
+	svc := meshapi.ComponentName(meshapi.ComponentInjector) + "." + namespace + ".svc"
 	return []string{svc, svc + "." + clusterDomain}
 }
 

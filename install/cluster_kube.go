@@ -83,7 +83,7 @@ func (k KubeCluster) IssuerSecret(ctx context.Context, namespace string) ([]byte
 	if err != nil {
 		return nil, nil, fmt.Errorf("get secret %s/%s: %w", namespace, meshapi.IssuerSecretName, err)
 	}
-	return s.Data["tls.crt"], s.Data["tls.key"], nil
+	return s.Data[meshapi.TLSCertKey], s.Data[meshapi.TLSKeyKey], nil
 }
 
 // MeshedPods lists pods carrying the control-plane-ns label.
