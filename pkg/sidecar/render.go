@@ -1,0 +1,240 @@
+package sidecar
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/meshctl/meshctl/pkg/meshapi"
+	"github.com/meshctl/meshctl/pkg/render"
+	"github.com/meshctl/meshctl/pkg/version"
+	"github.com/meshctl/meshctl/templates"
+)
+
+// Chart locations in the templates file system.
+const (
+	PatchChart  = "patch"
+	PartialsDir = "partials"
+)
+
+// Placeholders rendered for the owner and filled in per pod.
+const (
+	phKind = "x-meshctl-placeholder-kind-x"
+	phName = "x-meshctl-placeholder-name-x"
+	phNS   = "x-meshctl-placeholder-namespace-x"
+)
+
+// maxCached bounds the number of distinct configurations kept rendered.
+const maxCached = 256
+
+// Options configure an Injector. The zero value is usable.
+type Options struct {
+	// FS holds the charts; nil means templates.FS.
+	FS fs.FS
+	// MeshNamespace is the control-plane namespace; empty means
+	// meshapi.DefaultNamespace.
+	MeshNamespace string
+	// Version is the meshctl version written into the patch; empty means
+	// version.Version().
+	Version string
+}
+
+// Injector decides and renders sidecar patches. It caches renders and is
+// safe for concurrent use.
+type Injector struct {
+	opts  Options
+	mu    sync.Mutex
+	cache map[string]*yaml.Node
+}
+
+// New returns an Injector.
+func New(opts Options) *Injector {
+	if opts.FS == nil {
+		opts.FS = templates.FS
+	}
+	if opts.MeshNamespace == "" {
+		opts.MeshNamespace = meshapi.DefaultNamespace
+	}
+	if opts.Version == "" {
+		opts.Version = version.Version()
+	}
+	return &Injector{opts: opts, cache: map[string]*yaml.Node{}}
+}
+
+// MeshNamespace returns the control-plane namespace the Injector renders for.
+func (in *Injector) MeshNamespace() string { return in.opts.MeshNamespace }
+
+// Patch is what meshing one pod adds to it, rendered from the patch chart.
+// Nodes are fresh copies the caller may edit.
+type Patch struct {
+	// Labels and Annotations to set on the pod, in the chart's order.
+	Labels, Annotations []KV
+	// InitContainers to put first in spec.initContainers, in order.
+	InitContainers []*yaml.Node
+	// Containers to put first in spec.containers (the proxy, when it is
+	// not a native sidecar).
+	Containers []*yaml.Node
+	// Volumes to add to spec.volumes.
+	Volumes []*yaml.Node
+}
+
+// Owner is the workload a pod belongs to.
+type Owner struct {
+	// Kind is the Kubernetes kind, for example Deployment or Pod.
+	Kind string
+	// Name is the owner's name.
+	Name string
+}
+
+// renderPatch renders the patch for values and owner in namespace.
+func (in *Injector) renderPatch(values map[string]any, owner Owner, namespace string) (*Patch, error) {
+	key, err := json.Marshal(values)
+	if err != nil {
+		return nil, fmt.Errorf("encode mesh values: %w", err)
+	}
+	in.mu.Lock()
+	tmpl, ok := in.cache[string(key)]
+	in.mu.Unlock()
+	if !ok {
+		if tmpl, err = in.renderTemplate(values); err != nil {
+			return nil, err
+		}
+		in.mu.Lock()
+		if len(in.cache) >= maxCached {
+			clear(in.cache)
+		}
+		in.cache[string(key)] = tmpl
+		in.mu.Unlock()
+	}
+	doc := CopyNode(tmpl)
+	fill(doc, strings.ToLower(owner.Kind), owner.Name, namespace)
+	return patchFromNode(doc)
+}
+
+// renderTemplate renders the patch chart with placeholders for the owner.
+func (in *Injector) renderTemplate(values map[string]any) (*yaml.Node, error) {
+	m := CloneValues(values)
+	gen, _ := m["generated"].(map[string]any)
+	if gen == nil {
+		gen = map[string]any{}
+	}
+	gen["version"] = in.opts.Version
+	m["generated"] = gen
+	m["workload"] = map[string]any{"kind": phKind, "name": phName, "namespace": phNS}
+	docs, err := render.Render(render.Options{
+		FS: in.opts.FS, Chart: PatchChart, Partials: []string{PartialsDir},
+		ReleaseName: "meshctl", Namespace: in.opts.MeshNamespace, Values: m,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("render the sidecar: %w", err)
+	}
+	if len(docs) != 1 {
+		return nil, fmt.Errorf("render the sidecar: %d documents, want 1", len(docs))
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(docs[0].Content), &doc); err != nil {
+		return nil, fmt.Errorf("render the sidecar: %w", err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("render the sidecar: the patch is not a mapping")
+	}
+	return doc.Content[0], nil
+}
+
+// fill replaces the owner placeholders in n.
+func fill(n *yaml.Node, kind, name, namespace string) {
+	if n.Kind == yaml.ScalarNode {
+		v := n.Value
+		v = strings.ReplaceAll(v, phKind, kind)
+		v = strings.ReplaceAll(v, phName, name)
+		v = strings.ReplaceAll(v, phNS, namespace)
+		if v != n.Value {
+			n.Value = v
+			n.Tag = "!!str"
+			n.Style = 0
+			if resolvesNonString(v) {
+				n.Style = yaml.DoubleQuotedStyle
+			}
+		}
+		return
+	}
+	for _, c := range n.Content {
+		fill(c, kind, name, namespace)
+	}
+}
+
+// resolvesNonString reports whether a plain scalar v would not be read
+// back as a string.
+func resolvesNonString(v string) bool {
+	var x any
+	if err := yaml.Unmarshal([]byte(v), &x); err != nil {
+		return true
+	}
+	_, ok := x.(string)
+	return !ok
+}
+
+func patchFromNode(doc *yaml.Node) (*Patch, error) {
+	p := &Patch{}
+	meta := MapGet(doc, "metadata")
+	spec := MapGet(doc, "spec")
+	if meta == nil || spec == nil {
+		return nil, fmt.Errorf("render the sidecar: the patch has no metadata or spec")
+	}
+	p.Labels = kvs(MapGet(meta, "labels"))
+	p.Annotations = kvs(MapGet(meta, "annotations"))
+	p.InitContainers = seq(MapGet(spec, "initContainers"))
+	p.Containers = seq(MapGet(spec, "containers"))
+	p.Volumes = seq(MapGet(spec, "volumes"))
+	return p, nil
+}
+
+func kvs(m *yaml.Node) []KV {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	out := make([]KV, 0, len(m.Content)/2)
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		out = append(out, KV{m.Content[i].Value, m.Content[i+1].Value})
+	}
+	return out
+}
+
+func seq(n *yaml.Node) []*yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
+}
+
+// MapGet returns the value of key in mapping node m, or nil.
+func MapGet(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// CopyNode returns a deep copy of n.
+func CopyNode(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	c := *n
+	if n.Content != nil {
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, e := range n.Content {
+			c.Content[i] = CopyNode(e)
+		}
+	}
+	return &c
+}

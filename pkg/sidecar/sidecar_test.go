@@ -1,0 +1,175 @@
+package sidecar
+
+import (
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/meshctl/meshctl/pkg/meshapi"
+	"github.com/meshctl/meshctl/templates"
+)
+
+func defaults(t testing.TB) map[string]any {
+	t.Helper()
+	v, err := DefaultValues(templates.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func podTemplate(annotations map[string]string, containers ...corev1.Container) corev1.PodTemplateSpec {
+	if len(containers) == 0 {
+		containers = []corev1.Container{{Name: "app", Image: "nginx"}}
+	}
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Annotations: annotations},
+		Spec:       corev1.PodSpec{Containers: containers},
+	}
+}
+
+func TestDecideRendersPatch(t *testing.T) {
+	in := New(Options{Version: "v1.2.3"})
+	d, err := in.Decide(Request{Owner: Owner{"Deployment", "123"}, Namespace: "shop", Template: podTemplate(nil), Values: defaults(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Inject || d.Patch == nil {
+		t.Fatalf("not injected: %+v", d)
+	}
+	p := d.Patch
+	labels := map[string]string{}
+	for _, kv := range p.Labels {
+		labels[kv.Key] = kv.Value
+	}
+	if labels[meshapi.ProxyKindLabel("deployment")] != "123" || labels[meshapi.LabelWorkloadNS] != "shop" || labels[meshapi.LabelControlPlaneNS] != "meshctl" {
+		t.Errorf("labels %v", labels)
+	}
+	if len(p.InitContainers) != 2 || MapGet(p.InitContainers[0], "name").Value != meshapi.InitContainerName ||
+		MapGet(p.InitContainers[1], "name").Value != meshapi.ProxyContainerName ||
+		MapGet(p.InitContainers[1], "restartPolicy").Value != "Always" {
+		t.Errorf("init containers wrong")
+	}
+	if len(p.Volumes) != 2 || len(p.Containers) != 0 {
+		t.Errorf("volumes %d containers %d", len(p.Volumes), len(p.Containers))
+	}
+	b, err := yaml.Marshal(map[string]any{"labels": p.Labels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = b
+	// The name "123" must stay a string when encoded.
+	n := &yaml.Node{Kind: yaml.MappingNode}
+	for _, kv := range p.Labels {
+		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: kv.Key}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: kv.Value})
+	}
+	out, _ := yaml.Marshal(n)
+	if !strings.Contains(string(out), `"123"`) {
+		t.Errorf("numeric name not quoted:\n%s", out)
+	}
+}
+
+func TestDecideReasons(t *testing.T) {
+	in := New(Options{})
+	f := false
+	cases := []struct {
+		name    string
+		tpl     corev1.PodTemplateSpec
+		optIn   bool
+		ns      map[string]string
+		refusal string
+		skip    string
+		warn    string
+	}{
+		{name: "hostNetwork", tpl: func() corev1.PodTemplateSpec { p := podTemplate(nil); p.Spec.HostNetwork = true; return p }(), refusal: ReasonHostNetwork},
+		{name: "istio", tpl: podTemplate(nil, corev1.Container{Name: "app"}, corev1.Container{Name: "istio-proxy"}), refusal: ReasonThirdPartySidecar},
+		{name: "envoy image", tpl: podTemplate(nil, corev1.Container{Name: "x", Image: "envoyproxy/envoy:v1.30"}), refusal: ReasonThirdPartySidecar},
+		{name: "automount", tpl: func() corev1.PodTemplateSpec {
+			p := podTemplate(nil)
+			p.Spec.AutomountServiceAccountToken = &f
+			return p
+		}(), refusal: ReasonAutomountDisabled},
+		{name: "bad annotation", tpl: podTemplate(map[string]string{"config.meshctl.io/admin-port": "0"}), refusal: ReasonInvalidAnnotation},
+		{name: "disabled", tpl: podTemplate(map[string]string{meshapi.AnnotationInject: "disabled"}), skip: ReasonInjectDisabled},
+		{name: "opt-in missing", tpl: podTemplate(nil), optIn: true, skip: ReasonNotEnabled},
+		{name: "opt-in ns disabled", tpl: podTemplate(nil), optIn: true, ns: map[string]string{meshapi.AnnotationInject: "disabled"}, skip: ReasonInjectDisabled},
+		{name: "udp", tpl: podTemplate(nil, corev1.Container{Name: "dns", Ports: []corev1.ContainerPort{{ContainerPort: 53, Protocol: corev1.ProtocolUDP}}}), warn: ReasonUDPPorts},
+		{name: "unknown annotation", tpl: podTemplate(map[string]string{"config.meshctl.io/nope": "1"}), warn: ReasonUnknownAnnotations},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := in.Decide(Request{Owner: Owner{"Pod", "p"}, Template: c.tpl, Values: defaults(t), OptIn: c.optIn, NamespaceAnnotations: c.ns})
+			if err != nil {
+				t.Fatal(err)
+			}
+			has := func(rs []Reason, code string) bool {
+				for _, r := range rs {
+					if r.Code == code {
+						return true
+					}
+				}
+				return false
+			}
+			switch {
+			case c.refusal != "":
+				if d.Inject || !has(d.Refusals, c.refusal) {
+					t.Errorf("want refusal %s: %+v", c.refusal, d)
+				}
+			case c.skip != "":
+				if d.Inject || !has(d.Skips, c.skip) {
+					t.Errorf("want skip %s: %+v", c.skip, d)
+				}
+			case c.warn != "":
+				if !d.Inject || !has(d.Warnings, c.warn) {
+					t.Errorf("want warning %s: %+v", c.warn, d)
+				}
+			}
+		})
+	}
+}
+
+func TestOverridesPodWins(t *testing.T) {
+	in := New(Options{})
+	tpl := podTemplate(map[string]string{"config.meshctl.io/proxy-cpu-request": "300m", "config.meshctl.io/proxy-enable-native-sidecar": "false"})
+	d, err := in.Decide(Request{Owner: Owner{"Deployment", "web"}, Template: tpl, Values: defaults(t),
+		NamespaceAnnotations: map[string]string{"config.meshctl.io/proxy-cpu-request": "200m", "config.meshctl.io/proxy-log-level": "debug"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := GetValue(d.Values, "proxy.resources.cpu.request"); v != "300m" {
+		t.Errorf("cpu request %v", v)
+	}
+	if v, _ := GetValue(d.Values, "proxy.logLevel"); v != "debug" {
+		t.Errorf("log level %v", v)
+	}
+	if len(d.Patch.Containers) != 1 || len(d.Patch.InitContainers) != 1 {
+		t.Errorf("native sidecar off: %d containers, %d init containers", len(d.Patch.Containers), len(d.Patch.InitContainers))
+	}
+}
+
+func TestOverrideAnnotations(t *testing.T) {
+	base := defaults(t)
+	want := CloneValues(base)
+	_ = SetValue(want, "proxy.ports.admin", float64(5000))
+	_ = SetValue(want, "proxy.await", false)
+	got := OverrideAnnotations(base, want)
+	if len(got) != 2 || got[0] != (KV{"config.meshctl.io/admin-port", "5000"}) || got[1] != (KV{"config.meshctl.io/proxy-await", "disabled"}) {
+		t.Errorf("overrides %v", got)
+	}
+	if got := OverrideAnnotations(base, base); len(got) != 0 {
+		t.Errorf("no change gave %v", got)
+	}
+}
+
+func BenchmarkDecide(b *testing.B) {
+	in := New(Options{})
+	v := defaults(b)
+	for i := 0; b.Loop(); i++ {
+		if _, err := in.Decide(Request{Owner: Owner{"Deployment", "web"}, Template: podTemplate(nil), Values: v}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
