@@ -80,12 +80,12 @@ func (r *renderFlags) options(cmd *cobra.Command, g *globalOptions) (install.Opt
 		o.Cluster = install.KubeCluster{Factory: g.Factory()}
 	}
 	set := func(flag, path string, v any) {
-		if fs.Changed(flag) {
+		if explicit(fs, flag) {
 			o.Overrides = append(o.Overrides, install.Override{Path: path, Value: v})
 		}
 	}
 	set("registry", "image.registry", r.registry)
-	if fs.Changed("image") {
+	if explicit(fs, "image") {
 		name, tag, err := splitImage(r.image)
 		if err != nil {
 			return install.Options{}, err

@@ -156,3 +156,17 @@ func TestInstallClusterChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestInstallFlagsFromEnvironment checks that flags set through MESHCTL_*
+// variables count as set, like their command-line form.
+func TestInstallFlagsFromEnvironment(t *testing.T) {
+	t.Setenv("MESHCTL_PROXY_CPU_LIMIT", "750m")
+	t.Setenv("MESHCTL_CONTROLLER_REPLICAS", "2")
+	r := run(t, "install --ignore-cluster")
+	if r.code != 0 {
+		t.Fatalf("code %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, `cpu: "750m"`) || !strings.Contains(r.stdout, "replicas: 2") {
+		t.Fatal("flags from the environment were not applied")
+	}
+}

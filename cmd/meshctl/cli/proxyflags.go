@@ -64,28 +64,36 @@ func (p *proxyFlags) addFlags(fs *pflag.FlagSet) {
 
 // validate checks what the flags alone can tell.
 func (p *proxyFlags) validate(fs *pflag.FlagSet) error {
-	if fs.Changed("default-inbound-policy") && !slices.Contains(defaultInboundPolicies(), p.defaultInboundPolicy) {
+	if explicit(fs, "default-inbound-policy") && !slices.Contains(defaultInboundPolicies(), p.defaultInboundPolicy) {
 		return fmt.Errorf("invalid --default-inbound-policy %q: use one of %s", p.defaultInboundPolicy, strings.Join(defaultInboundPolicies(), ", "))
 	}
-	if fs.Changed("image-pull-policy") && !slices.Contains([]string{"Always", "IfNotPresent", "Never"}, p.imagePullPolicy) {
+	if explicit(fs, "image-pull-policy") && !slices.Contains([]string{"Always", "IfNotPresent", "Never"}, p.imagePullPolicy) {
 		return fmt.Errorf("invalid --image-pull-policy %q: use Always, IfNotPresent or Never", p.imagePullPolicy)
 	}
 	for _, f := range []struct {
 		name string
 		port int
 	}{{"inbound-port", p.inboundPort}, {"outbound-port", p.outboundPort}, {"control-port", p.controlPort}, {"admin-port", p.adminPort}} {
-		if fs.Changed(f.name) && (f.port < 1 || f.port > 65535) {
+		if explicit(fs, f.name) && (f.port < 1 || f.port > 65535) {
 			return fmt.Errorf("invalid --%s %d: use a port from 1 to 65535", f.name, f.port)
 		}
 	}
 	return nil
 }
 
+// explicit reports whether the user set a flag, on the command line or
+// through the environment or config file (applyConfig sets the value of a
+// flag without marking it changed).
+func explicit(fs *pflag.FlagSet, name string) bool {
+	f := fs.Lookup(name)
+	return f != nil && (f.Changed || f.Value.String() != f.DefValue)
+}
+
 // overrides turns the flags the user set into chart values.
 func (p *proxyFlags) overrides(fs *pflag.FlagSet) []valueOverride {
 	var out []valueOverride
 	set := func(flag, path string, v any) {
-		if fs.Changed(flag) {
+		if explicit(fs, flag) {
 			out = append(out, valueOverride{path, v})
 		}
 	}
