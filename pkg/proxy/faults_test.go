@@ -177,4 +177,3 @@ func itoa(n int64) string {
 	}
 	return string(b[i:])
 }
-
