@@ -55,6 +55,7 @@ func newHTTPProxy(s *side) *httpProxy {
 		FlushInterval:  -1,
 		ModifyResponse: hp.modifyResponse,
 		ErrorHandler:   hp.errorHandler,
+		BufferPool:     newBufferPool(),
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	return hp
@@ -294,6 +295,5 @@ func (hp *httpProxy) record(ex *exchange) {
 		class = "failure"
 	}
 	vals := append(append([]string(nil), ex.labels...), statusLabel(ex.status), class, ex.grpc, ex.err)
-	hp.s.log.Debug("response", "status", ex.status, "grpc", ex.grpc, "class", class, "err", ex.err)
 	hp.s.metrics.responses.WithLabelValues(vals...).Inc()
 }
