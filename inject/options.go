@@ -1,0 +1,57 @@
+package inject
+
+import (
+	"errors"
+
+	"github.com/meshctl/meshctl/pkg/output"
+	"github.com/meshctl/meshctl/pkg/sidecar"
+)
+
+// Options configure Run. Values is required; the rest have defaults.
+type Options struct {
+	// Uninject removes the proxy instead of adding it.
+	Uninject bool
+	// Manual writes the full proxy spec into pod templates instead of the
+	// meshctl.io/inject annotation the webhook acts on.
+	Manual bool
+	// Values are the mesh values to inject with: the installed values (or
+	// the chart defaults) with the command's flags applied.
+	Values map[string]any
+	// Installed are the values the control plane runs with; annotation
+	// mode writes config.meshctl.io/* for every setting where Values
+	// differ. nil means Values (no overrides).
+	Installed map[string]any
+	// ServiceOpaquePorts, when not empty, is written to every Service as
+	// config.meshctl.io/opaque-ports (--opaque-ports given explicitly).
+	ServiceOpaquePorts string
+	// Output is yaml (the default) or json: one JSON object per line.
+	Output output.Format
+	// Injector decides and renders; nil means sidecar.New with
+	// MeshNamespace.
+	Injector *sidecar.Injector
+	// MeshNamespace is the control-plane namespace; empty means the
+	// Injector's.
+	MeshNamespace string
+}
+
+func (o *Options) complete() error {
+	if o.Values == nil && !o.Uninject {
+		return errors.New("inject: no mesh values given")
+	}
+	if o.Installed == nil {
+		o.Installed = o.Values
+	}
+	if o.Output == "" {
+		o.Output = output.YAML
+	}
+	if o.Output != output.YAML && o.Output != output.JSON {
+		return errors.New("inject: output must be yaml or json")
+	}
+	if o.Injector == nil {
+		o.Injector = sidecar.New(sidecar.Options{MeshNamespace: o.MeshNamespace})
+	}
+	if o.MeshNamespace == "" {
+		o.MeshNamespace = o.Injector.MeshNamespace()
+	}
+	return nil
+}

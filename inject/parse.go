@@ -1,0 +1,118 @@
+package inject
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Limits on what one document may contain.
+const (
+	// maxDepth bounds the nesting of collections in a document.
+	maxDepth = 512
+	// maxAliasExpansion bounds the nodes a document's aliases expand to.
+	maxAliasExpansion = 1 << 20
+)
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+
+// parseError is a document that is not valid YAML.
+type parseError struct {
+	doc  document
+	line int
+	msg  string
+}
+
+func (e *parseError) Error() string {
+	if e.line > 0 {
+		return fmt.Sprintf("%s: document %d, line %d: %s", e.doc.source, e.doc.index, e.line, e.msg)
+	}
+	return fmt.Sprintf("%s: document %d (line %d): %s", e.doc.source, e.doc.index, e.doc.line, e.msg)
+}
+
+// parse parses d into a document node. It returns nil for a document with
+// no content (empty or comments only).
+func parse(d document) (*yaml.Node, error) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(d.text, &n); err != nil {
+		msg := err.Error()
+		line := 0
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			l, _ := strconv.Atoi(m[1])
+			line = d.line + l - 1
+			msg = msg[len(m[0]):]
+		} else {
+			msg = trimYAMLPrefix(msg)
+		}
+		return nil, &parseError{doc: d, line: line, msg: msg + ": fix the YAML"}
+	}
+	if n.Kind == 0 || len(n.Content) == 0 {
+		return nil, nil
+	}
+	if err := checkTree(d, n.Content[0]); err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+func trimYAMLPrefix(msg string) string {
+	if len(msg) > 6 && msg[:6] == "yaml: " {
+		return msg[6:]
+	}
+	return msg
+}
+
+// checkTree rejects duplicate keys, nesting deeper than maxDepth and
+// aliases that expand beyond maxAliasExpansion.
+func checkTree(d document, root *yaml.Node) error {
+	memo := map[*yaml.Node]int{}
+	var walk func(n *yaml.Node, depth int) (int, error)
+	walk = func(n *yaml.Node, depth int) (int, error) {
+		if depth > maxDepth {
+			return 0, &parseError{doc: d, line: d.line + n.Line - 1, msg: fmt.Sprintf("nesting deeper than %d levels: this is not a Kubernetes manifest", maxDepth)}
+		}
+		if n.Kind == yaml.AliasNode {
+			if n.Alias == nil {
+				return 1, nil
+			}
+			if c, ok := memo[n.Alias]; ok {
+				return c, nil
+			}
+			return 1, nil
+		}
+		if c, ok := memo[n]; ok {
+			return c, nil
+		}
+		count := 1
+		if n.Kind == yaml.MappingNode {
+			seen := make(map[string]struct{}, len(n.Content)/2)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind == yaml.ScalarNode && k.Value != "<<" {
+					if _, dup := seen[k.Value]; dup {
+						return 0, &parseError{doc: d, line: d.line + k.Line - 1, msg: fmt.Sprintf("duplicate key %q: remove one of them", k.Value)}
+					}
+					seen[k.Value] = struct{}{}
+				}
+			}
+		}
+		for _, c := range n.Content {
+			cc, err := walk(c, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			count += cc
+			if count > maxAliasExpansion {
+				return 0, &parseError{doc: d, line: d.line + n.Line - 1, msg: "aliases expand to too many nodes (a YAML alias bomb?)"}
+			}
+		}
+		if n.Anchor != "" {
+			memo[n] = count
+		}
+		return count, nil
+	}
+	_, err := walk(root, 0)
+	return err
+}

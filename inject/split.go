@@ -1,0 +1,127 @@
+package inject
+
+import (
+	"bytes"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Source is one input: a file, a URL or stdin, read whole.
+type Source struct {
+	// Name says where the bytes came from, for messages ("app.yaml", "-").
+	Name string
+	// Data is the content.
+	Data []byte
+}
+
+// document is one YAML document of a source.
+type document struct {
+	source string
+	// index is the 1-based position of the document in its source.
+	index int
+	// line is the 1-based line of the source where text starts.
+	line int
+	// text is the document without its separator line, ending in "\n"
+	// unless empty.
+	text []byte
+}
+
+// normalise checks that data is text and returns it with a UTF-8 byte
+// order mark removed and CRLF line ends turned into LF.
+func normalise(name string, data []byte) ([]byte, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe) {
+		return nil, fmt.Errorf("%s: the input is UTF-16: convert it to UTF-8 (for example with iconv -f UTF-16 -t UTF-8)", name)
+	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return nil, fmt.Errorf("%s: line %d: the input contains a NUL byte: it is binary, not YAML or JSON", name, lineOf(data, i))
+	}
+	if !utf8.Valid(data) {
+		i := firstInvalidUTF8(data)
+		return nil, fmt.Errorf("%s: line %d: the input is not valid UTF-8 (byte 0x%02x at offset %d): convert it to UTF-8", name, lineOf(data, i), data[i], i)
+	}
+	if bytes.Contains(data, []byte("\r\n")) {
+		data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	}
+	return data, nil
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+func lineOf(b []byte, off int) int {
+	return bytes.Count(b[:off], []byte("\n")) + 1
+}
+
+// split cuts normalised data into documents at "---" lines (which may carry
+// content after the marker) and after "..." end markers. Whitespace-only
+// text before the first marker and after the last is not a document.
+func split(name string, data []byte) []document {
+	var docs []document
+	var cur []byte
+	start := 1
+	started := false // a marker opened the current document
+	flush := func() {
+		if started || len(bytes.TrimSpace(cur)) > 0 {
+			docs = append(docs, document{source: name, line: start, text: cur})
+		}
+		cur = nil
+	}
+	line := 1
+	for len(data) > 0 {
+		end := bytes.IndexByte(data, '\n')
+		var l []byte
+		if end < 0 {
+			l, data = data, nil
+		} else {
+			l, data = data[:end+1], data[end+1:]
+		}
+		switch {
+		case isMarker(l, "---"):
+			flush()
+			started, start = true, line+1
+			if rest := bytes.TrimLeft(l[3:], " \t"); len(bytes.TrimSpace(rest)) > 0 {
+				cur, start = append(cur, rest...), line
+			}
+		case isMarker(l, "...") && len(bytes.TrimSpace(l[3:])) == 0:
+			flush()
+			started, start = false, line+1
+		default:
+			if cur == nil && !started {
+				start = line
+			}
+			cur = append(cur, l...)
+		}
+		line++
+	}
+	// A trailing "---" opens no document.
+	if started && len(bytes.TrimSpace(cur)) == 0 {
+		started = false
+	}
+	flush()
+	for i := range docs {
+		docs[i].index = i + 1
+		if t := docs[i].text; len(t) > 0 && t[len(t)-1] != '\n' {
+			docs[i].text = append(t, '\n')
+		}
+	}
+	return docs
+}
+
+// isMarker reports whether line l starts with marker followed by a space,
+// a tab or the end of the line.
+func isMarker(l []byte, marker string) bool {
+	if !bytes.HasPrefix(l, []byte(marker)) {
+		return false
+	}
+	rest := l[len(marker):]
+	return len(rest) == 0 || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '\r'
+}

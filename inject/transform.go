@@ -1,0 +1,291 @@
+package inject
+
+import (
+	"bytes"
+	"fmt"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/meshctl/meshctl/pkg/meshapi"
+	"github.com/meshctl/meshctl/pkg/output"
+	"github.com/meshctl/meshctl/pkg/sidecar"
+)
+
+// Run transforms srcs (inject, or uninject with opts.Uninject) and returns
+// the output stream and a record per resource. It fails as a whole: any
+// parse error or refused workload makes it return an error and no output.
+func Run(srcs []Source, opts Options) (*Result, error) {
+	if err := opts.complete(); err != nil {
+		return nil, err
+	}
+	t := &transformer{opts: opts, res: &Result{}}
+	if !opts.Uninject {
+		t.overrides = sidecar.OverrideAnnotations(opts.Installed, opts.Values)
+	}
+	var docs []document
+	for _, s := range srcs {
+		data, err := normalise(s.Name, s.Data)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, split(s.Name, data)...)
+	}
+	nsAnn, err := namespaceAnnotations(docs)
+	if err != nil {
+		return nil, err
+	}
+	t.nsAnnotations = nsAnn
+	var out, in bytes.Buffer
+	first := true
+	for _, d := range docs {
+		if !first {
+			in.WriteString("---\n")
+		}
+		in.Write(d.text)
+		text, err := t.document(d)
+		if err != nil {
+			return nil, err
+		}
+		if opts.Output == output.JSON {
+			out.Write(text)
+			first = false
+			continue
+		}
+		if !first {
+			out.WriteString("---\n")
+		}
+		out.Write(text)
+		first = false
+	}
+	if len(t.failures) > 0 {
+		return nil, &RejectedError{Failures: t.failures}
+	}
+	t.res.Output = out.Bytes()
+	t.res.Input = in.Bytes()
+	return t.res, nil
+}
+
+type transformer struct {
+	opts          Options
+	res           *Result
+	overrides     []sidecar.KV
+	nsAnnotations map[string]map[string]string
+	failures      []string
+}
+
+// document transforms one document and returns its output text.
+func (t *transformer) document(d document) ([]byte, error) {
+	doc, err := parse(d)
+	if err != nil {
+		return nil, err
+	}
+	if doc == nil {
+		if t.opts.Output == output.JSON {
+			return nil, nil
+		}
+		return d.text, nil
+	}
+	root := doc.Content[0]
+	r := Resource{Source: d.source, Document: d.index}
+	if root.Kind != yaml.MappingNode || scalar(sidecar.MapGet(root, "kind")) == "" {
+		r.Action, r.Reason = ActionSkipped, `document missing "kind" field`
+		t.res.Resources = append(t.res.Resources, r)
+		return t.emit(d, doc, false)
+	}
+	before, err := encodeYAML(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: document %d: %w", d.source, d.index, err)
+	}
+	if err := t.object(root, r); err != nil {
+		return nil, err
+	}
+	after, err := encodeYAML(doc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: document %d: %w", d.source, d.index, err)
+	}
+	return t.emit(d, doc, !bytes.Equal(before, after))
+}
+
+// emit renders a document: the original text when unchanged (YAML), the
+// edited tree otherwise, or JSON.
+func (t *transformer) emit(d document, doc *yaml.Node, changed bool) ([]byte, error) {
+	if t.opts.Output == output.JSON {
+		b, err := encodeJSON(doc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", d.source, d.index, err)
+		}
+		return b, nil
+	}
+	if !changed {
+		return d.text, nil
+	}
+	blockStyle(doc)
+	return encodeYAML(doc)
+}
+
+// object transforms one object (or the items of a List) in place.
+func (t *transformer) object(obj *yaml.Node, r Resource) error {
+	h := readHeader(obj)
+	r.Kind, r.Name, r.Namespace = h.kind, h.name, h.namespace
+	switch {
+	case h.kind == "List" && h.core():
+		items := sidecar.MapGet(obj, "items")
+		if items == nil || items.Kind != yaml.SequenceNode {
+			return nil
+		}
+		for i, item := range items.Content {
+			ir := Resource{Source: r.Source, Document: r.Document, Item: i + 1}
+			if item.Kind != yaml.MappingNode || scalar(sidecar.MapGet(item, "kind")) == "" {
+				ir.Action, ir.Reason = ActionSkipped, `item missing "kind" field`
+				t.res.Resources = append(t.res.Resources, ir)
+				continue
+			}
+			if err := t.object(item, ir); err != nil {
+				return err
+			}
+		}
+		return nil
+	case h.is("Namespace", ""):
+		r.supported = true
+		t.namespace(obj, &r)
+	case h.is("Service", ""):
+		t.service(obj, &r)
+	default:
+		info, ok := workloadKinds()[h.kind]
+		if !ok || !h.is(h.kind, info.groups...) {
+			r.Action, r.Reason = ActionSkipped, "unsupported kind"
+			break
+		}
+		r.supported = true
+		if err := t.workload(obj, h, info, &r); err != nil {
+			t.failures = append(t.failures, fmt.Sprintf("failed to %s %s (%s): %v", t.verb(), r.ref(), r.where(), err))
+		}
+	}
+	t.res.Resources = append(t.res.Resources, r)
+	return nil
+}
+
+func (t *transformer) verb() string {
+	if t.opts.Uninject {
+		return "uninject"
+	}
+	return "inject"
+}
+
+// namespace annotates a Namespace (inject) or removes the annotation.
+func (t *transformer) namespace(obj *yaml.Node, r *Resource) {
+	meta := sidecar.MapGet(obj, "metadata")
+	ann := sidecar.MapGet(meta, "annotations")
+	if t.opts.Uninject {
+		r.Action = ActionSkipped
+		if deleteKeys(ann, func(k, v string) bool { return sidecar.OwnedAnnotation(k, v) }) {
+			dropEmpty(meta, "annotations")
+			r.Action = ActionUninjected
+		}
+		return
+	}
+	if v := scalar(sidecar.MapGet(ann, meshapi.AnnotationInject)); v == meshapi.InjectDisabled {
+		r.Action, r.Reason = ActionSkipped, "annotated "+meshapi.AnnotationInject+": "+meshapi.InjectDisabled
+		r.Warnings = append(r.Warnings, fmt.Sprintf(`"%s: %s" annotation set on %s`, meshapi.AnnotationInject, meshapi.InjectDisabled, r.ref()))
+		return
+	}
+	r.Annotations = t.annotations()
+	if err := setMeta(obj, nil, r.Annotations); err != nil {
+		t.failures = append(t.failures, fmt.Sprintf("failed to annotate %s (%s): %v", r.ref(), r.where(), err))
+		return
+	}
+	r.Action = ActionAnnotated
+}
+
+// service writes the opaque ports to a Service when asked to.
+func (t *transformer) service(obj *yaml.Node, r *Resource) {
+	r.Action, r.Reason = ActionSkipped, "services are only annotated with --opaque-ports"
+	if t.opts.Uninject || t.opts.ServiceOpaquePorts == "" {
+		return
+	}
+	r.supported = true
+	r.Annotations = []sidecar.KV{{Key: meshapi.ConfigPrefix + "opaque-ports", Value: t.opts.ServiceOpaquePorts}}
+	if err := setMeta(obj, nil, r.Annotations); err != nil {
+		t.failures = append(t.failures, fmt.Sprintf("failed to annotate %s (%s): %v", r.ref(), r.where(), err))
+		return
+	}
+	r.Action, r.Reason = ActionAnnotated, ""
+}
+
+// annotations are what annotation mode writes.
+func (t *transformer) annotations() []sidecar.KV {
+	return append([]sidecar.KV{{Key: meshapi.AnnotationInject, Value: meshapi.InjectEnabled}}, t.overrides...)
+}
+
+// namespaceAnnotations collects the annotations of the Namespace objects
+// in the input, so that workloads inherit their config.meshctl.io/*.
+func namespaceAnnotations(docs []document) (map[string]map[string]string, error) {
+	out := map[string]map[string]string{}
+	for _, d := range docs {
+		if !bytes.Contains(d.text, []byte("Namespace")) {
+			continue
+		}
+		doc, err := parse(d)
+		if err != nil {
+			return nil, err
+		}
+		if doc == nil {
+			continue
+		}
+		collectNamespaces(doc.Content[0], out, 0)
+	}
+	return out, nil
+}
+
+func collectNamespaces(obj *yaml.Node, out map[string]map[string]string, depth int) {
+	h := readHeader(obj)
+	if h.kind == "List" && depth < 8 {
+		if items := sidecar.MapGet(obj, "items"); items != nil {
+			for _, it := range items.Content {
+				collectNamespaces(it, out, depth+1)
+			}
+		}
+		return
+	}
+	if !h.is("Namespace", "") || h.name == "" {
+		return
+	}
+	ann := map[string]string{}
+	for _, kv := range kvsOf(sidecar.MapGet(sidecar.MapGet(obj, "metadata"), "annotations")) {
+		ann[kv.Key] = kv.Value
+	}
+	out[h.name] = ann
+}
+
+func kvsOf(m *yaml.Node) []sidecar.KV {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []sidecar.KV
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		out = append(out, sidecar.KV{Key: m.Content[i].Value, Value: scalar(m.Content[i+1])})
+	}
+	return out
+}
+
+// blockStyle turns flow collections (JSON input) into block style for
+// YAML output.
+func blockStyle(n *yaml.Node) {
+	n.Style &^= yaml.FlowStyle
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
+}
+
+func encodeYAML(doc *yaml.Node) ([]byte, error) {
+	var b bytes.Buffer
+	e := yaml.NewEncoder(&b)
+	e.SetIndent(2)
+	if err := e.Encode(doc); err != nil {
+		return nil, fmt.Errorf("encode YAML: %w", err)
+	}
+	if err := e.Close(); err != nil {
+		return nil, fmt.Errorf("encode YAML: %w", err)
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,127 @@
+package inject
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/meshctl/meshctl/pkg/meshapi"
+	"github.com/meshctl/meshctl/pkg/sidecar"
+)
+
+// workload injects or uninjects the pod template of obj. An error is a
+// refusal: the resource must not be transformed.
+func (t *transformer) workload(obj *yaml.Node, h header, info kindInfo, r *Resource) error {
+	tpl, err := podTemplate(obj, info.template)
+	if err != nil {
+		return err
+	}
+	if t.opts.Uninject {
+		r.Action = ActionSkipped
+		if strip(tpl, nil) {
+			r.Action = ActionUninjected
+		}
+		return nil
+	}
+	spec, err := decodeTemplate(tpl)
+	if err != nil {
+		return err
+	}
+	ns := h.namespace
+	if ns == "" {
+		ns = "default"
+	}
+	d, err := t.opts.Injector.Decide(sidecar.Request{
+		Owner:                sidecar.Owner{Kind: h.kind, Name: h.name},
+		Namespace:            ns,
+		Template:             *spec,
+		NamespaceAnnotations: t.nsAnnotations[h.namespace],
+		Values:               t.opts.Values,
+		SkipRender:           !t.opts.Manual,
+	})
+	if err != nil {
+		return err
+	}
+	r.Decision = d
+	for _, w := range d.Warnings {
+		r.Warnings = append(r.Warnings, r.ref()+" "+w.Message)
+	}
+	if len(d.Refusals) > 0 {
+		msgs := make([]string, len(d.Refusals))
+		for i, rf := range d.Refusals {
+			msgs[i] = rf.Message
+		}
+		return errors.New(strings.Join(msgs, "; "))
+	}
+	if !d.Inject {
+		r.Action = ActionSkipped
+		for _, s := range d.Skips {
+			r.Reason = s.Message
+			if s.Code == sidecar.ReasonInjectDisabled {
+				r.Warnings = append(r.Warnings, fmt.Sprintf(`"%s: %s" annotation set on %s`, meshapi.AnnotationInject, meshapi.InjectDisabled, r.ref()))
+			}
+		}
+		return nil
+	}
+	if t.opts.Manual {
+		if err := applyPatch(tpl, d.Patch); err != nil {
+			return err
+		}
+		r.Action = ActionInjected
+		return nil
+	}
+	if ns == t.opts.MeshNamespace || ns == "kube-system" {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%s is in namespace %s, which the injector never meshes: use --manual", r.ref(), ns))
+	}
+	r.Annotations = t.annotations()
+	strip(tpl, map[string]bool{meshapi.AnnotationInject: true})
+	if err := setMeta(tpl, nil, r.Annotations); err != nil {
+		return err
+	}
+	r.Action = ActionInjected
+	return nil
+}
+
+// podTemplate walks path from obj to the pod template, creating the
+// template's metadata when missing (a CronJob's often has none).
+func podTemplate(obj *yaml.Node, path []string) (*yaml.Node, error) {
+	cur := obj
+	for _, k := range path {
+		next := sidecar.MapGet(cur, k)
+		if next == nil {
+			return nil, fmt.Errorf("has no pod template (%s missing)", strings.Join(path, "."))
+		}
+		if next.Kind == yaml.AliasNode {
+			return nil, errAlias
+		}
+		if next.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("%s is not a mapping", k)
+		}
+		cur = next
+	}
+	if sidecar.MapGet(cur, "spec") == nil {
+		return nil, errors.New("the pod template has no spec")
+	}
+	return cur, nil
+}
+
+// decodeTemplate reads a pod template node as a PodTemplateSpec.
+func decodeTemplate(tpl *yaml.Node) (*corev1.PodTemplateSpec, error) {
+	var v any
+	if err := tpl.Decode(&v); err != nil {
+		return nil, fmt.Errorf("invalid pod template: %w", err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("invalid pod template: %w", err)
+	}
+	var spec corev1.PodTemplateSpec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return nil, fmt.Errorf("invalid pod template: %w", err)
+	}
+	return &spec, nil
+}
