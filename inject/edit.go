@@ -35,6 +35,11 @@ func ensureMap(m *yaml.Node, key string) (*yaml.Node, error) {
 		}
 	}
 	nm := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	if key == "metadata" {
+		// Objects and pod templates read best with metadata first.
+		m.Content = append([]*yaml.Node{strNode(key), nm}, m.Content...)
+		return nm, nil
+	}
 	m.Content = append(m.Content, strNode(key), nm)
 	return nm, nil
 }

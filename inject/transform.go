@@ -268,13 +268,24 @@ func kvsOf(m *yaml.Node) []sidecar.KV {
 	return out
 }
 
-// blockStyle turns flow collections (JSON input) into block style for
-// YAML output.
-func blockStyle(n *yaml.Node) {
-	n.Style &^= yaml.FlowStyle
-	for _, c := range n.Content {
-		blockStyle(c)
+// blockStyle turns a document written as JSON into YAML style: block
+// collections and unquoted scalars (the encoder still quotes a string that
+// would otherwise read as another type). YAML documents keep their style.
+func blockStyle(doc *yaml.Node) {
+	if len(doc.Content) == 0 || doc.Content[0].Style&yaml.FlowStyle == 0 {
+		return
 	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		n.Style &^= yaml.FlowStyle
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+			n.Style &^= yaml.DoubleQuotedStyle
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(doc)
 }
 
 func encodeYAML(doc *yaml.Node) ([]byte, error) {

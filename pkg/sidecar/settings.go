@@ -83,7 +83,8 @@ func SettingFor(key string) (Setting, bool) {
 
 // KV is one label or annotation, kept in order.
 type KV struct {
-	Key, Value string
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // OverrideAnnotations returns the config.meshctl.io/* annotations that turn
