@@ -252,3 +252,20 @@ func keys(m map[string]*tar.Header) []string {
 	sort.Strings(k)
 	return k
 }
+
+func TestArm64(t *testing.T) {
+	o := testOptions(t)
+	o.Arch = "arm64"
+	o.Binary = writeTemp(t, "meshctl", fakeELF(183))
+	img, _, err := Build(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Architecture != "arm64" {
+		t.Errorf("architecture %q", cfg.Architecture)
+	}
+}
