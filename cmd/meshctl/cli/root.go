@@ -126,6 +126,7 @@ Install the mesh with:
 		newPruneCmd(g),
 		newProxyCmd(g),
 		newControllerCmd(g),
+		newBenchCmd(g),
 		newInjectCmd(g), newUninjectCmd(g),
 	)
 	return root

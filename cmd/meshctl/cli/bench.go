@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meshctl/meshctl/pkg/bench"
+)
+
+type benchOptions struct {
+	*globalOptions
+	scenarios  []string
+	references []string
+	closedLoop string
+	jsonPath   string
+	mdPath     string
+	pngPath    string
+	gate       string
+	workDir    string
+
+	opts  bench.Options
+	gates *bench.Gates
+}
+
+func newBenchCmd(g *globalOptions) *cobra.Command {
+	o := &benchOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Benchmark the proxy against nginx, haproxy and a TCP splice floor on loopback",
+		Long: `Benchmark meshctl's proxy on this machine, with nothing but this binary
+(nginx and haproxy join the comparison when they are on PATH).
+
+bench builds a loopback-only topology: a built-in upstream (HTTP/1.1, h2c,
+gRPC unary, TCP echo; 1 KiB responses), a pair of real "meshctl proxy"
+processes, a Go TCP splice pair as the floor and the reference pairs, each
+proxy limited to one core. A built-in open-loop generator paces every
+connection with clock_nanosleep and measures latency from the intended send
+time; a closed-loop phase measures throughput. Configurations are
+interleaved over rounds with a direct-to-upstream baseline at both ends of
+each round, and each proxy's CPU and memory is read from /proc.
+
+The markdown table goes to standard output, progress to standard error.
+With --gate, the command fails when meshctl misses a threshold (defaults:
+perf.md G1-G7; --gate=FILE reads YAML overrides).`,
+		Example: `  # The reference scenario: 1,000 rps over 16 connections, 3 rounds
+  meshctl bench
+
+  # A short comparison with every artefact written
+  meshctl bench --rounds 3 --duration 10s --json bench.json --markdown bench.md --png bench.png
+
+  # Gate CI on the default thresholds
+  meshctl bench --scenario s1 --duration 10s --gate`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.complete(); err != nil {
+				return err
+			}
+			return o.run(cmd)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.scenarios, "scenario", []string{"s1"}, "Scenarios to run: s1 (HTTP/1.1), h2, grpc, tcp")
+	f.IntVar(&o.opts.Rate, "rate", 1000, "Open-loop requests per second over all connections")
+	f.IntVar(&o.opts.Conns, "conns", 16, "Open-loop connections")
+	f.DurationVar(&o.opts.Duration, "duration", 20*time.Second, "Length of the measured fixed-rate phase")
+	f.DurationVar(&o.opts.Warmup, "warmup", 2*time.Second, "Warm-up at the same rate before each measured phase")
+	f.IntVar(&o.opts.Rounds, "rounds", 3, "Rounds of interleaved configurations")
+	f.StringVar(&o.closedLoop, "closed-loop", "64x10s", "Throughput phase as CONNECTIONSxDURATION, or off")
+	f.StringSliceVar(&o.references, "reference", bench.References(), "Comparison pairs: nginx, haproxy, floor")
+	f.StringVar(&o.jsonPath, "json", "", "Write the raw runs, summary and gates as JSON to this file")
+	f.StringVar(&o.mdPath, "markdown", "", "Also write the markdown report to this file")
+	f.StringVar(&o.pngPath, "png", "", "Write a chart of the added latencies to this PNG file")
+	f.StringVar(&o.gate, "gate", "", "Fail when a threshold is missed: --gate for perf.md's defaults, --gate=FILE for YAML overrides")
+	f.Lookup("gate").NoOptDefVal = "default"
+	f.StringVar(&o.workDir, "work-dir", "", "Keep generated configs and proxy logs here (default: a temporary directory, removed)")
+	cmd.AddCommand(newBenchSpliceCmd(g))
+	return cmd
+}
+
+func (o *benchOptions) complete() error {
+	for _, s := range o.scenarios {
+		o.opts.Scenarios = append(o.opts.Scenarios, bench.Scenario(strings.TrimSpace(s)))
+	}
+	o.opts.References = []string{}
+	for _, r := range o.references {
+		if r = strings.TrimSpace(r); r != "" && r != "none" {
+			o.opts.References = append(o.opts.References, r)
+		}
+	}
+	cl, err := parseClosedLoop(o.closedLoop)
+	if err != nil {
+		return usageError(err)
+	}
+	o.opts.ClosedLoop = cl
+	if o.gate != "" {
+		g := bench.DefaultGates()
+		if o.gate != "default" {
+			b, err := os.ReadFile(o.gate)
+			if err != nil {
+				return usageError(fmt.Errorf("--gate: %w", err))
+			}
+			if g, err = bench.LoadGates(b); err != nil {
+				return usageError(fmt.Errorf("--gate %s: %w", o.gate, err))
+			}
+		}
+		o.gates = &g
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the meshctl executable: %w", err)
+	}
+	o.opts.Binary = exe
+	o.opts.Progress = o.streams.ErrOut
+	o.opts.WorkDir = "placeholder" // set in run, validated here
+	if err := o.opts.Defaults().Validate(); err != nil {
+		return usageError(err)
+	}
+	return nil
+}
+
+// parseClosedLoop reads "64x10s" or "off".
+func parseClosedLoop(s string) (bench.ClosedLoop, error) {
+	if s == "off" || s == "" {
+		return bench.ClosedLoop{}, nil
+	}
+	n, d, ok := strings.Cut(s, "x")
+	conns, err := strconv.Atoi(n)
+	if !ok || err != nil || conns <= 0 {
+		return bench.ClosedLoop{}, fmt.Errorf("--closed-loop %q: want CONNECTIONSxDURATION such as 64x10s, or off", s)
+	}
+	dur, err := time.ParseDuration(d)
+	if err != nil || dur <= 0 {
+		return bench.ClosedLoop{}, fmt.Errorf("--closed-loop %q: want CONNECTIONSxDURATION such as 64x10s, or off", s)
+	}
+	return bench.ClosedLoop{Conns: conns, Duration: dur}, nil
+}
+
+func (o *benchOptions) run(cmd *cobra.Command) error {
+	dir := o.workDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "meshctl-bench-")
+		if err != nil {
+			return fmt.Errorf("create work dir: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create work dir: %w", err)
+	}
+	o.opts.WorkDir = dir
+	res, err := bench.Bench(cmd.Context(), o.opts)
+	if err != nil {
+		return err
+	}
+	rep := bench.Summarize(res)
+	var md bytes.Buffer
+	if err := rep.WriteMarkdown(&md); err != nil {
+		return err
+	}
+	var outcome *bench.GateOutcome
+	if o.gates != nil {
+		g := o.gates.Evaluate(rep)
+		outcome = &g
+		if err := g.WriteMarkdown(&md); err != nil {
+			return err
+		}
+	}
+	if _, err := o.streams.Out.Write(md.Bytes()); err != nil {
+		return err
+	}
+	if err := o.writeArtefacts(res, rep, outcome, md.Bytes()); err != nil {
+		return err
+	}
+	if outcome != nil && outcome.Failed > 0 {
+		fmt.Fprintf(o.streams.ErrOut, "bench: %d gate checks failed\n", outcome.Failed)
+		return silentFailure()
+	}
+	return nil
+}
+
+func (o *benchOptions) writeArtefacts(res *bench.Result, rep bench.Report, outcome *bench.GateOutcome, md []byte) error {
+	write := func(path string, fn func(io.Writer) error) error {
+		if path == "" {
+			return nil
+		}
+		var b bytes.Buffer
+		if err := fn(&b); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	}
+	if err := write(o.mdPath, func(w io.Writer) error { _, err := w.Write(md); return err }); err != nil {
+		return err
+	}
+	if err := write(o.jsonPath, func(w io.Writer) error { return bench.WriteJSON(w, res, rep, outcome) }); err != nil {
+		return err
+	}
+	return write(o.pngPath, rep.WritePNG)
+}

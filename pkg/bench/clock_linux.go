@@ -1,0 +1,37 @@
+package bench
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// absClock sleeps with clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME), which
+// wakes within tens of microseconds here where Go's runtime timers are
+// 0.5–1 ms late (perf.md §3.6). Callers lock their goroutine to its OS
+// thread so that the wake-up is not followed by a scheduling hop.
+type absClock struct {
+	origin time.Time
+	mono0  int64 // CLOCK_MONOTONIC at origin, in ns
+}
+
+func newClock() clock {
+	var ts unix.Timespec
+	origin := time.Now()
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	// Go's monotonic clock is CLOCK_MONOTONIC on Linux, so origin and mono0
+	// name the same instant to within the two calls' gap.
+	return &absClock{origin: origin, mono0: ts.Nano()}
+}
+
+func (c *absClock) now() time.Duration { return time.Since(c.origin) }
+
+func (c *absClock) sleepUntil(t time.Duration) {
+	ts := unix.NsecToTimespec(c.mono0 + int64(t))
+	for {
+		err := unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &ts, nil)
+		if err != unix.EINTR { // Go's preemption signals interrupt the sleep
+			return
+		}
+	}
+}

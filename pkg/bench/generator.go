@@ -1,0 +1,209 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Load describes one phase of load against a target.
+type Load struct {
+	Target   string
+	Scenario Scenario
+	// Conns is the number of connections, each driven by its own worker.
+	Conns int
+	// Rate is requests per second over all connections; zero means closed
+	// loop (every connection sends its next request when the last answered).
+	Rate     int
+	Duration time.Duration
+	// BodySize is the TCP ping-pong message size.
+	BodySize int
+}
+
+// LoadResult is what a phase measured.
+type LoadResult struct {
+	Requests int     `json:"requests"`
+	Errors   int     `json:"errors"`
+	FirstErr string  `json:"firstError,omitempty"`
+	Seconds  float64 `json:"seconds"`
+	// RPS is completed requests per second.
+	RPS float64 `json:"rps"`
+	// Latency is from the intended send time in open loop (corrected for
+	// coordinated omission) and from the actual send in closed loop.
+	Latency Summary `json:"latency"`
+	// Service is from the actual send to the end of the response.
+	Service Summary `json:"service"`
+	// Lateness is how late the generator woke for a send it was idle for.
+	Lateness Summary `json:"lateness"`
+}
+
+type workerResult struct {
+	latency, service, lateness Recorder
+	requests, errors           int
+	firstErr                   error
+}
+
+// Run drives the load until its duration has passed or ctx ends.
+func (l Load) Run(ctx context.Context) (LoadResult, error) {
+	if err := CheckLoopback(l.Target); err != nil {
+		return LoadResult{}, err
+	}
+	if l.Conns <= 0 || l.Duration <= 0 {
+		return LoadResult{}, fmt.Errorf("load: need connections (%d) and a duration (%s)", l.Conns, l.Duration)
+	}
+	clk := newClock()
+	deadline := time.Now().Add(l.Duration + 5*time.Second)
+	d := dialer{target: l.Target, scenario: l.Scenario, body: l.BodySize, deadline: deadline}
+	clients := make([]client, l.Conns)
+	for i := range clients {
+		c, err := d.dial()
+		if err != nil {
+			for _, c := range clients[:i] {
+				c.close()
+			}
+			return LoadResult{}, fmt.Errorf("load: connection %d: %w", i, err)
+		}
+		clients[i] = c
+	}
+	results := make([]workerResult, l.Conns)
+	start := clk.now() + 2*time.Millisecond
+	end := start + l.Duration
+	sched := schedule{rate: float64(l.Rate), conns: l.Conns}
+	var wg sync.WaitGroup
+	for w := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wk := worker{clk: clk, d: d, c: clients[w], res: &results[w], start: start, end: end, ctx: ctx}
+			if l.Rate > 0 {
+				wk.openLoop(sched, w)
+			} else {
+				wk.closedLoop()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := clk.now() - start
+	var all workerResult
+	for i := range results {
+		r := &results[i]
+		all.latency.Merge(&r.latency)
+		all.service.Merge(&r.service)
+		all.lateness.Merge(&r.lateness)
+		all.requests += r.requests
+		all.errors += r.errors
+		if all.firstErr == nil {
+			all.firstErr = r.firstErr
+		}
+	}
+	out := LoadResult{
+		Requests: all.requests,
+		Errors:   all.errors,
+		Seconds:  elapsed.Seconds(),
+		RPS:      float64(all.requests) / elapsed.Seconds(),
+		Latency:  all.latency.Summarize(),
+		Service:  all.service.Summarize(),
+		Lateness: all.lateness.Summarize(),
+	}
+	if all.firstErr != nil {
+		out.FirstErr = all.firstErr.Error()
+	}
+	return out, ctx.Err()
+}
+
+// worker drives one connection.
+type worker struct {
+	clk        clock
+	d          dialer
+	c          client
+	res        *workerResult
+	start, end time.Duration
+	ctx        context.Context
+}
+
+// openLoop sends at the schedule's instants. The goroutine holds its OS
+// thread so that clock_nanosleep's wake-up runs the send directly.
+func (w *worker) openLoop(s schedule, idx int) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer w.closeClient()
+	for k := 0; ; k++ {
+		due := w.start + s.at(idx, k)
+		if due >= w.end || w.ctx.Err() != nil {
+			return
+		}
+		now := w.clk.now()
+		if now < due {
+			w.clk.sleepUntil(due)
+			now = w.clk.now()
+			w.res.lateness.Add(now - due)
+		}
+		// When the previous response came after due, the wait is the
+		// system's fault, not the generator's: it counts in latency only.
+		err := w.send()
+		done := w.clk.now()
+		if err != nil {
+			continue
+		}
+		w.res.latency.Add(done - due)
+		w.res.service.Add(done - now)
+	}
+}
+
+// closedLoop sends back to back until the end.
+func (w *worker) closedLoop() {
+	defer w.closeClient()
+	for w.ctx.Err() == nil {
+		now := w.clk.now()
+		if now >= w.end {
+			return
+		}
+		if err := w.send(); err != nil {
+			continue
+		}
+		done := w.clk.now()
+		w.res.latency.Add(done - now)
+		w.res.service.Add(done - now)
+	}
+}
+
+// send does one request, counting it; after an error it reconnects once.
+func (w *worker) send() error {
+	if w.c == nil {
+		c, err := w.d.dial()
+		if err != nil {
+			w.fail(err)
+			w.pause()
+			return err
+		}
+		w.c = c
+	}
+	if err := w.c.do(); err != nil {
+		w.fail(err)
+		w.c.close()
+		w.c = nil
+		return err
+	}
+	w.res.requests++
+	return nil
+}
+
+func (w *worker) fail(err error) {
+	w.res.errors++
+	if w.res.firstErr == nil {
+		w.res.firstErr = err
+	}
+}
+
+// pause keeps a worker whose target refuses connections from spinning.
+func (w *worker) pause() {
+	w.clk.sleepUntil(w.clk.now() + 10*time.Millisecond)
+}
+
+func (w *worker) closeClient() {
+	if w.c != nil {
+		w.c.close()
+	}
+}

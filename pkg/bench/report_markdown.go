@@ -1,0 +1,138 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+)
+
+// scenarioTitles describe each scenario in report headings.
+var scenarioTitles = map[Scenario]string{
+	ScenarioS1:   "s1: HTTP/1.1 keep-alive",
+	ScenarioH2:   "h2: HTTP/2 with prior knowledge from the client",
+	ScenarioGRPC: "grpc: gRPC unary over h2c",
+	ScenarioTCP:  "tcp: opaque TCP ping-pong",
+}
+
+// WriteMarkdown writes the report as markdown tables, one per scenario.
+func (r Report) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	o := r.Options
+	fmt.Fprintf(&b, "Machine: %s, %d CPUs, kernel %s, %s.\n", orDash(r.Machine.CPUModel), r.Machine.CPUs, orDash(r.Machine.Kernel), r.Machine.GoVersion)
+	closed := "off"
+	if o.ClosedLoop.Conns > 0 {
+		closed = fmt.Sprintf("%d connections for %s", o.ClosedLoop.Conns, o.ClosedLoop.Duration)
+	}
+	fmt.Fprintf(&b, "Load: %d rps open loop over %d connections for %s after %s warm-up; closed loop %s; %d B responses; %d rounds.\n",
+		o.Rate, o.Conns, o.Duration, o.Warmup, closed, o.BodySize, o.Rounds)
+	b.WriteString("Values are median [min–max] over rounds; added latency is over the median of the same round's two baselines; ratios are per round against the pair measured in that round.\n")
+	for _, sc := range o.Scenarios {
+		r.writeScenario(&b, sc)
+	}
+	if len(r.Skipped) > 0 {
+		b.WriteString("\nNot run:\n")
+		keys := make([]string, 0, len(r.Skipped))
+		for k := range r.Skipped {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "- %s: %s\n", k, r.Skipped[k])
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (r Report) writeScenario(b *strings.Builder, sc Scenario) {
+	fmt.Fprintf(b, "\n### %s\n\n", scenarioTitles[sc])
+	b.WriteString("| config | runs (valid) | added p50 µs | added p90 µs | added p99 µs | p50 ÷ nginx | p99 ÷ nginx | p50 ÷ floor | closed-loop rps | rps ÷ nginx | CPU-ms per 1k req (both) | CPU % per proxy | idle RSS MiB | VmHWM MiB fixed / closed | PSS MiB idle / load | exec→listening ms | exec→first 200 ms |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	var base *ConfigSummary
+	for i, c := range r.Configs {
+		if c.Scenario != sc {
+			continue
+		}
+		if c.Config == ConfigBaseline {
+			base = &r.Configs[i]
+			continue
+		}
+		runs := fmt.Sprintf("%d (%d)", c.Runs, c.Valid)
+		if c.Failed > 0 {
+			runs += fmt.Sprintf(", %d failed", c.Failed)
+		}
+		if c.Errors > 0 {
+			runs += fmt.Sprintf(", %d errors", c.Errors)
+		}
+		cells := []string{
+			c.Config, runs,
+			signed(c.AddedP50), signed(c.AddedP90), signed(c.AddedP99),
+			ratioCell(c.P50VsNginx), ratioCell(c.P99VsNginx), ratioCell(c.P50VsFloor),
+			num(c.RPS, 0), ratioCell(c.RPSVsNginx),
+			num(c.CPUPer1k, 0), num(c.CPUPercent, 1), num(c.IdleRSSMiB, 1),
+			num(c.FixedHWMMiB, 1) + " / " + num(c.ClosedHWMMiB, 1),
+			num(c.IdlePSSMiB, 1) + " / " + num(c.LoadPSSMiB, 1),
+			num(c.ListeningMs, 1), num(c.FirstOKMs, 1),
+		}
+		fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
+	}
+	if base != nil {
+		fmt.Fprintf(b, "\nBaseline (client → upstream directly, %d runs): p50 %s µs, p90 %s µs, p99 %s µs; closed loop %s rps. Generator lateness p99 %s µs; background load %s of the machine's CPU.\n",
+			base.Runs, num(base.P50, 0), num(base.P90, 0), num(base.P99, 0), num(base.RPS, 0), num(base.LatenessP99, 0), percent(base.ForeignShare))
+	}
+	var invalid []string
+	for _, c := range r.Configs {
+		if c.Scenario == sc && c.Valid < c.Runs-c.Failed {
+			invalid = append(invalid, fmt.Sprintf("%s %d of %d", c.Config, c.Runs-c.Failed-c.Valid, c.Runs-c.Failed))
+		}
+	}
+	if len(invalid) > 0 {
+		fmt.Fprintf(b, "Runs whose generator lateness p99 exceeded 10%% of the baseline p50 (latency not resolved): %s.\n", strings.Join(invalid, ", "))
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+// num renders a Stat as "median [min–max]", or the value alone for one round.
+func num(s Stat, prec int) string {
+	if s.N == 0 {
+		return "–"
+	}
+	f := func(v float64) string { return fmt.Sprintf("%.*f", prec, v) }
+	if s.N == 1 || s.Min == s.Max {
+		return f(s.Median)
+	}
+	return fmt.Sprintf("%s [%s–%s]", f(s.Median), f(s.Min), f(s.Max))
+}
+
+func signed(s Stat) string {
+	if s.N == 0 {
+		return "–"
+	}
+	f := func(v float64) string { return fmt.Sprintf("%+.0f", v) }
+	if s.N == 1 || s.Min == s.Max {
+		return f(s.Median)
+	}
+	return fmt.Sprintf("%s [%s–%s]", f(s.Median), f(s.Min), f(s.Max))
+}
+
+func ratioCell(s Stat) string {
+	if s.N == 0 || math.IsInf(s.Median, 0) {
+		return "–"
+	}
+	return num(s, 2)
+}
+
+func percent(s Stat) string {
+	if s.N == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f%%", s.Median*100)
+}

@@ -1,0 +1,68 @@
+package bench
+
+import (
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Run is one configuration measured once, in one round.
+type Run struct {
+	Scenario Scenario `json:"scenario"`
+	Round    int      `json:"round"`
+	// Position is the run's place in its round (baselines first and last).
+	Position int    `json:"position"`
+	Config   string `json:"config"`
+	// Startup is missing for the baseline.
+	Startup *Startup `json:"startup,omitempty"`
+	// Idle is the pair's memory after resting, before any load.
+	Idle *Usage `json:"idle,omitempty"`
+	// Fixed is the open-loop phase at the configured rate.
+	Fixed      *LoadResult `json:"fixed,omitempty"`
+	FixedUsage *Usage      `json:"fixedUsage,omitempty"`
+	// Closed is the closed-loop throughput phase.
+	Closed      *LoadResult `json:"closed,omitempty"`
+	ClosedUsage *Usage      `json:"closedUsage,omitempty"`
+	// Invalid says why the run's latency cannot be trusted (the generator
+	// was late by more than 10 % of the round's baseline p50).
+	Invalid string `json:"invalid,omitempty"`
+	// Err is why the run did not complete.
+	Err string `json:"error,omitempty"`
+}
+
+// Machine describes where the benchmark ran.
+type Machine struct {
+	CPUModel  string `json:"cpuModel"`
+	CPUs      int    `json:"cpus"`
+	Kernel    string `json:"kernel"`
+	GoVersion string `json:"goVersion"`
+	// Tools maps reference proxies found to their executable.
+	Tools map[string]string `json:"tools,omitempty"`
+}
+
+// Result is everything a benchmark measured.
+type Result struct {
+	Options Options   `json:"options"`
+	Machine Machine   `json:"machine"`
+	Started time.Time `json:"started"`
+	Runs    []Run     `json:"runs"`
+	// Skipped maps a configuration (or configuration/scenario) to why it did not run.
+	Skipped map[string]string `json:"skipped,omitempty"`
+}
+
+func machineFacts() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Tools: map[string]string{}}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}
