@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/meshctl/meshctl/pkg/identity"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 	"github.com/meshctl/meshctl/pkg/render"
 )
@@ -128,6 +129,10 @@ func renderControlPlane(o Options, v *Values, mat *identityMaterial) ([]render.D
 	caPEM, crt, key, err := o.Certs.WebhookCert(webhookDNSNames(o.Namespace, v.ClusterDomain), o.Now())
 	if err != nil {
 		return nil, fmt.Errorf("generate the injector's serving certificate: %w", err)
+	}
+	if certs, err := identity.ParseCertificates(crt); err == nil {
+		mat.report = append(mat.report, fmt.Sprintf("Generated the proxy injector's serving certificate (expires %s): Secret %s/%s; every install and upgrade renews it.",
+			expiry(certs[0].NotAfter), o.Namespace, meshapi.InjectorTLSSecretName))
 	}
 	m, err := v.ToMap()
 	if err != nil {
