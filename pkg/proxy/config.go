@@ -48,7 +48,8 @@ type Config struct {
 	ShutdownGracePeriod time.Duration `json:"shutdownGracePeriod"`
 	// ShutdownEndpoint enables POST /shutdown on the admin server, loopback only.
 	ShutdownEndpoint bool `json:"shutdownEndpoint"`
-	// LogLevel is debug, info, warn or error (default info).
+	// LogLevel is debug, info, warn or error (default info), or a Linkerd-style
+	// directive such as "warn,meshctl=info" (see EffectiveLogLevel).
 	LogLevel string `json:"logLevel"`
 	// LogFormat is plain or json (default plain).
 	LogFormat string `json:"logFormat"`
@@ -115,10 +116,8 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %s must be positive", name, d))
 		}
 	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("log level %q: use debug, info, warn or error", c.LogLevel))
+	if _, err := EffectiveLogLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.LogFormat {
 	case "plain", "json":

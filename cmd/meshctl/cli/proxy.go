@@ -102,7 +102,11 @@ func (o *proxyOptions) complete(cmd *cobra.Command) error {
 func (o *proxyOptions) getenv() func(string) string { return o.globalOptions.cfg.getenv }
 
 func (o *proxyOptions) run(cmd *cobra.Command) error {
-	log, err := logging.New(o.streams.ErrOut, logging.Options{Level: o.cfg.LogLevel, Format: o.cfg.LogFormat})
+	level, err := proxy.EffectiveLogLevel(o.cfg.LogLevel)
+	if err != nil {
+		return usageError(err)
+	}
+	log, err := logging.New(o.streams.ErrOut, logging.Options{Level: level, Format: o.cfg.LogFormat})
 	if err != nil {
 		return usageError(err)
 	}
