@@ -85,6 +85,15 @@ perf.md G1-G7; --gate=FILE reads YAML overrides).`,
 }
 
 func (o *benchOptions) complete() error {
+	// The library reads zero as "default"; on the command line it is a mistake.
+	for name, v := range map[string]int{"--rate": o.opts.Rate, "--conns": o.opts.Conns, "--rounds": o.opts.Rounds, "--duration": int(o.opts.Duration)} {
+		if v <= 0 {
+			return usageError(fmt.Errorf("%s must be positive", name))
+		}
+	}
+	if o.opts.Warmup < 0 {
+		return usageError(fmt.Errorf("--warmup must not be negative"))
+	}
 	for _, s := range o.scenarios {
 		o.opts.Scenarios = append(o.opts.Scenarios, bench.Scenario(strings.TrimSpace(s)))
 	}

@@ -1,0 +1,57 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestOptionsValidate(t *testing.T) {
+	good := Options{Binary: "/bin/meshctl", WorkDir: "/tmp"}.Defaults()
+	if err := good.Validate(); err != nil {
+		t.Fatalf("defaults rejected: %v", err)
+	}
+	tests := []struct {
+		name string
+		mod  func(*Options)
+		want string
+	}{
+		{"remote host", func(o *Options) { o.Host = "10.0.0.1" }, "not a loopback address"},
+		{"hostname", func(o *Options) { o.Host = "localhost" }, "want an IP address"},
+		{"unknown scenario", func(o *Options) { o.Scenarios = []Scenario{"h3"} }, `scenario "h3"`},
+		{"unknown reference", func(o *Options) { o.References = []string{"envoy"} }, `reference "envoy"`},
+		{"zero rate", func(o *Options) { o.Rate = -1 }, "rate -1"},
+		{"more conns than rate", func(o *Options) { o.Rate, o.Conns = 10, 16 }, "exceed the rate"},
+		{"one round is fine, zero is not", func(o *Options) { o.Rounds = -1 }, "rounds -1"},
+		{"closed loop without duration", func(o *Options) { o.ClosedLoop = ClosedLoop{Conns: 8} }, "closed loop"},
+		{"mtls before identity", func(o *Options) { o.MTLS = true }, "issue 5"},
+		{"no binary", func(o *Options) { o.Binary = "" }, "binary"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := good
+			tt.mod(&o)
+			err := o.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	ipv6 := good
+	ipv6.Host = "::1"
+	if err := ipv6.Validate(); err != nil {
+		t.Errorf("::1 rejected: %v", err)
+	}
+}
+
+func TestCheckLoopback(t *testing.T) {
+	for _, ok := range []string{"127.0.0.1:80", "127.1.2.3:9", "[::1]:443"} {
+		if err := CheckLoopback(ok); err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"192.168.1.1:80", "[2001:db8::1]:80", "example.com:80", "127.0.0.1"} {
+		if err := CheckLoopback(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
