@@ -2,7 +2,9 @@ package inject
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 
@@ -45,7 +47,22 @@ func parse(d document) (*yaml.Node, error) {
 		return nil, &parseError{doc: d, msg: fmt.Sprintf("the document is too large to process (about %d nodes, the limit is %d): split it into several documents", est, maxNodes)}
 	}
 	var n yaml.Node
-	if err := yaml.Unmarshal(d.text, &n); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(d.text))
+	err := dec.Decode(&n)
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if err == nil {
+		// yaml.Unmarshal would ignore whatever follows the first
+		// document; here it is an error.
+		var rest yaml.Node
+		if err = dec.Decode(&rest); errors.Is(err, io.EOF) {
+			err = nil
+		} else if err == nil {
+			err = fmt.Errorf("yaml: line %d: unexpected content after the document (a missing \"---\"?)", max(rest.Line, 1))
+		}
+	}
+	if err != nil {
 		msg := err.Error()
 		line := 0
 		if m := yamlLine.FindStringSubmatch(msg); m != nil {

@@ -92,6 +92,11 @@ func (t *transformer) document(d document) ([]byte, error) {
 		t.res.Resources = append(t.res.Resources, r)
 		return t.emit(d, doc, false)
 	}
+	if t.opts.Output == output.YAML {
+		// JSON input becomes YAML before the patch goes in, so that the
+		// patch keeps the chart's style on this run and the next.
+		blockStyle(doc)
+	}
 	before, err := encodeYAML(doc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: document %d: %w", d.source, d.index, err)
@@ -119,7 +124,6 @@ func (t *transformer) emit(d document, doc *yaml.Node, changed bool) ([]byte, er
 	if !changed {
 		return d.text, nil
 	}
-	blockStyle(doc)
 	return encodeYAML(doc)
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/meshctl/meshctl/pkg/controller"
 	"github.com/meshctl/meshctl/pkg/controller/destination"
 	"github.com/meshctl/meshctl/pkg/controller/identity"
-	"github.com/meshctl/meshctl/pkg/controller/injector"
 	"github.com/meshctl/meshctl/pkg/controller/policy"
 )
 
@@ -57,9 +56,6 @@ func TestComponents(t *testing.T) {
 		{"policy", func(ctx context.Context, c controller.Config, d controller.Deps) error {
 			return policy.Run(ctx, policy.Config{Config: c}, d)
 		}, "policy: inbound policy discovery (gRPC :8090) not implemented yet (no issue yet); serving admin only", "8090"},
-		{"injector", func(ctx context.Context, c controller.Config, d controller.Deps) error {
-			return injector.Run(ctx, injector.Config{Config: c}, d)
-		}, "injector: proxy injection webhook (TLS :8443) not implemented yet (issue 3); serving admin only", "8443"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -38,9 +38,10 @@ func newControllerCmd(g *globalOptions) *cobra.Command {
 Deployments run these commands; there is little reason to run them by hand.
 
 Each component serves /metrics, /ready and /live on its admin address and
-stops cleanly on SIGTERM. This build implements none of the components'
-own work yet: each says so in its logs, in the /ready body and in the
-meshctl_controller_capabilities metric, and does not open its own port.`,
+stops cleanly on SIGTERM. Of the components' own work this build
+implements the injector webhook; the others say so in their logs, in the
+/ready body and in the meshctl_controller_capabilities metric, and do not
+open their port.`,
 		Example: `  # Run the identity controller with JSON logs
   meshctl controller identity --log-format json
 
@@ -70,7 +71,7 @@ meshctl_controller_capabilities metric, and does not open its own port.`,
 		o.newComponentCmd(meshapi.ComponentPolicy, "Run the policy controller (admin only for now)", func(ctx context.Context, c controller.Config, d controller.Deps) error {
 			return policy.Run(ctx, policy.Config{Config: c}, d)
 		}),
-		o.newComponentCmd(meshapi.ComponentInjector, "Run the proxy injector webhook (admin only for now)", func(ctx context.Context, c controller.Config, d controller.Deps) error {
+		o.newComponentCmd(meshapi.ComponentInjector, "Run the proxy injector webhook", func(ctx context.Context, c controller.Config, d controller.Deps) error {
 			return injector.Run(ctx, injector.Config{Config: c}, d)
 		}),
 	)

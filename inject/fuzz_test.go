@@ -1,0 +1,112 @@
+package inject
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FuzzInject runs arbitrary bytes through inject and checks that it never
+// panics and, when it accepts the input, that the output parses, that
+// injecting again changes nothing and that uninject undoes inject.
+func FuzzInject(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*.input.yaml")
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err == nil {
+			f.Add(b, false)
+			f.Add(b, true)
+		}
+	}
+	opts := testOptions(f)
+	f.Fuzz(func(t *testing.T, data []byte, manual bool) {
+		o := opts
+		o.Manual = manual
+		res, err := Run([]Source{{Name: "fuzz", Data: data}}, o)
+		if err != nil {
+			return
+		}
+		if _, err := decodeAll(res.Output); err != nil {
+			t.Fatalf("output does not parse: %v\n%s", err, res.Output)
+		}
+		again, err := Run([]Source{{Name: "again", Data: res.Output}}, o)
+		if err != nil {
+			t.Fatalf("injecting the output fails: %v\n%s", err, res.Output)
+		}
+		if !bytes.Equal(again.Output, res.Output) {
+			t.Fatalf("not idempotent:\n%s\n---- second run ----\n%s", res.Output, again.Output)
+		}
+		un := Options{Uninject: true}
+		a, err := Run([]Source{{Name: "a", Data: res.Output}}, un)
+		if err != nil {
+			t.Fatalf("uninject of the output fails: %v", err)
+		}
+		b, err := Run([]Source{{Name: "b", Data: data}}, un)
+		if err != nil {
+			t.Fatalf("uninject of the input fails: %v", err)
+		}
+		da, err := decodeAll(a.Output)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := decodeAll(b.Output)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(da, db) {
+			t.Fatalf("uninject(inject(x)) != uninject(x):\n%s\n----\n%s", a.Output, b.Output)
+		}
+	})
+}
+
+// decodeAll decodes a stream into values, dropping empty maps and lists
+// (uninject may leave an emptied collection where there was none).
+func decodeAll(b []byte) ([]any, error) {
+	var out []any
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if err != nil {
+			if err.Error() == "EOF" {
+				return out, nil
+			}
+			return nil, err
+		}
+		out = append(out, prune(v))
+	}
+}
+
+func prune(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := map[string]any{}
+		for k, e := range t {
+			if p := prune(e); !empty(p) {
+				m[k] = p
+			}
+		}
+		return m
+	case []any:
+		l := make([]any, 0, len(t))
+		for _, e := range t {
+			l = append(l, prune(e))
+		}
+		return l
+	}
+	return v
+}
+
+func empty(v any) bool {
+	switch t := v.(type) {
+	case map[string]any:
+		return len(t) == 0
+	case []any:
+		return len(t) == 0
+	}
+	return false
+}
