@@ -53,3 +53,7 @@ func checkCertificateAlgorithms(c *x509.Certificate) error {
 	}
 	return fmt.Errorf("%w: signature algorithm %s", ErrUnsupportedAlgorithm, c.SignatureAlgorithm)
 }
+
+// CheckAlgorithms reports whether c uses a key and signature algorithm
+// meshctl accepts (ECDSA P-256/P-384 or RSA ≥ MinRSABits, SHA-2 signatures).
+func CheckAlgorithms(c *x509.Certificate) error { return checkCertificateAlgorithms(c) }

@@ -125,6 +125,7 @@ Install the mesh with:
 		newUninstallCmd(g),
 		newPruneCmd(g),
 		newProxyCmd(g),
+		newCheckCmd(g),
 		newControllerCmd(g),
 		newBenchCmd(g),
 		newInjectCmd(g), newUninjectCmd(g),

@@ -1,0 +1,161 @@
+package check
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/meshctl/meshctl/pkg/identity"
+	"github.com/meshctl/meshctl/pkg/meshapi"
+)
+
+// TestCatalogueRows gives every check a "no false positive" row (it passes
+// on a healthy cluster) and at least one "true positive" row (it fails, with
+// an error naming the problem, on a broken one).
+func TestCatalogueRows(t *testing.T) {
+	preInstall := func(f *fixture) { f.without(ns) }
+	tests := []struct {
+		code    string
+		name    string
+		mutate  func(t *testing.T, f *fixture)
+		wantErr string // empty: must pass
+	}{
+		{"MESH101", "client built", nil, ""},
+		{"MESH102", "api answers", nil, ""},
+		{"MESH103", "1.37 is supported", nil, ""},
+		{"MESH103", "1.28 is too old", func(_ *testing.T, f *fixture) { f.version = "v1.28.5" }, "older than 1.29"},
+		{"MESH110", "namespace absent", func(_ *testing.T, f *fixture) { preInstall(f) }, ""},
+		{"MESH110", "namespace exists", nil, `namespace "meshctl" exists`},
+		{"MESH111", "may create everything", nil, ""},
+		{"MESH111", "clusterroles denied", func(_ *testing.T, f *fixture) { f.deny["clusterroles"] = true }, "cannot create: clusterroles.rbac.authorization.k8s.io"},
+		{"MESH112", "may read secrets", nil, ""},
+		{"MESH112", "secrets denied", func(_ *testing.T, f *fixture) { f.deny["secrets"] = true }, "you may not get secrets in meshctl"},
+		{"MESH113", "clocks agree", nil, ""},
+		{"MESH113", "node an hour ahead", func(_ *testing.T, f *fixture) { f.now = f.now.Add(-time.Hour) }, "away from this machine's clock"},
+		{"MESH114", "no strict namespaces", nil, ""},
+		{"MESH114", "restricted namespace", func(_ *testing.T, f *fixture) {
+			f.objects = append(f.objects, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "secure", Labels: map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}}})
+		}, "secure (restricted)"},
+		{"MESH201", "crds established", nil, ""},
+		{"MESH201", "crd missing", func(_ *testing.T, f *fixture) { f.crds = nil }, "servers.policy.meshctl.io is missing"},
+		{"MESH201", "crd old version", func(_ *testing.T, f *fixture) { f.crds[0] = crd("servers.policy.meshctl.io", "v1alpha1", true) }, "does not serve version v1beta1"},
+		{"MESH201", "crd not established", func(_ *testing.T, f *fixture) { f.crds[0] = crd("servers.policy.meshctl.io", "v1beta1", false) }, "is not Established"},
+		{"MESH202", "config present", nil, ""},
+		{"MESH202", "config missing", func(_ *testing.T, f *fixture) { f.without(meshapi.ConfigMapName) }, "configmap meshctl/meshctl-config"},
+		{"MESH203", "rbac present", nil, ""},
+		{"MESH203", "clusterrole missing", func(_ *testing.T, f *fixture) {
+			f.manifest = append(f.manifest, Object{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: "meshctl-policy"})
+		}, "missing: ClusterRole meshctl-policy"},
+		{"MESH204", "service accounts present", nil, ""},
+		{"MESH204", "service account missing", func(_ *testing.T, f *fixture) { f.without("meshctl-identity") }, "missing: ServiceAccount meshctl/meshctl-identity"},
+		{"MESH205", "webhook present", nil, ""},
+		{"MESH205", "webhook deleted", func(_ *testing.T, f *fixture) { f.without(meshapi.InjectorWebhookName) }, "missing: MutatingWebhookConfiguration meshctl-proxy-injector"},
+		{"MESH206", "pods ready", nil, ""},
+		{"MESH206", "image pull", func(_ *testing.T, f *fixture) {
+			f.without("meshctl-identity-abc")
+			p := readyPod("meshctl-identity-abc", "identity")
+			p.Status.Conditions = nil
+			p.Status.Phase = corev1.PodPending
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "identity", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "pull access denied"}}}}
+			f.objects = append(f.objects, p)
+		}, "pod meshctl-identity-abc: container identity is waiting: ErrImagePull: pull access denied"},
+		{"MESH206", "unschedulable", func(_ *testing.T, f *fixture) {
+			f.without("meshctl-identity-abc")
+			p := readyPod("meshctl-identity-abc", "identity")
+			p.Status.Phase = corev1.PodPending
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Message: "0/1 nodes are available: insufficient cpu"}}
+			f.objects = append(f.objects, p)
+		}, "pending, not scheduled: 0/1 nodes are available: insufficient cpu"},
+		{"MESH206", "scaled to zero", func(_ *testing.T, f *fixture) { f.without("meshctl-identity-abc") }, "deployment meshctl-identity has no ready pod"},
+		{"MESH207", "versions match", nil, ""},
+		{"MESH207", "versions differ", func(_ *testing.T, f *fixture) {
+			f.without(meshapi.ConfigMapName)
+			f.objects = append(f.objects, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: meshapi.ConfigMapName, Namespace: ns}, Data: map[string]string{meshapi.ConfigMapVersionKey: "v0.9.0"}})
+		}, "control plane is v0.9.0, CLI is v1.0.0"},
+		{"MESH301", "anchors valid", nil, ""},
+		{"MESH301", "anchors expired", func(_ *testing.T, f *fixture) { f.now = f.now.Add(11 * 365 * 24 * time.Hour) }, "expired on"},
+		{"MESH301", "anchors garbage", func(_ *testing.T, f *fixture) {
+			f.without(meshapi.TrustRootsConfigMapName)
+			f.objects = append(f.objects, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: meshapi.TrustRootsConfigMapName, Namespace: ns}, Data: map[string]string{meshapi.TrustRootsKey: "not a certificate"}})
+		}, "key ca-bundle.crt"},
+		{"MESH302", "anchors far from expiry", nil, ""},
+		{"MESH302", "anchors expire in 30 days", func(_ *testing.T, f *fixture) { f.now = f.now.Add(10*365*24*time.Hour - 30*24*time.Hour) }, "in 30 days"},
+		{"MESH303", "issuer chains", nil, ""},
+		{"MESH303", "foreign issuer", func(t *testing.T, f *fixture) {
+			other, err := identity.GenerateRoot(identity.GenerateOptions{CommonName: "foreign", Lifetime: time.Hour * 24 * 365, Now: f.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.without(meshapi.IssuerSecretName)
+			f.objects = append(f.objects, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: meshapi.IssuerSecretName, Namespace: ns}, Data: map[string][]byte{"tls.crt": other.CertPEM, "tls.key": other.KeyPEM}})
+		}, "secret meshctl/meshctl-identity-issuer"},
+		{"MESH303", "issuer expired", func(_ *testing.T, f *fixture) { f.now = f.now.Add(400 * 24 * time.Hour) }, "expired"},
+		{"MESH304", "issuer far from expiry", nil, ""},
+		{"MESH304", "issuer expires in 10 days", func(_ *testing.T, f *fixture) { f.now = f.now.Add(355 * 24 * time.Hour) }, "in 10 days"},
+		{"MESH310", "webhook cert matches", nil, ""},
+		{"MESH310", "ca bundle from another CA", func(t *testing.T, f *fixture) {
+			other, err := identity.GenerateRoot(identity.GenerateOptions{CommonName: "other", Lifetime: time.Hour * 24 * 365, Now: f.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			crt, key, err := other.IssueServing([]string{"meshctl-injector.meshctl.svc"}, 24*time.Hour*365, f.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.without(meshapi.InjectorTLSSecretName)
+			f.objects = append(f.objects, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: meshapi.InjectorTLSSecretName, Namespace: ns}, Data: map[string][]byte{"tls.crt": crt, "tls.key": key}})
+		}, "is not valid for meshctl-injector.meshctl.svc under the webhook's caBundle"},
+		{"MESH311", "webhook cert far from expiry", nil, ""},
+		{"MESH311", "webhook cert expires soon", func(_ *testing.T, f *fixture) { f.now = f.now.Add(340 * 24 * time.Hour) }, "in 25 days"},
+	}
+	covered := map[string][2]bool{}
+	for _, tt := range tests {
+		t.Run(tt.code+"/"+tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tt.mutate != nil {
+				tt.mutate(t, f)
+			}
+			err := runCheck(t, tt.code, f.env())
+			c := covered[tt.code]
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("false positive: %v", err)
+			case tt.wantErr != "" && err == nil:
+				t.Fatalf("passed; want an error containing %q", tt.wantErr)
+			case tt.wantErr != "" && !strings.Contains(err.Error(), tt.wantErr):
+				t.Fatalf("error %q does not contain %q", err, tt.wantErr)
+			}
+			if tt.wantErr == "" {
+				c[0] = true
+			} else {
+				c[1] = true
+			}
+			covered[tt.code] = c
+		})
+	}
+	for _, cat := range Catalogue() {
+		for _, c := range cat.Checks {
+			if cov := covered[c.Code]; !cov[0] || (!cov[1] && c.Code != "MESH101" && c.Code != "MESH102") {
+				t.Errorf("%s needs a passing and a failing row (have pass=%v fail=%v)", c.Code, cov[0], cov[1])
+			}
+		}
+	}
+}
+
+func TestNoClient(t *testing.T) {
+	env := newFixture(t).env()
+	env.Kube, env.KubeErr = nil, errorString("load kubeconfig: no configuration")
+	if err := runCheck(t, "MESH101", env); err == nil || !strings.Contains(err.Error(), "no configuration") {
+		t.Fatalf("MESH101 = %v", err)
+	}
+	if err := runCheck(t, "MESH102", env); err == nil {
+		t.Fatal("MESH102 passed without a client")
+	}
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }

@@ -1,0 +1,165 @@
+package check
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/version"
+	fakediscovery "k8s.io/client-go/discovery/fake"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/kubernetes/scheme"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/meshctl/meshctl/pkg/identity"
+	"github.com/meshctl/meshctl/pkg/meshapi"
+)
+
+// fixture is a healthy installed cluster, described as objects that tests
+// mutate before building the Env: the "true negative" baseline every check
+// must pass on.
+type fixture struct {
+	now        time.Time
+	objects    []runtime.Object
+	crds       []*unstructured.Unstructured
+	version    string
+	deny       map[string]bool // resource names SelfSubjectAccessReviews refuse
+	manifest   []Object
+	crdObjects []Object
+}
+
+const ns = "meshctl"
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	root, err := identity.GenerateRoot(identity.GenerateOptions{CommonName: "root.meshctl.cluster.local", Lifetime: 10 * 365 * 24 * time.Hour, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := root.IssueIntermediate(identity.GenerateOptions{CommonName: "identity.meshctl.cluster.local", Lifetime: 365 * 24 * time.Hour, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	webhookCA, err := identity.GenerateRoot(identity.GenerateOptions{CommonName: "webhook-ca", Lifetime: 365 * 24 * time.Hour, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	servingCrt, servingKey, err := webhookCA.IssueServing([]string{"meshctl-injector.meshctl.svc"}, 365*24*time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: ns} }
+	f := &fixture{now: now, version: "v1.37.2", deny: map[string]bool{}}
+	f.objects = []runtime.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+		&corev1.ConfigMap{ObjectMeta: meta(meshapi.ConfigMapName), Data: map[string]string{meshapi.ConfigMapVersionKey: "v1.0.0"}},
+		&corev1.ConfigMap{ObjectMeta: meta(meshapi.TrustRootsConfigMapName), Data: map[string]string{meshapi.TrustRootsKey: string(root.CertPEM)}},
+		&corev1.Secret{ObjectMeta: meta(meshapi.IssuerSecretName), Data: map[string][]byte{"tls.crt": issuer.CertPEM, "tls.key": issuer.KeyPEM}},
+		&corev1.Secret{ObjectMeta: meta(meshapi.InjectorTLSSecretName), Data: map[string][]byte{"tls.crt": servingCrt, "tls.key": servingKey}},
+		&admissionv1.MutatingWebhookConfiguration{
+			ObjectMeta: metav1.ObjectMeta{Name: meshapi.InjectorWebhookName},
+			Webhooks: []admissionv1.MutatingWebhook{{Name: "proxy-injector.meshctl.io", ClientConfig: admissionv1.WebhookClientConfig{
+				Service: &admissionv1.ServiceReference{Name: "meshctl-injector", Namespace: ns}, CABundle: webhookCA.CertPEM,
+			}}},
+		},
+		&corev1.ServiceAccount{ObjectMeta: meta("meshctl-identity")},
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node"}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.NewTime(now.Add(-10 * time.Second))}}}},
+		readyPod("meshctl-identity-abc", "identity"),
+	}
+	f.manifest = []Object{
+		{APIVersion: "v1", Kind: "Namespace", Name: ns},
+		{APIVersion: "v1", Kind: "ServiceAccount", Name: "meshctl-identity", Namespace: ns},
+		{APIVersion: "admissionregistration.k8s.io/v1", Kind: "MutatingWebhookConfiguration", Name: meshapi.InjectorWebhookName},
+		{APIVersion: "apps/v1", Kind: "Deployment", Name: "meshctl-identity", Namespace: ns},
+		{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: "meshctl-identity"},
+	}
+	f.crdObjects = []Object{{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition", Name: "servers.policy.meshctl.io", Versions: []string{"v1beta1"}}}
+	f.crds = []*unstructured.Unstructured{crd("servers.policy.meshctl.io", "v1beta1", true)}
+	return f
+}
+
+func readyPod(name, component string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{meshapi.LabelControlPlaneComponent: component}},
+		Status:     corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
+	}
+}
+
+func crd(name, version string, establishedTrue bool) *unstructured.Unstructured {
+	status := "False"
+	if establishedTrue {
+		status = "True"
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1",
+		"kind":       "CustomResourceDefinition",
+		"metadata":   map[string]any{"name": name},
+		"spec":       map[string]any{"versions": []any{map[string]any{"name": version, "served": true}}},
+		"status":     map[string]any{"conditions": []any{map[string]any{"type": "Established", "status": status}}},
+	}}
+}
+
+func clusterRole(name string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": map[string]any{"name": name},
+	}}
+}
+
+// env builds the Env from the fixture's current state.
+func (f *fixture) env() *Env {
+	cs := fake.NewClientset(f.objects...)
+	cs.Discovery().(*fakediscovery.FakeDiscovery).FakedServerVersion = &version.Info{Major: "1", Minor: f.version[3:5], GitVersion: f.version}
+	cs.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		review := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview)
+		review.Status.Allowed = !f.deny[review.Spec.ResourceAttributes.Resource]
+		return true, review, nil
+	})
+	dynObjs := []runtime.Object{clusterRole("meshctl-identity")}
+	for _, c := range f.crds {
+		dynObjs = append(dynObjs, c)
+	}
+	for _, o := range f.objects {
+		dynObjs = append(dynObjs, o)
+	}
+	dyn := dynamicfake.NewSimpleDynamicClient(scheme.Scheme, dynObjs...)
+	return &Env{
+		Kube: cs, Dynamic: dyn, Namespace: ns, CLIVersion: "v1.0.0",
+		Manifest: f.manifest, CRDManifest: f.crdObjects,
+		Now: func() time.Time { return f.now }, CallTimeout: 2 * time.Second,
+	}
+}
+
+// without removes objects of the given name.
+func (f *fixture) without(name string) {
+	var kept []runtime.Object
+	for _, o := range f.objects {
+		if m, ok := o.(metav1.Object); ok && m.GetName() == name {
+			continue
+		}
+		kept = append(kept, o)
+	}
+	f.objects = kept
+}
+
+func runCheck(t *testing.T, code string, env *Env) error {
+	t.Helper()
+	for _, cat := range Catalogue() {
+		for _, c := range cat.Checks {
+			if c.Code == code {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				return runGuarded(ctx, env, c)
+			}
+		}
+	}
+	t.Fatalf("no check %s", code)
+	return nil
+}

@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/meshctl/meshctl/check"
+	"github.com/meshctl/meshctl/install"
+	"github.com/meshctl/meshctl/pkg/output"
+	"github.com/meshctl/meshctl/pkg/version"
+)
+
+type checkOptions struct {
+	*globalOptions
+	pre    bool
+	wait   time.Duration
+	output string
+
+	format output.Format
+}
+
+func newCheckCmd(g *globalOptions) *cobra.Command {
+	o := &checkOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Check that the cluster is ready for the mesh, or that the mesh is healthy",
+		Long: `Check the cluster before install (--pre) or the installed control plane.
+
+Every check has a stable code (MESH101, ...); a failed check prints what is
+wrong and what to do, with a link into docs/checks.md. Checks that wait for
+something (pods becoming ready) are retried until --wait, and say what they
+are waiting for. The exit code is 1 when any check fails, 0 otherwise
+(warnings do not fail the run).`,
+		Example: `  # Before installing
+  meshctl check --pre
+
+  # After installing, waiting up to two minutes for the control plane
+  meshctl check --wait 2m
+
+  # Only what did not pass, or everything as JSON
+  meshctl check -o short
+  meshctl check -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
+			return o.run(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&o.pre, "pre", false, "Check that the cluster is ready for install")
+	cmd.Flags().DurationVar(&o.wait, "wait", 5*time.Minute, "How long retried checks may wait, and the bound of the whole run")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "Output format: table, short or json")
+	return cmd
+}
+
+func (o *checkOptions) validate() error {
+	f, err := output.ParseFormat(o.output, output.Table, output.Short, output.JSON)
+	if err != nil {
+		return usageError(err)
+	}
+	if o.wait <= 0 {
+		return usageError(fmt.Errorf("--wait %s must be positive", o.wait))
+	}
+	o.format = f
+	return nil
+}
+
+func (o *checkOptions) run(ctx context.Context) error {
+	env, err := o.env(ctx)
+	if err != nil {
+		return err
+	}
+	mode := check.ModePost
+	if o.pre {
+		mode = check.ModePre
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.wait)
+	defer cancel()
+
+	table := &check.TableWriter{W: o.streams.Out, Glyphs: output.NewGlyphs(output.ColorEnabled(o.streams.Out, o.noColor, o.cfg.getenv)), Short: o.format == output.Short}
+	progress := newCheckProgress(o.streams.ErrOut, output.ColorEnabled(o.streams.ErrOut, o.noColor, o.cfg.getenv), o.Now)
+	table.Progress = progress.retrying
+	runner := check.Runner{Observer: func(r check.Result) {
+		progress.clear()
+		if o.format != output.JSON {
+			table.Observe(r)
+		} else if r.Status == check.StatusRetrying {
+			progress.retrying(r)
+		}
+	}}
+	summary := runner.Run(ctx, env, check.Categories(mode))
+	progress.clear()
+	if o.format == output.JSON {
+		if err := check.WriteJSON(o.streams.Out, summary); err != nil {
+			return err
+		}
+	} else {
+		table.Finish(summary)
+	}
+	if !summary.OK() {
+		return silentFailure()
+	}
+	return nil
+}
+
+// env gathers what the checks read: clients and the manifests install
+// would render, which name the objects to look for.
+func (o *checkOptions) env(ctx context.Context) (*check.Env, error) {
+	env := &check.Env{
+		Namespace:   o.meshNamespace,
+		CLIVersion:  version.Version(),
+		Now:         o.Now,
+		CallTimeout: o.kube.Timeout,
+	}
+	f := o.Factory()
+	if cs, err := f.Kubernetes(); err != nil {
+		env.KubeErr = err
+	} else {
+		env.Kube = cs
+	}
+	if dc, err := f.Dynamic(); err == nil {
+		env.Dynamic = dc
+	}
+	var crds, cp bytes.Buffer
+	if err := install.Render(ctx, install.Options{CRDs: true, Namespace: o.meshNamespace}, &crds); err != nil {
+		return nil, fmt.Errorf("render the expected CRDs: %w", err)
+	}
+	if err := install.Render(ctx, install.Options{Namespace: o.meshNamespace}, &cp); err != nil {
+		return nil, fmt.Errorf("render the expected control plane: %w", err)
+	}
+	var err error
+	if env.CRDManifest, err = check.ParseManifest(crds.Bytes()); err != nil {
+		return nil, err
+	}
+	if env.Manifest, err = check.ParseManifest(cp.Bytes()); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
