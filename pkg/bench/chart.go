@@ -28,7 +28,7 @@ func (r Report) WritePNG(w io.Writer) error {
 		return fmt.Errorf("chart: no proxied configuration was measured")
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("meshctl bench: added latency over the baseline (%d rps, median of %d rounds)", r.Options.Rate, r.Options.Rounds)
+	p.Title.Text = fmt.Sprintf("added latency over the baseline, %d rps, median of %d rounds", r.Options.Rate, r.Options.Rounds)
 	p.Y.Label.Text = "added latency (µs)"
 	width := vg.Points(14)
 	colors := []color.Color{
@@ -51,9 +51,11 @@ func (r Report) WritePNG(w io.Writer) error {
 		p.Legend.Add(s.name, bars)
 	}
 	p.Legend.Top = true
+	p.Legend.Left = true
+	p.X.Padding = vg.Points(30)
 	p.NominalX(labels...)
 	p.Add(plotter.NewGrid())
-	wt, err := p.WriterTo(vg.Length(160+90*len(labels)), 4*vg.Inch, "png")
+	wt, err := p.WriterTo(max(6*vg.Inch, vg.Length(100+110*len(labels))), 4*vg.Inch, "png")
 	if err != nil {
 		return fmt.Errorf("chart: %w", err)
 	}
