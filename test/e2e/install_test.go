@@ -141,17 +141,22 @@ func TestCRDsRejectBadObjects(t *testing.T) {
 	if out, err := kubectl(t, good, "apply", "--dry-run=server", "-f", "-"); err != nil {
 		t.Fatalf("a valid Server was rejected: %v\n%s", err, out)
 	}
-	bad := map[string]string{
-		"unknown field":   server("  podSelector: {}\n  port: 80\n  bogus: true\n"),
-		"bad enum":        server("  podSelector: {}\n  port: 80\n  proxyProtocol: HTTP/3\n"),
-		"missing port":    server("  podSelector: {}\n"),
-		"port too large":  server("  podSelector: {}\n  port: 70000\n"),
-		"bad policy kind": "apiVersion: policy.meshctl.io/v1beta1\nkind: AuthorizationPolicy\nmetadata:\n  name: a\n  namespace: default\nspec:\n  targetRef:\n    kind: Pod\n    name: x\n  requiredAuthenticationRefs: []\n",
+	bad := []struct{ name, obj, reason string }{
+		{"unknown field", server("  podSelector: {}\n  port: 80\n  bogus: true\n"), `unknown field "spec.bogus"`},
+		{"bad enum", server("  podSelector: {}\n  port: 80\n  proxyProtocol: HTTP/3\n"), "spec.proxyProtocol"},
+		{"missing port", server("  podSelector: {}\n"), "spec.port: Required value"},
+		{"port too large", server("  podSelector: {}\n  port: 70000\n"), "port must be a number from 1 to 65535"},
+		{"bad port name", server("  podSelector: {}\n  port: Bad_Name\n"), "container port name"},
+		{"bad policy target kind", "apiVersion: policy.meshctl.io/v1beta1\nkind: AuthorizationPolicy\nmetadata:\n  name: a\n  namespace: default\nspec:\n  targetRef:\n    kind: Pod\n    name: x\n  requiredAuthenticationRefs: []\n", "spec.targetRef.kind"},
 	}
-	for name, obj := range bad {
-		t.Run(name, func(t *testing.T) {
-			if out, err := kubectl(t, obj, "apply", "--dry-run=server", "--validate=strict", "-f", "-"); err == nil {
-				t.Fatalf("accepted:\n%s\n%s", obj, out)
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := kubectl(t, tt.obj, "apply", "--dry-run=server", "--validate=strict", "-f", "-")
+			if err == nil {
+				t.Fatalf("accepted:\n%s\n%s", tt.obj, out)
+			}
+			if !strings.Contains(out, tt.reason) {
+				t.Fatalf("rejected for another reason than %q:\n%s", tt.reason, out)
 			}
 		})
 	}
