@@ -10,7 +10,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib/common.sh"
 for f in "$HERE"/lib/*.sh; do [ "$f" = "$HERE/lib/common.sh" ] || . "$f"; done
 resolve_bins
-NS=meshctl-smoke
+NS=meshctl-smoke-$(date +%s)
 K() { kubectl_ "$@"; }
 CHECKS=0
 ok()   { CHECKS=$((CHECKS + 1)); log "smoke: ok   - $*"; }
@@ -28,9 +28,11 @@ need_root
 h_apiserver 2>/dev/null && h_node_ready 2>/dev/null || die "smoke: the cluster is not up" "Run: hack/cluster/cluster.sh up"
 T0=$(date +%s)
 
-# --- fresh namespace
-if K get ns "$NS" >/dev/null 2>&1; then K delete ns "$NS" --timeout=60s >/dev/null || fail "could not delete the old namespace $NS"; fi
+# --- a fresh namespace (older smoke namespaces are deleted in the background)
+for old in $(K get ns -o name 2>/dev/null | sed -n 's#^namespace/\(meshctl-smoke-[0-9]*\)$#\1#p'); do K delete ns "$old" --wait=false >/dev/null 2>&1 || true; done
 K create ns "$NS" >/dev/null || fail "create namespace $NS"
+ok_=0; for i in $(seq 1 50); do K -n "$NS" get sa default >/dev/null 2>&1 && { ok_=1; break; }; sleep 0.2; done
+[ $ok_ = 1 ] || fail "ServiceAccount $NS/default not created in 10s (kube-controller-manager)"
 
 # --- CRD + server-side dry run
 CRD=$(cat <<'YAML'
@@ -67,7 +69,7 @@ ok_=0; for i in $(seq 1 20); do echo "$good" | K apply --dry-run=server -f - >/d
 [ $ok_ = 1 ] || fail "kubectl apply --dry-run=server of a valid custom resource" "$(echo "$good" | K apply --dry-run=server -f - 2>&1 | head -3)"
 if echo "$bad" | K apply --dry-run=server -f - >/dev/null 2>&1; then fail "an invalid custom resource (size 0 < minimum 1) was accepted: schema validation is not working"; fi
 ok "custom resource dry-run: valid accepted, invalid rejected by the schema"
-K delete crd widgets.smoke.meshctl.dev --wait=false >/dev/null 2>&1 || true
+K delete crd widgets.smoke.meshctl.dev --timeout=30s >/dev/null 2>&1 || true
 
 # --- Deployment + Service from a local image
 K apply -f - >/dev/null <<YAML || fail "kubectl apply of the smoke Deployment/Service"

@@ -3,19 +3,30 @@
 # Stops only what `up` started: processes by PID file (checked against the recorded executable),
 # pod processes by the kubelet's kubepods cgroups, shims by their unique containerd socket address.
 
-stop_component() {
-  local name=$1 f pid i; f=$(pidfile "$name")
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f" 2>/dev/null || true)
-  if is_ours "$name"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 $(( T_STOP * 10 ))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then warn "$name (pid $pid) did not stop in ${T_STOP}s, killing it"; kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
-    log "$name: stopped (pid $pid)"
-  else
-    log "$name: was not running (stale PID file $pid removed)"
-  fi
-  rm -f "$f" "$PIDS/$name.exe"
+# stop_components NAME... : SIGTERM all of them at once, wait up to T_STOP, then SIGKILL the rest
+stop_components() {
+  local name f pid i names=() pids=()
+  for name in "$@"; do
+    f=$(pidfile "$name"); [ -f "$f" ] || continue
+    pid=$(cat "$f" 2>/dev/null || true)
+    if is_ours "$name"; then
+      kill -TERM "$pid" 2>/dev/null || true; names+=("$name"); pids+=("$pid")
+    else
+      log "$name: was not running (stale PID file ${pid:-?} removed)"; rm -f "$f" "$PIDS/$name.exe"
+    fi
+  done
+  [ ${#pids[@]} -eq 0 ] && return 0
+  local alive p
+  for i in $(seq 1 $(( T_STOP * 10 ))); do
+    alive=0; for p in "${pids[@]}"; do if kill -0 "$p" 2>/dev/null; then alive=1; fi; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  for i in "${!pids[@]}"; do
+    if kill -0 "${pids[$i]}" 2>/dev/null; then warn "${names[$i]} (pid ${pids[$i]}) did not stop in ${T_STOP}s, killing it"; kill -KILL "${pids[$i]}" 2>/dev/null || true; fi
+    rm -f "$(pidfile "${names[$i]}")" "$PIDS/${names[$i]}.exe"
+  done
+  log "stopped: ${names[*]}"
 }
 
 # pids of all processes in the kubelet's pod cgroups (all controllers)
@@ -110,11 +121,10 @@ cmd_down() {
   resolve_bins
   local t0; t0=$(date +%s%N)
   local netns; netns=$(our_netns)
-  stop_component kube-proxy
-  stop_component kubelet
+  stop_components kube-proxy kubelet
   kill_pods
-  sleep 0.5   # let containerd reap the exited tasks so that the shims leave on their own
-  local c; for c in kube-scheduler kube-controller-manager kube-apiserver etcd containerd; do stop_component "$c"; done
+  stop_components kube-scheduler kube-controller-manager kube-apiserver etcd
+  stop_components containerd
   kill_shims
   unmount_run
   local n; for n in $netns; do ip netns del "$n" 2>/dev/null || true; done
@@ -124,6 +134,7 @@ cmd_down() {
     else warn "bridge $BRIDGE has a foreign address, left alone"; fi
   fi
   cleanup_iptables
+  log "network: bridge, netns, iptables chains removed"
   conntrack -D -s "$POD_CIDR" >/dev/null 2>&1 || true
   conntrack -D -d "$POD_CIDR" >/dev/null 2>&1 || true
   node_ip_down

@@ -30,11 +30,19 @@ cmd_status() {
     echo
     kubectl_ get pods -A -o wide 2>&1 || bad=1
     h_node_ready || bad=1
+    [ "$(kubectl_ -n kube-system get deploy coredns -o jsonpath='{.status.readyReplicas}' 2>/dev/null)" = 1 ] || { echo "coredns: NOT ready"; bad=1; }
   fi
   echo
   printf 'fence: %s   node IP: %s   bridge: %s\n' "$(fence_active && echo active || echo ABSENT)" \
     "$(ip -4 -o addr show dev lo | grep -q " $NODE_IP/32 " && echo "$NODE_IP on lo" || echo absent)" \
     "$(ip -br -4 addr show dev "$BRIDGE" 2>/dev/null | awk '{print $1, $3}' || true)"
+  local all rss
+  all=$( { for c in "${COMPONENTS[@]}"; do is_ours "$c" && cat "$(pidfile "$c")"; done; our_shims; pod_pids; } 2>/dev/null | sort -un | tr '\n' ' ')
+  if [ -n "${all// /}" ]; then
+    # shellcheck disable=SC2086
+    rss=$(ps -o rss= -p "$(echo $all | tr " " ",")" 2>/dev/null | awk '{s+=$1} END {printf "%.0f", s/1024}')
+    printf 'memory: %s MiB RSS (%s processes: components, shims, pods)\n' "$rss" "$(echo $all | wc -w)"
+  fi
   echo "KUBECONFIG=$ADMIN_KUBECONFIG"
   if [ $bad -eq 0 ]; then echo "cluster: healthy"; else echo "cluster: NOT healthy (start it: hack/cluster/cluster.sh up; logs: hack/cluster/cluster.sh logs)"; return 1; fi
 }
