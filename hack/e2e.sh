@@ -25,8 +25,11 @@ trap cleanup EXIT
 "$cluster" build
 "$cluster" up
 eval "$("$cluster" env)"
-OUT=${OUT:-_output} hack/build-image.sh dev
-"$cluster" load-image "${OUT:-_output}/meshctl-image.tar"
-export MESHCTL_BIN="$PWD/${OUT:-_output}/meshctl"
+out=${OUT:-_output}
+OUT=$out hack/build-image.sh dev
+# The demo application's image, built the same way from test/e2e/demoapp.
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/demoapp" ./test/e2e/demoapp
+go run ./hack/image --binary "$out/demoapp" --tag localhost/meshctl-demoapp:dev --output "$out/demoapp-image.tar"
+"$cluster" load-image "$out/meshctl-image.tar" "$out/demoapp-image.tar"
 go test -count=1 -tags e2e -timeout 30m ./test/e2e/... || status=$?
 exit $status

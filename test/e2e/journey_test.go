@@ -92,7 +92,12 @@ func TestJourney(t *testing.T) {
 
 	j.stage("mesh the demo application", func(t *testing.T) {
 		requireCommand(t, "issue 3", "inject")
-		t.Skip("the demo application (issue 8) has not landed yet")
+		meshDemo(t)
+	})
+
+	j.stage("traffic flows through the proxies", func(t *testing.T) {
+		requireCommand(t, "issue 3", "inject")
+		demoTraffic(t)
 	})
 
 	j.stage("viz shows the traffic", func(t *testing.T) {
