@@ -69,6 +69,9 @@ type Options struct {
 	BodySize int `json:"bodySize"`
 	// Idle is how long a fresh pair rests before its idle memory is read (default 500ms).
 	Idle time.Duration `json:"idle"`
+	// NoisyRetries repeats a round up to this many times when its two
+	// baselines' p50 differ by more than 15 % (default 0: keep every round).
+	NoisyRetries int `json:"noisyRetries"`
 	// MTLS runs the proxy hop with mutual TLS 1.3. It is the seam for the
 	// identity issue: until the proxy has identity, Validate refuses it.
 	MTLS bool `json:"mtls"`
@@ -159,6 +162,9 @@ func (o Options) Validate() error {
 	}
 	if o.ClosedLoop.Conns < 0 || o.ClosedLoop.Conns > 4096 || (o.ClosedLoop.Conns > 0 && o.ClosedLoop.Duration <= 0) {
 		errs = append(errs, fmt.Errorf("closed loop %d connections for %s: want 1 to 4096 connections for a positive duration, or 0 to disable", o.ClosedLoop.Conns, o.ClosedLoop.Duration))
+	}
+	if o.NoisyRetries < 0 || o.NoisyRetries > 10 {
+		errs = append(errs, fmt.Errorf("noisy retries %d: want 0 to 10", o.NoisyRetries))
 	}
 	if o.BodySize < 1 || o.BodySize > 16<<20 {
 		errs = append(errs, fmt.Errorf("body size %d: want 1 B to 16 MiB", o.BodySize))

@@ -82,6 +82,9 @@ func (r Report) writeScenario(b *strings.Builder, sc Scenario) {
 		fmt.Fprintf(b, "\nBaseline (client → upstream directly, %d runs): p50 %s µs, p90 %s µs, p99 %s µs; closed loop %s rps. Generator lateness p99 %s µs; background load %s of the machine's CPU.\n",
 			base.Runs, num(base.P50, 0), num(base.P90, 0), num(base.P99, 0), num(base.RPS, 0), num(base.LatenessP99, 0), percent(base.ForeignShare))
 	}
+	if base != nil && base.ForeignShare.N > 0 && base.ForeignShare.Median > 0.25 {
+		fmt.Fprintf(b, "**Warning:** other work used %s of the machine's CPU during the baselines (more than 25%%): read the latency columns as noise and compare same-round ratios only.\n", percent(base.ForeignShare))
+	}
 	var invalid []string
 	for _, c := range r.Configs {
 		if c.Scenario == sc && c.Valid < c.Runs-c.Failed {

@@ -187,3 +187,29 @@ func TestMarkInvalid(t *testing.T) {
 		t.Error("lateness p99 25 µs > 20 µs not marked invalid")
 	}
 }
+
+func TestBaselineSpreadAndWarning(t *testing.T) {
+	runs := []Run{
+		{Config: ConfigBaseline, Fixed: &LoadResult{Latency: Summary{P50: 200}}},
+		{Config: ConfigMeshctl, Fixed: &LoadResult{Latency: Summary{P50: 900}}},
+		{Config: ConfigBaseline, Fixed: &LoadResult{Latency: Summary{P50: 250}}},
+	}
+	if got := baselineSpread(runs); got != 0.25 {
+		t.Errorf("spread %v, want 0.25", got)
+	}
+	if got := baselineSpread(runs[:2]); got != 0 {
+		t.Errorf("spread of one baseline %v, want 0", got)
+	}
+
+	res := fakeResult()
+	for i := range res.Runs {
+		res.Runs[i].FixedUsage.ForeignCPUMillis = 16000 // 80 % of 20,000
+	}
+	var b bytes.Buffer
+	if err := Summarize(res).WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "**Warning:** other work used 80% of the machine's CPU") {
+		t.Errorf("no background-load warning:\n%s", b.String())
+	}
+}

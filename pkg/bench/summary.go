@@ -46,7 +46,8 @@ type ConfigSummary struct {
 	Failed   int      `json:"failed"`
 	Errors   int      `json:"errors"`
 
-	P50, P90, P99                Stat `json:"-"`
+	// P50, P90 and P99 are the absolute fixed-rate latencies, in µs.
+	P50, P90, P99                Stat
 	AddedP50, AddedP90, AddedP99 Stat
 	P50VsNginx, P99VsNginx       Stat
 	P90VsNginx                   Stat

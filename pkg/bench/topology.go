@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -25,9 +26,18 @@ type pair struct {
 	startup Startup
 }
 
+// stop ends both sides by PID. Children of a side (nginx's worker) that
+// outlive their parent are killed by PID too.
 func (p *pair) stop() {
+	fs := procFS{root: "/proc"}
 	for _, pr := range p.procs {
+		tree := fs.tree(pr.pid())
 		pr.stop(3 * time.Second)
+		for _, pid := range tree[1:] {
+			if st, err := fs.stat(pid); err == nil && (st.PPID == 1 || st.PPID == pr.pid()) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
 	}
 }
 
