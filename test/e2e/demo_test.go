@@ -34,11 +34,6 @@ func meshDemo(t *testing.T) {
 	if out, err := kubectl(t, injected, "apply", "-f", "-"); err != nil {
 		t.Fatalf("kubectl apply: %v\n%s", err, out)
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			return // keep it for the logs collected on failure
-		}
-	})
 	out, err := kubectl(t, "", "-n", demoNamespace, "wait", "--for=condition=Available", "--timeout=4m", "deployment", "--all")
 	if err != nil {
 		pods, _ := kubectl(t, "", "-n", demoNamespace, "get", "pods", "-o", "wide")
