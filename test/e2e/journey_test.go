@@ -105,6 +105,10 @@ func TestJourney(t *testing.T) {
 	})
 
 	j.stage("uninstall", func(t *testing.T) {
+		// Meshed workloads block uninstall (without --force): remove the demo first.
+		if out, err := kubectl(t, "", "delete", "namespace", demoNamespace, "--ignore-not-found", "--wait=true", "--timeout=2m"); err != nil {
+			t.Fatalf("delete the demo: %v\n%s", err, out)
+		}
 		manifest, errOut, code := meshctl(t, "uninstall")
 		if code != 0 {
 			t.Fatalf("uninstall: %s", errOut)
