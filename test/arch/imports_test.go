@@ -15,6 +15,7 @@ const module = "github.com/meshctl/meshctl"
 // goPackage is the subset of `go list -json` output the rules need.
 type goPackage struct {
 	ImportPath string
+	Name       string
 	Dir        string
 	GoFiles    []string
 	Imports    []string
