@@ -14,6 +14,10 @@ type Load struct {
 	Scenario Scenario
 	// Conns is the number of connections, each driven by its own worker.
 	Conns int
+	// Streams is the number of requests in flight per connection for h2
+	// and gRPC (each stream has its own worker and schedule slot); other
+	// protocols use 1. Zero means 1.
+	Streams int
 	// Rate is requests per second over all connections; zero means closed
 	// loop (every connection sends its next request when the last answered).
 	Rate     int
@@ -67,16 +71,17 @@ func (l Load) Run(ctx context.Context) (LoadResult, error) {
 		}
 		clients[i] = c
 	}
-	results := make([]workerResult, l.Conns)
+	streams := l.streams()
+	results := make([]workerResult, l.Conns*streams)
 	start := clk.now() + 2*time.Millisecond
 	end := start + l.Duration
-	sched := schedule{rate: float64(l.Rate), conns: l.Conns}
+	sched := schedule{rate: float64(l.Rate), conns: len(results)}
 	var wg sync.WaitGroup
-	for w := range clients {
+	for w := range results {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wk := worker{clk: clk, d: d, c: clients[w], res: &results[w], start: start, end: end, ctx: ctx}
+			wk := worker{clk: clk, d: d, c: clients[w/streams], shared: streams > 1, res: &results[w], start: start, end: end, ctx: ctx}
 			if l.Rate > 0 {
 				wk.openLoop(sched, w)
 			} else {
@@ -85,6 +90,11 @@ func (l Load) Run(ctx context.Context) (LoadResult, error) {
 		}()
 	}
 	wg.Wait()
+	if streams > 1 {
+		for _, c := range clients {
+			c.close()
+		}
+	}
 	elapsed := clk.now() - start
 	var all workerResult
 	for i := range results {
@@ -113,11 +123,22 @@ func (l Load) Run(ctx context.Context) (LoadResult, error) {
 	return out, ctx.Err()
 }
 
-// worker drives one connection.
+// streams is the number of workers per connection.
+func (l Load) streams() int {
+	if l.Streams > 1 && (l.Scenario == ScenarioH2 || l.Scenario == ScenarioGRPC) {
+		return l.Streams
+	}
+	return 1
+}
+
+// worker drives one connection, or one stream of a shared HTTP/2 connection.
 type worker struct {
-	clk        clock
-	d          dialer
-	c          client
+	clk clock
+	d   dialer
+	c   client
+	// shared clients are HTTP/2 connections several workers use; the
+	// transport redials them by itself and Run closes them.
+	shared     bool
 	res        *workerResult
 	start, end time.Duration
 	ctx        context.Context
@@ -182,8 +203,10 @@ func (w *worker) send() error {
 	}
 	if err := w.c.do(); err != nil {
 		w.fail(err)
-		w.c.close()
-		w.c = nil
+		if !w.shared {
+			w.c.close()
+			w.c = nil
+		}
 		return err
 	}
 	w.res.requests++
@@ -203,7 +226,7 @@ func (w *worker) pause() {
 }
 
 func (w *worker) closeClient() {
-	if w.c != nil {
+	if w.c != nil && !w.shared {
 		w.c.close()
 	}
 }

@@ -45,6 +45,27 @@ func TestLoadAgainstUpstream(t *testing.T) {
 	}
 }
 
+// TestLoadStreams shares each HTTP/2 connection among several workers.
+func TestLoadStreams(t *testing.T) {
+	up, err := StartUpstream("127.0.0.1", 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	l := Load{Target: up.HTTPAddr, Scenario: ScenarioGRPC, Conns: 2, Streams: 4, Rate: 400, Duration: 200 * time.Millisecond}
+	res, err := l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for w := range 8 {
+		want += schedule{rate: 400, conns: 8}.count(w, l.Duration)
+	}
+	if res.Errors != 0 || res.Requests != want {
+		t.Fatalf("%d requests, %d errors (%s); want %d", res.Requests, res.Errors, res.FirstErr, want)
+	}
+}
+
 func TestLoadRefusesRemoteTargets(t *testing.T) {
 	l := Load{Target: "192.0.2.1:80", Scenario: ScenarioS1, Conns: 1, Rate: 1, Duration: time.Second}
 	if _, err := l.Run(context.Background()); err == nil {

@@ -54,6 +54,9 @@ type Options struct {
 	Rate int `json:"rate"`
 	// Conns is the number of open-loop connections (default 16).
 	Conns int `json:"conns"`
+	// Streams is the number of HTTP/2 or gRPC requests in flight per
+	// connection, in both phases (default 1; other scenarios ignore it).
+	Streams int `json:"streams"`
 	// Duration of the measured fixed-rate phase (default 20s).
 	Duration time.Duration `json:"duration"`
 	// Warmup at the same rate before the measured phase (default 2s).
@@ -98,6 +101,9 @@ func (o Options) Defaults() Options {
 	}
 	if o.Conns == 0 {
 		o.Conns = 16
+	}
+	if o.Streams == 0 {
+		o.Streams = 1
 	}
 	if o.Duration == 0 {
 		o.Duration = 20 * time.Second
@@ -148,8 +154,11 @@ func (o Options) Validate() error {
 	if o.Conns <= 0 || o.Conns > 4096 {
 		errs = append(errs, fmt.Errorf("conns %d: want 1 to 4096", o.Conns))
 	}
-	if o.Conns > o.Rate {
-		errs = append(errs, fmt.Errorf("conns %d exceed the rate %d: each connection needs at least one request per second", o.Conns, o.Rate))
+	if o.Streams < 1 || o.Streams > 1000 {
+		errs = append(errs, fmt.Errorf("streams %d: want 1 to 1000", o.Streams))
+	}
+	if o.Conns*o.Streams > o.Rate {
+		errs = append(errs, fmt.Errorf("conns %d × streams %d exceed the rate %d: each stream needs at least one request per second", o.Conns, o.Streams, o.Rate))
 	}
 	if o.Duration < 100*time.Millisecond || o.Duration > time.Hour {
 		errs = append(errs, fmt.Errorf("duration %s: want 100ms to 1h", o.Duration))

@@ -21,6 +21,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"unknown reference", func(o *Options) { o.References = []string{"envoy"} }, `reference "envoy"`},
 		{"zero rate", func(o *Options) { o.Rate = -1 }, "rate -1"},
 		{"more conns than rate", func(o *Options) { o.Rate, o.Conns = 10, 16 }, "exceed the rate"},
+		{"more streams than rate", func(o *Options) { o.Rate, o.Conns, o.Streams = 100, 16, 10 }, "exceed the rate"},
 		{"one round is fine, zero is not", func(o *Options) { o.Rounds = -1 }, "rounds -1"},
 		{"closed loop without duration", func(o *Options) { o.ClosedLoop = ClosedLoop{Conns: 8} }, "closed loop"},
 		{"mtls before identity", func(o *Options) { o.MTLS = true }, "issue 5"},

@@ -25,8 +25,12 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	if o.ClosedLoop.Conns > 0 {
 		closed = fmt.Sprintf("%d connections for %s", o.ClosedLoop.Conns, o.ClosedLoop.Duration)
 	}
-	fmt.Fprintf(&b, "Load: %d rps open loop over %d connections for %s after %s warm-up; closed loop %s; %d B responses; %d rounds.\n",
-		o.Rate, o.Conns, o.Duration, o.Warmup, closed, o.BodySize, o.Rounds)
+	streams := ""
+	if o.Streams > 1 {
+		streams = fmt.Sprintf(" (%d streams each for h2 and grpc)", o.Streams)
+	}
+	fmt.Fprintf(&b, "Load: %d rps open loop over %d connections%s for %s after %s warm-up; closed loop %s; %d B responses; %d rounds.\n",
+		o.Rate, o.Conns, streams, o.Duration, o.Warmup, closed, o.BodySize, o.Rounds)
 	b.WriteString("Values are median [min–max] over rounds; added latency is over the median of the same round's two baselines; ratios are per round against the pair measured in that round.\n")
 	for _, sc := range o.Scenarios {
 		r.writeScenario(&b, sc)

@@ -161,7 +161,7 @@ func runOne(ctx context.Context, env pairEnv, fs procFS, cfg string, start start
 	idle := smp.end()
 	r.Idle = &idle
 	o := env.opts
-	load := Load{Target: entry, Scenario: env.scenario, Conns: o.Conns, Rate: o.Rate, BodySize: o.BodySize}
+	load := Load{Target: entry, Scenario: env.scenario, Conns: o.Conns, Streams: o.Streams, Rate: o.Rate, BodySize: o.BodySize}
 	if o.Warmup > 0 {
 		load.Duration = o.Warmup
 		if _, err := load.Run(ctx); err != nil {
@@ -179,7 +179,7 @@ func runOne(ctx context.Context, env pairEnv, fs procFS, cfg string, start start
 		return r
 	}
 	if o.ClosedLoop.Conns > 0 {
-		cl := Load{Target: entry, Scenario: env.scenario, Conns: o.ClosedLoop.Conns, Duration: o.ClosedLoop.Duration, BodySize: o.BodySize}
+		cl := Load{Target: entry, Scenario: env.scenario, Conns: o.ClosedLoop.Conns, Streams: o.Streams, Duration: o.ClosedLoop.Duration, BodySize: o.BodySize}
 		smp.begin()
 		closed, err := cl.Run(ctx)
 		u := smp.end()

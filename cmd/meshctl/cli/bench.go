@@ -70,6 +70,7 @@ baselines' p50 differ by more than 15% is run once more.`,
 	f.StringSliceVar(&o.scenarios, "scenario", []string{"s1"}, "Scenarios to run: s1 (HTTP/1.1), h2, grpc, tcp")
 	f.IntVar(&o.opts.Rate, "rate", 1000, "Open-loop requests per second over all connections")
 	f.IntVar(&o.opts.Conns, "conns", 16, "Open-loop connections")
+	f.IntVar(&o.opts.Streams, "streams", 1, "HTTP/2 and gRPC requests in flight per connection")
 	f.DurationVar(&o.opts.Duration, "duration", 20*time.Second, "Length of the measured fixed-rate phase")
 	f.DurationVar(&o.opts.Warmup, "warmup", 2*time.Second, "Warm-up at the same rate before each measured phase")
 	f.IntVar(&o.opts.Rounds, "rounds", 3, "Rounds of interleaved configurations")
@@ -87,7 +88,7 @@ baselines' p50 differ by more than 15% is run once more.`,
 
 func (o *benchOptions) complete() error {
 	// The library reads zero as "default"; on the command line it is a mistake.
-	for name, v := range map[string]int{"--rate": o.opts.Rate, "--conns": o.opts.Conns, "--rounds": o.opts.Rounds, "--duration": int(o.opts.Duration)} {
+	for name, v := range map[string]int{"--rate": o.opts.Rate, "--conns": o.opts.Conns, "--streams": o.opts.Streams, "--rounds": o.opts.Rounds, "--duration": int(o.opts.Duration)} {
 		if v <= 0 {
 			return usageError(fmt.Errorf("%s must be positive", name))
 		}
