@@ -264,3 +264,19 @@ func setMeta(obj *yaml.Node, labels, annotations []sidecar.KV) error {
 	}
 	return nil
 }
+
+// sameNode reports whether two trees are equal, styles and comments
+// included (what the encoder would write).
+func sameNode(a, b *yaml.Node) bool {
+	if a.Kind != b.Kind || a.Tag != b.Tag || a.Value != b.Value || a.Style != b.Style || a.Anchor != b.Anchor ||
+		a.HeadComment != b.HeadComment || a.LineComment != b.LineComment || a.FootComment != b.FootComment ||
+		len(a.Content) != len(b.Content) {
+		return false
+	}
+	for i := range a.Content {
+		if !sameNode(a.Content[i], b.Content[i]) {
+			return false
+		}
+	}
+	return true
+}

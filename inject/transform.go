@@ -3,6 +3,9 @@ package inject
 import (
 	"bytes"
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 
@@ -35,27 +38,23 @@ func Run(srcs []Source, opts Options) (*Result, error) {
 		return nil, err
 	}
 	t.nsAnnotations = nsAnn
+	results := t.all(docs)
 	var out, in bytes.Buffer
-	first := true
-	for _, d := range docs {
-		if !first {
+	for i, d := range docs {
+		r := results[i]
+		if r.err != nil {
+			return nil, r.err
+		}
+		t.res.Resources = append(t.res.Resources, r.resources...)
+		t.failures = append(t.failures, r.failures...)
+		if i > 0 {
 			in.WriteString("---\n")
+			if opts.Output == output.YAML {
+				out.WriteString("---\n")
+			}
 		}
 		in.Write(d.text)
-		text, err := t.document(d)
-		if err != nil {
-			return nil, err
-		}
-		if opts.Output == output.JSON {
-			out.Write(text)
-			first = false
-			continue
-		}
-		if !first {
-			out.WriteString("---\n")
-		}
-		out.Write(text)
-		first = false
+		out.Write(r.text)
 	}
 	if len(t.failures) > 0 {
 		return nil, &RejectedError{Failures: t.failures}
@@ -63,6 +62,39 @@ func Run(srcs []Source, opts Options) (*Result, error) {
 	t.res.Output = out.Bytes()
 	t.res.Input = in.Bytes()
 	return t.res, nil
+}
+
+// docResult is the outcome of one document.
+type docResult struct {
+	text      []byte
+	resources []Resource
+	failures  []string
+	err       error
+}
+
+// all transforms docs on every CPU; results are in document order.
+func (t *transformer) all(docs []document) []docResult {
+	results := make([]docResult, len(docs))
+	workers := min(runtime.GOMAXPROCS(0), len(docs), 8)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(docs) {
+					return
+				}
+				dt := &transformer{opts: t.opts, res: &Result{}, overrides: t.overrides, nsAnnotations: t.nsAnnotations}
+				text, err := dt.document(docs[i])
+				results[i] = docResult{text: text, resources: dt.res.Resources, failures: dt.failures, err: err}
+			}
+		}()
+	}
+	wg.Wait()
+	return results
 }
 
 type transformer struct {
@@ -97,18 +129,11 @@ func (t *transformer) document(d document) ([]byte, error) {
 		// patch keeps the chart's style on this run and the next.
 		blockStyle(doc)
 	}
-	before, err := encodeYAML(doc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: document %d: %w", d.source, d.index, err)
-	}
+	before := sidecar.CopyNode(doc)
 	if err := t.object(root, r); err != nil {
 		return nil, err
 	}
-	after, err := encodeYAML(doc)
-	if err != nil {
-		return nil, fmt.Errorf("%s: document %d: %w", d.source, d.index, err)
-	}
-	return t.emit(d, doc, !bytes.Equal(before, after))
+	return t.emit(d, doc, !sameNode(before, doc))
 }
 
 // emit renders a document: the original text when unchanged (YAML), the

@@ -67,8 +67,11 @@ func (t *transformer) workload(obj *yaml.Node, h header, info kindInfo, r *Resou
 		}
 		return nil
 	}
+	// The report needs the verdict, not the rendered values and nodes.
+	patch := d.Patch
+	d.Patch, d.Values = nil, nil
 	if t.opts.Manual {
-		if err := applyPatch(tpl, d.Patch); err != nil {
+		if err := applyPatch(tpl, patch); err != nil {
 			return err
 		}
 		r.Action = ActionInjected

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -49,6 +50,10 @@ type Injector struct {
 	opts  Options
 	mu    sync.Mutex
 	cache map[string]*yaml.Node
+	// lastValues and lastKey remember the cache key of the last values
+	// map; holding the map keeps its address from being reused.
+	lastValues map[string]any
+	lastKey    string
 }
 
 // New returns an Injector.
@@ -92,12 +97,12 @@ type Owner struct {
 
 // renderPatch renders the patch for values and owner in namespace.
 func (in *Injector) renderPatch(values map[string]any, owner Owner, namespace string) (*Patch, error) {
-	key, err := json.Marshal(values)
+	key, err := in.cacheKey(values)
 	if err != nil {
-		return nil, fmt.Errorf("encode mesh values: %w", err)
+		return nil, err
 	}
 	in.mu.Lock()
-	tmpl, ok := in.cache[string(key)]
+	tmpl, ok := in.cache[key]
 	in.mu.Unlock()
 	if !ok {
 		if tmpl, err = in.renderTemplate(values); err != nil {
@@ -107,12 +112,34 @@ func (in *Injector) renderPatch(values map[string]any, owner Owner, namespace st
 		if len(in.cache) >= maxCached {
 			clear(in.cache)
 		}
-		in.cache[string(key)] = tmpl
+		in.cache[key] = tmpl
 		in.mu.Unlock()
 	}
 	doc := CopyNode(tmpl)
 	fill(doc, strings.ToLower(owner.Kind), owner.Name, namespace)
 	return patchFromNode(doc)
+}
+
+// cacheKey identifies a configuration: its JSON encoding, remembered for
+// the last values map seen (callers pass the same map for every pod
+// without overrides, and never modify a map they passed).
+func (in *Injector) cacheKey(values map[string]any) (string, error) {
+	ptr := reflect.ValueOf(values).UnsafePointer()
+	in.mu.Lock()
+	if in.lastValues != nil && reflect.ValueOf(in.lastValues).UnsafePointer() == ptr {
+		key := in.lastKey
+		in.mu.Unlock()
+		return key, nil
+	}
+	in.mu.Unlock()
+	b, err := json.Marshal(values)
+	if err != nil {
+		return "", fmt.Errorf("encode mesh values: %w", err)
+	}
+	in.mu.Lock()
+	in.lastValues, in.lastKey = values, string(b)
+	in.mu.Unlock()
+	return string(b), nil
 }
 
 // renderTemplate renders the patch chart with placeholders for the owner.

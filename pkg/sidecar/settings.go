@@ -108,8 +108,11 @@ func OverrideAnnotations(installed, desired map[string]any) []KV {
 // ApplyOverrides returns values with the config.meshctl.io/* annotations of
 // the namespace and then of the pod applied (the pod wins). Unknown
 // config.meshctl.io keys are returned as warnings, invalid values as errors
-// naming the annotation.
+// naming the annotation. Without overrides it returns values itself.
 func ApplyOverrides(values map[string]any, nsAnnotations, podAnnotations map[string]string) (map[string]any, []string, error) {
+	if !hasConfig(nsAnnotations) && !hasConfig(podAnnotations) {
+		return values, nil, nil
+	}
 	out := CloneValues(values)
 	var warnings []string
 	for _, src := range []map[string]string{nsAnnotations, podAnnotations} {
@@ -136,6 +139,15 @@ func ApplyOverrides(values map[string]any, nsAnnotations, podAnnotations map[str
 		}
 	}
 	return out, warnings, nil
+}
+
+func hasConfig(annotations map[string]string) bool {
+	for k := range annotations {
+		if strings.HasPrefix(k, meshapi.ConfigPrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func parseString(s string) (any, error) {
