@@ -75,6 +75,9 @@ type Options struct {
 	// NoisyRetries repeats a round up to this many times when its two
 	// baselines' p50 differ by more than 15 % (default 0: keep every round).
 	NoisyRetries int `json:"noisyRetries"`
+	// Pin puts the generator and upstream on the first CPU and the proxies
+	// on the others (Linux, at least 2 CPUs).
+	Pin bool `json:"pin"`
 	// MTLS runs the proxy hop with mutual TLS 1.3. It is the seam for the
 	// identity issue: until the proxy has identity, Validate refuses it.
 	MTLS bool `json:"mtls"`

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -20,7 +21,14 @@ var scenarioTitles = map[Scenario]string{
 func (r Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	o := r.Options
-	fmt.Fprintf(&b, "Machine: %s, %d CPUs, kernel %s, %s.\n", orDash(r.Machine.CPUModel), r.Machine.CPUs, orDash(r.Machine.Kernel), r.Machine.GoVersion)
+	fmt.Fprintf(&b, "Machine: %s, %d CPUs, kernel %s, %s; meshctl %s.\n", orDash(r.Machine.CPUModel), r.Machine.CPUs, orDash(r.Machine.Kernel), r.Machine.GoVersion, orDash(r.Machine.Meshctl))
+	if len(r.Machine.ToolVersions) > 0 {
+		var tools []string
+		for _, k := range slices.Sorted(maps.Keys(r.Machine.ToolVersions)) {
+			tools = append(tools, fmt.Sprintf("%s: %s", k, orDash(r.Machine.ToolVersions[k])))
+		}
+		fmt.Fprintf(&b, "References: %s.\n", strings.Join(tools, "; "))
+	}
 	closed := "off"
 	if o.ClosedLoop.Conns > 0 {
 		closed = fmt.Sprintf("%d connections for %s", o.ClosedLoop.Conns, o.ClosedLoop.Duration)

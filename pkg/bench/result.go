@@ -2,9 +2,12 @@ package bench
 
 import (
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/meshctl/meshctl/pkg/version"
 )
 
 // Run is one configuration measured once, in one round.
@@ -37,8 +40,25 @@ type Machine struct {
 	CPUs      int    `json:"cpus"`
 	Kernel    string `json:"kernel"`
 	GoVersion string `json:"goVersion"`
+	// Meshctl is the version of the binary whose proxy was measured.
+	Meshctl string `json:"meshctl"`
 	// Tools maps reference proxies found to their executable.
 	Tools map[string]string `json:"tools,omitempty"`
+	// ToolVersions maps reference proxies to the first line of their version output.
+	ToolVersions map[string]string `json:"toolVersions,omitempty"`
+}
+
+// toolVersion runs path with arg and returns the first line it prints.
+func toolVersion(path, arg string) string {
+	out, err := exec.Command(path, arg).CombinedOutput()
+	if err != nil && len(out) == 0 {
+		return ""
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if i := strings.Index(line, " - "); i > 0 { // haproxy appends its web site
+		line = line[:i]
+	}
+	return strings.TrimSpace(strings.TrimPrefix(line, "nginx version: "))
 }
 
 // Result is everything a benchmark measured.
@@ -52,7 +72,7 @@ type Result struct {
 }
 
 func machineFacts() Machine {
-	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Tools: map[string]string{}}
+	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Meshctl: version.Version(), Tools: map[string]string{}, ToolVersions: map[string]string{}}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {

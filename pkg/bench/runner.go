@@ -37,6 +37,7 @@ func Bench(ctx context.Context, opts Options) (*Result, error) {
 			}
 			tools[ref] = path
 			res.Machine.Tools[ref] = path
+			res.Machine.ToolVersions[ref] = toolVersion(path, "-v")
 			starters[ref] = map[string]starter{ConfigNginx: startNginx, ConfigHAProxy: startHAProxy}[ref]
 		}
 		configs = append(configs, ref)
@@ -47,6 +48,15 @@ func Bench(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer up.Close()
 	b := bencher{opts: opts, fs: procFS{root: "/proc"}, starters: starters, tools: tools}
+	if opts.Pin {
+		if b.pin, err = newPinning(); err == nil {
+			err = b.pin.pinSelf()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		defer b.pin.unpinSelf()
+	}
 	for _, sc := range opts.Scenarios {
 		target := up.HTTPAddr
 		if sc == ScenarioTCP {
@@ -92,6 +102,7 @@ type bencher struct {
 	fs       procFS
 	starters map[string]starter
 	tools    map[string]string
+	pin      *pinning
 }
 
 // roundSpec is one round to run: configurations in order, against target.
@@ -114,7 +125,7 @@ func (b bencher) runRound(ctx context.Context, rs roundSpec) ([]Run, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
-		env := pairEnv{opts: opts, scenario: sc, upstream: rs.target, dir: dir, tool: b.tools[cfg]}
+		env := pairEnv{opts: opts, pin: b.pin, scenario: sc, upstream: rs.target, dir: dir, tool: b.tools[cfg]}
 		r := runOne(ctx, env, b.fs, cfg, b.starters[cfg])
 		r.Round, r.Position = round+1, pos
 		fmt.Fprintln(opts.Progress, progressLine(r))

@@ -52,6 +52,7 @@ func (p *pair) pids() []int {
 // pairEnv is what a pair starter needs.
 type pairEnv struct {
 	opts     Options
+	pin      *pinning // nil: no pinning
 	scenario Scenario
 	upstream string // where B forwards
 	dir      string // per-run directory
@@ -91,6 +92,12 @@ func startPair(ctx context.Context, env pairEnv, a, b sideSpec) (*pair, error) {
 				p.stop()
 				return nil, err
 			}
+		}
+	}
+	if env.pin != nil {
+		if err := env.pin.pinProxies(procFS{root: "/proc"}, p.pids()); err != nil {
+			p.stop()
+			return nil, err
 		}
 	}
 	d := dialer{target: p.entry, scenario: env.scenario, body: env.opts.BodySize, deadline: time.Now().Add(10 * time.Second)}

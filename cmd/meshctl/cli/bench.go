@@ -81,6 +81,7 @@ baselines' p50 differ by more than 15% is run once more.`,
 	f.StringVar(&o.pngPath, "png", "", "Write a chart of the added latencies to this PNG file")
 	f.StringVar(&o.gate, "gate", "", "Fail when a threshold is missed: --gate for perf.md's defaults, --gate=FILE for YAML overrides")
 	f.Lookup("gate").NoOptDefVal = "default"
+	f.BoolVar(&o.opts.Pin, "pin", false, "Pin the generator and upstream to the first CPU and the proxies to the others")
 	f.StringVar(&o.workDir, "work-dir", "", "Keep generated configs and proxy logs here (default: a temporary directory, removed)")
 	cmd.AddCommand(newBenchSpliceCmd(g))
 	return cmd
