@@ -102,7 +102,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	h, err := NewWebhook(WebhookOptions{
 		Injector: sidecar.New(sidecar.Options{MeshNamespace: cfg.MeshNamespace}),
 		Values:   vals.current,
-		Namespaces: func(ctx context.Context, ns string) (map[string]string, error) {
+		Namespaces: newNSCache(func(ctx context.Context, ns string) (map[string]string, error) {
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
 			n, err := cs.CoreV1().Namespaces().Get(cctx, ns, metav1.GetOptions{})
@@ -110,7 +110,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 				return nil, err
 			}
 			return n.Annotations, nil
-		},
+		}, 5*time.Second).Get,
 		Events:       newKubeEvents(cs),
 		Logger:       log,
 		MaxBodyBytes: cfg.MaxBodyBytes,
