@@ -5,13 +5,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/meshctl/meshctl/pkg/kube"
+	"github.com/meshctl/meshctl/pkg/kube/kubefake"
 )
 
 // TestConfigPrecedence checks flag > env > file > default on the global
 // --mesh-namespace flag, observed through which ConfigMap `version` reads.
 func TestConfigPrecedence(t *testing.T) {
-	f, err := kube.NewFakeFactory(
+	f, err := kubefake.NewFakeFactory(
 		"{apiVersion: v1, kind: ConfigMap, metadata: {name: meshctl-config, namespace: from-flag}, data: {version: flag}}",
 		"{apiVersion: v1, kind: ConfigMap, metadata: {name: meshctl-config, namespace: from-env}, data: {version: env}}",
 		"{apiVersion: v1, kind: ConfigMap, metadata: {name: meshctl-config, namespace: from-file}, data: {version: file}}",

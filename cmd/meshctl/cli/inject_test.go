@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meshctl/meshctl/pkg/kube"
+	"github.com/meshctl/meshctl/pkg/kube/kubefake"
 )
 
 const injectInput = `apiVersion: apps/v1
@@ -34,7 +34,7 @@ func writeInput(t *testing.T, s string) string {
 // TestInjectReadsInstalledValues: only flags that differ from the
 // installed configuration become config.meshctl.io annotations.
 func TestInjectReadsInstalledValues(t *testing.T) {
-	f, err := kube.NewFakeFactory("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: meshctl-config, namespace: meshctl}\ndata:\n  values: |\n    proxy:\n      logLevel: debug\n")
+	f, err := kubefake.NewFakeFactory("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: meshctl-config, namespace: meshctl}\ndata:\n  values: |\n    proxy:\n      logLevel: debug\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestInjectReadsInstalledValues(t *testing.T) {
 		t.Errorf("stderr %q", r.stderr)
 	}
 	// Not installed: a clear error, nothing on stdout.
-	empty, _ := kube.NewFakeFactory()
+	empty, _ := kubefake.NewFakeFactory()
 	r = run(t, "inject "+p, WithKubeFactory(empty))
 	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "--ignore-cluster") {
 		t.Errorf("not installed: %d %q %q", r.code, r.stdout, r.stderr)

@@ -11,7 +11,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"sigs.k8s.io/yaml"
 
-	"github.com/meshctl/meshctl/pkg/kube"
+	"github.com/meshctl/meshctl/pkg/kube/kubefake"
 )
 
 const installTestdata = "../../../install/testdata/"
@@ -67,7 +67,7 @@ func listKinds() map[schema.GroupVersionResource]string {
 // fakeCluster returns a FakeFactory holding the objects of the YAML streams:
 // every object in the dynamic client, and the core ones in the typed
 // clientset too.
-func fakeCluster(t *testing.T, streams ...string) *kube.FakeFactory {
+func fakeCluster(t *testing.T, streams ...string) *kubefake.FakeFactory {
 	t.Helper()
 	var typed []string
 	var dyn []runtime.Object
@@ -83,7 +83,7 @@ func fakeCluster(t *testing.T, streams ...string) *kube.FakeFactory {
 			}
 		}
 	}
-	f, err := kube.NewFakeFactory(typed...)
+	f, err := kubefake.NewFakeFactory(typed...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,14 +131,14 @@ func TestInstallClusterChecks(t *testing.T) {
 	installed := run(t, "install --ignore-cluster"+certFlags("anchor.crt", "issuer.crt", "issuer.key")).stdout
 	tests := []struct {
 		name    string
-		factory func(t *testing.T) *kube.FakeFactory
+		factory func(t *testing.T) *kubefake.FakeFactory
 		code    int
 		want    string
 	}{
-		{"no crds", func(t *testing.T) *kube.FakeFactory { return fakeCluster(t) }, 1, "meshctl install --crds | kubectl apply -f -"},
-		{"crds present", func(t *testing.T) *kube.FakeFactory { return fakeCluster(t, crdsManifest(t)) }, 0, "Generated a trust anchor"},
-		{"already installed", func(t *testing.T) *kube.FakeFactory { return fakeCluster(t, crdsManifest(t), installed) }, 1, "meshctl upgrade"},
-		{"unreachable", func(t *testing.T) *kube.FakeFactory {
+		{"no crds", func(t *testing.T) *kubefake.FakeFactory { return fakeCluster(t) }, 1, "meshctl install --crds | kubectl apply -f -"},
+		{"crds present", func(t *testing.T) *kubefake.FakeFactory { return fakeCluster(t, crdsManifest(t)) }, 0, "Generated a trust anchor"},
+		{"already installed", func(t *testing.T) *kubefake.FakeFactory { return fakeCluster(t, crdsManifest(t), installed) }, 1, "meshctl upgrade"},
+		{"unreachable", func(t *testing.T) *kubefake.FakeFactory {
 			f := fakeCluster(t)
 			f.Err = errUnreachable
 			return f

@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"github.com/meshctl/meshctl/pkg/kube"
+	"github.com/meshctl/meshctl/pkg/kube/kubefake"
 	"github.com/meshctl/meshctl/pkg/version"
 )
 
 func TestVersion(t *testing.T) {
-	installed, err := kube.NewFakeFactory(`apiVersion: v1
+	installed, err := kubefake.NewFakeFactory(`apiVersion: v1
 kind: ConfigMap
 metadata:
   name: meshctl-config
@@ -22,7 +23,7 @@ data:
 	if err != nil {
 		t.Fatal(err)
 	}
-	unreachable := &kube.FakeFactory{Err: errors.New("connection refused")}
+	unreachable := &kubefake.FakeFactory{Err: errors.New("connection refused")}
 	client := version.Version()
 
 	tests := []struct {

@@ -27,7 +27,7 @@ import (
 
 	"github.com/meshctl/meshctl/pkg/controller"
 	"github.com/meshctl/meshctl/pkg/identity"
-	"github.com/meshctl/meshctl/pkg/kube"
+	"github.com/meshctl/meshctl/pkg/kube/kubefake"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
@@ -40,7 +40,7 @@ type harness struct {
 	client  *http.Client
 	ca      *identity.CA
 	tlsDir  string
-	fake    *kube.FakeFactory
+	fake    *kubefake.FakeFactory
 	cancel  context.CancelFunc
 	done    chan error
 	cluster []string
@@ -97,7 +97,7 @@ func start(t *testing.T) *harness {
 	}
 	h := &harness{t: t, ca: ca, tlsDir: t.TempDir(), done: make(chan error, 1)}
 	writeCert(t, ca, h.tlsDir)
-	h.fake, err = kube.NewFakeFactory(clusterObjects()...)
+	h.fake, err = kubefake.NewFakeFactory(clusterObjects()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,7 +476,7 @@ func TestWebhookTLS(t *testing.T) {
 }
 
 func TestRunNeedsCertificate(t *testing.T) {
-	f, err := kube.NewFakeFactory(clusterObjects()...)
+	f, err := kubefake.NewFakeFactory(clusterObjects()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,7 @@
-package kube
+// Package kubefake is the fake twin of pkg/kube's Factory, built from
+// client-go fakes, for narrow unit tests. It lives apart so that the fake
+// clientset is never linked into the meshctl binary.
+package kubefake
 
 import (
 	"fmt"
@@ -13,7 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// FakeFactory is a Factory backed by client-go fakes, for narrow unit tests.
+// FakeFactory is a kube.Factory backed by client-go fakes, for narrow unit tests.
 // Anything that must behave like a real API server is tested against the
 // local cluster instead (hack/cluster).
 type FakeFactory struct {
