@@ -4,7 +4,7 @@
 # (hack/cluster), which is torn down again even when a test fails.
 #
 #   hack/test.sh            everything
-#   hack/test.sh --unit     lint + unit tests only (no cluster)
+#   hack/test.sh --unit     lint, unit tests and fuzz runs only (no cluster)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -27,6 +27,12 @@ go vet ./...
 
 step "unit tests"
 go test -count=1 ./...
+
+step "fuzz smoke runs"
+fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "$3" "$1"; }
+fuzz ./inject FuzzInject 60s
+fuzz ./pkg/proxy FuzzH1Guard 20s
+fuzz ./pkg/proxy FuzzClassify 10s
 
 if $unit_only; then
 	exit 0
