@@ -15,6 +15,7 @@ K() { kubectl_ "$@"; }
 CHECKS=0
 ok()   { CHECKS=$((CHECKS + 1)); log "smoke: ok   - $*"; }
 fail() {
+  FAILED=1
   printf '[cluster] ERROR: smoke: FAILED - %s\n' "$1" >&2; shift
   local l; for l in "$@"; do printf '          %s\n' "$l" >&2; done
   { echo "---- pods in $NS"; K -n "$NS" get pods -o wide; echo "---- events"; K -n "$NS" get events --sort-by=.lastTimestamp | tail -n 15; } 2>&1 | sed 's/^/          | /' >&2 || true
@@ -24,6 +25,7 @@ fail() {
 # in_pod POD ARGS... : run the hello tool inside POD
 in_pod() { local p=$1; shift; K -n "$NS" exec "$p" -c hello -- /hello "$@"; }
 
+trap 'rc=$?; [ $rc -eq 0 ] || [ -n "${FAILED:-}" ] || echo "[cluster] ERROR: smoke: unexpected failure (rc=$rc) at line ${LINENO} after $CHECKS checks" >&2' EXIT
 need_root
 h_apiserver 2>/dev/null && h_node_ready 2>/dev/null || die "smoke: the cluster is not up" "Run: hack/cluster/cluster.sh up"
 T0=$(date +%s)
@@ -125,7 +127,7 @@ got=$(in_pod "$P" resolve "$name" 2>&1) || fail "DNS: pod $P cannot resolve $nam
 got=$(in_pod "$P" resolve kubernetes.default.svc.cluster.local 2>&1) || fail "DNS: cannot resolve kubernetes.default.svc.cluster.local" "$got"
 [ "$got" = "$SVC_APISERVER_IP" ] || fail "DNS: kubernetes.default.svc.cluster.local resolved to '$got', expected $SVC_APISERVER_IP"
 in_pod "$P" get "http://hello/short-name" >/dev/null || fail "DNS search path: pod $P -> http://hello/ (short service name)"
-ok "DNS from a pod: $name -> $got, kubernetes.default -> $SVC_APISERVER_IP, short name via search path"
+ok "DNS from a pod: $name -> $SVC, kubernetes.default.svc.cluster.local -> $SVC_APISERVER_IP, short name via search path"
 in_pod "$P" dial "$SVC_APISERVER_IP:443" >/dev/null || fail "pod -> API server through Service kubernetes ($SVC_APISERVER_IP:443 -> $NODE_IP:6443)"
 ok "pod -> API server via Service kubernetes"
 
@@ -134,7 +136,7 @@ GW4=$(ip -4 route show default | awk '{print $3; exit}')
 HOSTIP=$(ip -4 -o addr show scope global | awk -v b="$BRIDGE" '$2 != b && $2 != "lo" {sub("/.*", "", $4); print $4; exit}')
 NSIP=$(awk '/^nameserver/{print $2; exit}' /etc/resolv.conf)
 targets=(1.1.1.1:80 192.0.2.1:80)
-[ -n "$GW4" ] && targets+=("$GW4:80")
+[ -n "$GW4" ] && [ "$GW4" != 192.0.2.1 ] && targets+=("$GW4:80")
 [ -n "$HOSTIP" ] && targets+=("$HOSTIP:22")
 [ -n "$NSIP" ] && targets+=("$NSIP:53")
 check_blocked() {
@@ -147,15 +149,15 @@ check_blocked "pod routes"
 ok "fence: pod cannot reach ${targets[*]}"
 # now give the pod a default route (as a pod with NET_ADMIN could) and try again: the iptables fence must hold
 UID_=$(K -n "$NS" get pod "$P" -o jsonpath='{.metadata.uid}')
-PPID_=$(find /sys/fs/cgroup/pids/kubepods /sys/fs/cgroup/kubepods -path "*pod$UID_*" -name cgroup.procs -exec cat {} + 2>/dev/null | head -1)
+PPID_=$(for d in /sys/fs/cgroup/pids/kubepods /sys/fs/cgroup/kubepods; do [ -d "$d" ] && find "$d" -path "*pod$UID_*" -name cgroup.procs -exec cat {} + 2>/dev/null; done | head -1 || true)
 [ -n "$PPID_" ] || fail "could not find a process of pod $P (uid $UID_) in the kubepods cgroups"
 nsenter -t "$PPID_" -n ip route replace default via "$POD_GW" || fail "could not add a default route in pod $P's network namespace"
 trap 'nsenter -t "$PPID_" -n ip route del default 2>/dev/null || true' EXIT
 check_blocked "pod with a default route via $POD_GW"
 nsenter -t "$PPID_" -n ip route del default 2>/dev/null || true; trap - EXIT
 ok "fence: with a default route added in the pod, ${targets[*]} still unreachable (iptables fence)"
-fence_active || fail "the fence chains are not first in FORWARD / raw PREROUTING"
-ok "fence chains first in FORWARD and raw PREROUTING"
+fence_active || fail "the fence chains are not first in mangle FORWARD / raw PREROUTING"
+ok "fence chains first in mangle FORWARD and raw PREROUTING"
 
 if [ "${MESHCTL_SMOKE_KEEP:-}" != 1 ]; then K delete ns "$NS" --wait=false >/dev/null 2>&1 || true; fi
 log "smoke: all $CHECKS checks passed in $(( $(date +%s) - T0 ))s"

@@ -5,9 +5,11 @@
 # CIDR and the node IP. On top of that:
 #   raw PREROUTING -> MESHCTL-FENCE-RAW: from the bridge, only pod CIDR / service CIDR / node IP pass;
 #                     pod CIDR, service CIDR and node IP are unreachable from any other interface.
-#   filter FORWARD -> MESHCTL-FENCE (kept at position 1): bridge <-> bridge only; nothing is forwarded
-#                     from or into the bridge otherwise; if forwarding was off before `up`, nothing
-#                     else is forwarded either (we had to turn it on for ClusterIP routing).
+#   mangle FORWARD -> MESHCTL-FENCE: bridge <-> bridge only; nothing is forwarded from or into the
+#                     bridge otherwise; if forwarding was off before `up`, nothing else is forwarded
+#                     either (we had to turn it on for ClusterIP routing). In mangle, not filter: the
+#                     mangle FORWARD hook runs before filter's, where kube-proxy prepends its own
+#                     ACCEPT rules (KUBE-FORWARD) at every full resync; nothing touches mangle FORWARD.
 # IPv6: pods have none; everything IPv6 from/to the bridge is dropped.
 
 SYSCTLS=(net.ipv4.ip_forward net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables
@@ -92,28 +94,28 @@ fence_up() {
     done
     _jump_first "$IPT" raw PREROUTING "$FENCE_RAW_CHAIN"
 
-    _chain "$IPT" filter "$FENCE_CHAIN"
-    $IPT -A "$FENCE_CHAIN" -i "$BRIDGE" -o "$BRIDGE" -j RETURN
-    $IPT -A "$FENCE_CHAIN" -i "$BRIDGE" "${CMT[@]}" -j DROP
-    $IPT -A "$FENCE_CHAIN" -o "$BRIDGE" "${CMT[@]}" -j DROP
-    [ "$fwd_was" = 0 ] && $IPT -A "$FENCE_CHAIN" "${CMT[@]}" -j DROP
-    _jump_first "$IPT" filter FORWARD "$FENCE_CHAIN"
+    _chain "$IPT" mangle "$FENCE_CHAIN"
+    $IPT -t mangle -A "$FENCE_CHAIN" -i "$BRIDGE" -o "$BRIDGE" -j RETURN
+    $IPT -t mangle -A "$FENCE_CHAIN" -i "$BRIDGE" "${CMT[@]}" -j DROP
+    $IPT -t mangle -A "$FENCE_CHAIN" -o "$BRIDGE" "${CMT[@]}" -j DROP
+    [ "$fwd_was" = 0 ] && $IPT -t mangle -A "$FENCE_CHAIN" "${CMT[@]}" -j DROP
+    _jump_first "$IPT" mangle FORWARD "$FENCE_CHAIN"
   } || die "network: installing the iptables fence failed" "Check that iptables works: iptables -S; iptables -t raw -S"
   if $IP6T -S >/dev/null 2>&1; then
     _chain "$IP6T" raw "$FENCE_RAW_CHAIN" && $IP6T -t raw -A "$FENCE_RAW_CHAIN" -i "$BRIDGE" "${CMT[@]}" -j DROP &&
       _jump_first "$IP6T" raw PREROUTING "$FENCE_RAW_CHAIN" &&
-      _chain "$IP6T" filter "$FENCE_CHAIN" && $IP6T -A "$FENCE_CHAIN" -i "$BRIDGE" "${CMT[@]}" -j DROP &&
-      $IP6T -A "$FENCE_CHAIN" -o "$BRIDGE" "${CMT[@]}" -j DROP && _jump_first "$IP6T" filter FORWARD "$FENCE_CHAIN" ||
+      _chain "$IP6T" mangle "$FENCE_CHAIN" && $IP6T -t mangle -A "$FENCE_CHAIN" -i "$BRIDGE" "${CMT[@]}" -j DROP &&
+      $IP6T -t mangle -A "$FENCE_CHAIN" -o "$BRIDGE" "${CMT[@]}" -j DROP && _jump_first "$IP6T" mangle FORWARD "$FENCE_CHAIN" ||
       warn "could not install the IPv6 fence (ip6tables failed)"
   fi
 }
-# kube-proxy prepends its own jumps to FORWARD; put ours back in first position
+# make sure our jumps are the first rules of mangle FORWARD and raw PREROUTING
 fence_reassert() {
-  _jump_first "$IPT" filter FORWARD "$FENCE_CHAIN" && _jump_first "$IPT" raw PREROUTING "$FENCE_RAW_CHAIN" ||
-    die "network: could not keep the fence first in FORWARD/PREROUTING"
+  _jump_first "$IPT" mangle FORWARD "$FENCE_CHAIN" && _jump_first "$IPT" raw PREROUTING "$FENCE_RAW_CHAIN" ||
+    die "network: could not keep the fence first in mangle FORWARD / raw PREROUTING"
 }
 fence_active() {
-  [ "$($IPT -S FORWARD 2>/dev/null | sed -n 2p)" = "-A FORWARD -j $FENCE_CHAIN" ] &&
+  [ "$($IPT -t mangle -S FORWARD 2>/dev/null | sed -n 2p)" = "-A FORWARD -j $FENCE_CHAIN" ] &&
     [ "$($IPT -t raw -S PREROUTING 2>/dev/null | sed -n 2p)" = "-A PREROUTING -j $FENCE_RAW_CHAIN" ]
 }
 
@@ -121,8 +123,10 @@ fence_down() {
   local c
   for c in "$IPT" "$IP6T"; do
     while $c -t raw -D PREROUTING -j "$FENCE_RAW_CHAIN" 2>/dev/null; do :; done
-    while $c -D FORWARD -j "$FENCE_CHAIN" 2>/dev/null; do :; done
+    while $c -t mangle -D FORWARD -j "$FENCE_CHAIN" 2>/dev/null; do :; done
+    while $c -D FORWARD -j "$FENCE_CHAIN" 2>/dev/null; do :; done   # filter: where older versions put it
     $c -t raw -F "$FENCE_RAW_CHAIN" 2>/dev/null && $c -t raw -X "$FENCE_RAW_CHAIN" 2>/dev/null
+    $c -t mangle -F "$FENCE_CHAIN" 2>/dev/null && $c -t mangle -X "$FENCE_CHAIN" 2>/dev/null
     $c -F "$FENCE_CHAIN" 2>/dev/null && $c -X "$FENCE_CHAIN" 2>/dev/null
   done
   return 0

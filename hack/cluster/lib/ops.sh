@@ -30,7 +30,7 @@ cmd_status() {
     echo
     kubectl_ get pods -A -o wide 2>&1 || bad=1
     h_node_ready || bad=1
-    [ "$(kubectl_ -n kube-system get deploy coredns -o jsonpath='{.status.readyReplicas}' 2>/dev/null)" = 1 ] || { echo "coredns: NOT ready"; bad=1; }
+    if h_dns; then echo "cluster DNS: kube-dns at $DNS_IP answers"; else echo "cluster DNS: kube-dns at $DNS_IP does NOT answer"; bad=1; fi
   fi
   echo
   printf 'fence: %s   node IP: %s   bridge: %s\n' "$(fence_active && echo active || echo ABSENT)" \

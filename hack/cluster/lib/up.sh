@@ -51,6 +51,7 @@ h_scheduler()  { curl -skf --max-time 2 https://127.0.0.1:10259/healthz >/dev/nu
 h_containerd() { ctr -a "$CTR_SOCK" version >/dev/null 2>&1 && ctr_ plugins ls 2>/dev/null | grep -q 'io.containerd.grpc.v1 *cri *linux/amd64 *ok'; }
 h_kubelet()    { curl -sf --max-time 2 http://127.0.0.1:10248/healthz >/dev/null; }
 h_node_ready() { [ "$(kubectl_ get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
+h_dns()        { [ "$("$IMGDIR/hello" resolve kubernetes.default.svc.cluster.local "$DNS_IP:53" 2>/dev/null)" = "$SVC_APISERVER_IP" ]; }
 h_proxy()      { [ "$(curl -s --max-time 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:10256/healthz)" = 200 ]; }
 
 start_etcd() {
@@ -239,22 +240,28 @@ YAML
   start_component kube-proxy "$KBIN/kube-proxy" --config="$RUN/kube-proxy-config.yaml"
   wait_until "$T_PROXY" kube-proxy "/healthz on 127.0.0.1:10256" h_proxy
   fence_reassert
-  log "kube-proxy: healthy (iptables mode); fence first in FORWARD and raw PREROUTING"
+  log "kube-proxy: healthy (iptables mode); fence first in mangle FORWARD and raw PREROUTING"
 }
 
 apply_coredns() {
   local m=$RUN/coredns.yaml
   sed -e "s#@DNS_IP@#$DNS_IP#g" -e "s#@IMAGE@#localhost/coredns:${COREDNS_VERSION#v}#g" "$HACK_DIR/manifests/coredns.yaml" > "$m"
   local out; out=$(kubectl_ apply -f "$m" 2>&1) || { printf '%s\n' "$out" >&2; die "coredns: kubectl apply -f $m failed"; }
-  if ! kubectl_ -n kube-system rollout status deploy/coredns --timeout="${T_DNS}s" >/dev/null 2>&1; then
-    printf '[cluster] ERROR: coredns: Deployment kube-system/coredns not available after %ss\n' "$T_DNS" >&2
-    kubectl_ -n kube-system get pods -l k8s-app=kube-dns -o wide >&2 2>&1 || true
-    kubectl_ -n kube-system describe pods -l k8s-app=kube-dns 2>&1 | tail -n 25 | sed 's/^/          | /' >&2 || true
-    kubectl_ -n kube-system logs deploy/coredns --tail=20 2>&1 | sed 's/^/          | /' >&2 || true
-    tail_log kubelet 20
-    die "coredns: not ready" "Look at the pod events above; then: hack/cluster/cluster.sh down && hack/cluster/cluster.sh up"
-  fi
-  log "coredns: kube-dns at $DNS_IP ready"
+  # ready = it answers: resolve the API server's name from the host through the kube-dns ClusterIP
+  # (a Deployment status may still say "ready" from before the last down)
+  local deadline=$(( $(date +%s) + T_DNS ))
+  until h_dns; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      printf '[cluster] ERROR: coredns: kube-dns (%s:53) does not answer after %ss\n' "$DNS_IP" "$T_DNS" >&2
+      { kubectl_ -n kube-system get pods -l k8s-app=kube-dns -o wide
+        kubectl_ -n kube-system describe pods -l k8s-app=kube-dns | tail -n 25
+        kubectl_ -n kube-system logs deploy/coredns --tail=20; } 2>&1 | sed 's/^/          | /' >&2 || true
+      tail_log kubelet 20
+      die "coredns: not ready" "Look at the pod events above; then: hack/cluster/cluster.sh down && hack/cluster/cluster.sh up"
+    fi
+    sleep 0.5
+  done
+  log "coredns: kube-dns at $DNS_IP answers"
 }
 
 # any state left by a previous run that crashed or was killed?

@@ -2,7 +2,9 @@
 //
 //	hello                   serve HTTP on :$PORT (default 8080): "hello from <hostname> <path>"
 //	hello get URL           GET URL, print the body; exit 1 on any error or non-2xx status
-//	hello resolve NAME      resolve NAME with the pod's resolv.conf; print the addresses; exit 1 if none
+//	hello resolve NAME [DNS-SERVER:PORT]
+//	                        resolve NAME with the pod's resolv.conf (or only the given server);
+//	                        print the addresses; exit 1 if none
 //	hello dial HOST:PORT    open a TCP connection (3 s timeout); exit 0 if it connects, 1 otherwise
 package main
 
@@ -39,8 +41,8 @@ func main() {
 }
 
 func client(cmd string, args []string) int {
-	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "usage: hello get URL | hello resolve NAME | hello dial HOST:PORT")
+	if len(args) != 1 && !(cmd == "resolve" && len(args) == 2) {
+		fmt.Fprintln(os.Stderr, "usage: hello get URL | hello resolve NAME [SERVER:PORT] | hello dial HOST:PORT")
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -66,7 +68,15 @@ func client(cmd string, args []string) int {
 		}
 		return 0
 	case "resolve":
-		addrs, err := net.DefaultResolver.LookupHost(ctx, args[0])
+		r := net.DefaultResolver
+		if len(args) == 2 {
+			server := args[1]
+			r = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, network, server)
+			}}
+		}
+		addrs, err := r.LookupHost(ctx, args[0])
 		if err != nil || len(addrs) == 0 {
 			fmt.Fprintln(os.Stderr, "resolve:", err)
 			return 1
