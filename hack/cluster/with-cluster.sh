@@ -6,6 +6,7 @@
 # harness's if it failed first).
 #   hack/cluster/with-cluster.sh -- go test -tags e2e ./test/e2e/...
 # --keep (or MESHCTL_KEEP_CLUSTER=1): leave the cluster up afterwards (plain `down` is then yours).
+# A cluster that was already up and healthy before is reused and left up.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 smoke=1 keep=${MESHCTL_KEEP_CLUSTER:-}
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-[ $# -gt 0 ] || { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 finish() {
   local rc=$?
@@ -34,10 +35,13 @@ trap finish EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+if "$HERE/cluster.sh" status >/dev/null 2>&1; then
+  echo "=== with-cluster: reusing the cluster that is already up; it stays up afterwards" >&2; keep=1
+fi
 t0=$(date +%s)
 "$HERE/cluster.sh" build
 t1=$(date +%s)
-"$HERE/cluster.sh" up
+"$HERE/cluster.sh" up >/dev/null
 t2=$(date +%s)
 eval "$("$HERE/cluster.sh" env)"
 [ -z "$smoke" ] || "$HERE/cluster.sh" smoke

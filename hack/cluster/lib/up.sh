@@ -301,6 +301,7 @@ cmd_up() {
   fi
   mkdir -p "$LOGS/previous"   # keep the logs of the previous run (a crash) one generation
   for c in "${COMPONENTS[@]}"; do [ -f "$LOGS/$c.log" ] && mv -f "$LOGS/$c.log" "$LOGS/previous/$c.log"; done
+  for c in "${COMPONENTS[@]}"; do check_ports "$c"; done   # fail before starting anything
   check_ranges
   save_sysctls
   set_sysctls
