@@ -135,6 +135,7 @@ build_images() {
   "$tmp/mkimage" -ref "localhost/coredns:${COREDNS_VERSION#v}" -bin "$(coredns_bin_dir)/coredns" -entrypoint /coredns -out "$tmp/coredns.tar" -port 53 >/dev/null \
     || die "images: packing coredns failed" "Is $(coredns_bin_dir)/coredns built? run: hack/cluster/cluster.sh build"
   touch "$tmp/.complete"; rm -rf "$out"; mv "$tmp" "$out"
+  find "$CACHE/images" -mindepth 1 -maxdepth 1 -type d ! -path "$out" -exec rm -rf {} +   # older image sets
   log "images: pause, hello, coredns -> $out"
 }
 
