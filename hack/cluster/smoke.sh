@@ -25,7 +25,9 @@ fail() {
 # in_pod POD ARGS... : run the hello tool inside POD
 in_pod() { local p=$1; shift; K -n "$NS" exec "$p" -c hello -- /hello "$@"; }
 
-trap 'rc=$?; [ $rc -eq 0 ] || [ -n "${FAILED:-}" ] || echo "[cluster] ERROR: smoke: unexpected failure (rc=$rc) at line ${LINENO} after $CHECKS checks" >&2' EXIT
+set -E
+trap 'FAIL_LINE=${FAIL_LINE:-$LINENO}' ERR
+trap 'rc=$?; [ $rc -eq 0 ] || [ -n "${FAILED:-}" ] || echo "[cluster] ERROR: smoke: unexpected failure (rc=$rc) at smoke.sh line ${FAIL_LINE:-?} after $CHECKS checks" >&2' EXIT
 need_root
 h_apiserver 2>/dev/null && h_node_ready 2>/dev/null || die "smoke: the cluster is not up" "Run: hack/cluster/cluster.sh up"
 T0=$(date +%s)
