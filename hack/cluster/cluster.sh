@@ -13,6 +13,7 @@ main() {
   for f in "$here"/lib/*.sh; do [ "$f" = "$here/lib/common.sh" ] || . "$f"; done
 
   local verb=${1:-}; [ $# -gt 0 ] && shift
+  case "$verb" in build|up|down|load-image) take_lock "$verb" ;; esac
   case "$verb" in
     build)      cmd_build "$@" ;;
     up)         cmd_up "$@" ;;

@@ -10,7 +10,7 @@ K8S_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet ku
 
 # ---- paths --------------------------------------------------------------------------------------
 HACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE=${MESHCTL_CLUSTER_CACHE:-$HOME/.cache/meshctl-cluster}
+CACHE=${MESHCTL_CLUSTER_CACHE:-${HOME:-/root}/.cache/meshctl-cluster}
 RUN=$CACHE/run                    # all runtime state of the cluster (wiped by `down --wipe`)
 LOGS=$CACHE/logs                  # component logs (kept by `down`, cleared at each `up`)
 PKI=$RUN/pki
@@ -144,4 +144,15 @@ wait_until() {
     [ "$(date +%s)" -ge "$deadline" ] && component_failed "$comp" "not healthy after ${timeout}s (waited for $desc)" "the machine may be overloaded (raise MESHCTL_T_* timeouts) or the component is misconfigured (see log)"
     sleep 0.2
   done
+}
+
+# take_lock VERB : one mutating verb at a time per cache (build, up, down, load-image)
+take_lock() {
+  mkdir -p "$CACHE"
+  exec 9>>"$CACHE/.lock"
+  if ! flock -n 9; then
+    die "another hack/cluster/cluster.sh is running on $CACHE ($(cat "$CACHE/.lock.owner" 2>/dev/null || echo unknown))" \
+      "Wait for it to finish (a cold build takes a while: see $LOGS/build-*.log), then retry."
+  fi
+  echo "$1, pid $$, since $(date +%T)" > "$CACHE/.lock.owner"
 }

@@ -32,7 +32,7 @@ start_component() {
   mkdir -p "$PIDS" "$LOGS"
   exe=$(readlink -f "$exe")
   echo "$exe" > "$PIDS/$name.exe"
-  setsid "$exe" "$@" > "$LOGS/$name.log" 2>&1 < /dev/null &
+  setsid "$exe" "$@" > "$LOGS/$name.log" 2>&1 < /dev/null 9>&- &   # 9: our lock, not for children
   local pid=$! i
   echo "$pid" > "$(pidfile "$name")"
   # wait until setsid has exec'ed the component so that is_ours can recognise it
