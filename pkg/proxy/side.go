@@ -166,8 +166,19 @@ func (s *side) isLoop(target netip.AddrPort) bool {
 	return false
 }
 
-// resolve picks one endpoint for a target, by weight.
+// resolve picks one endpoint for a target, by weight. Inbound traffic is
+// for the local application, reached on loopback at the original port, as
+// Linkerd does: dialling the pod's own address from the proxy would be
+// redirected back into the inbound listener by meshctl proxy init's
+// own-pod rule, a loop.
 func (s *side) resolve(ctx context.Context, t Target) (Endpoint, error) {
+	if s.direction == Inbound && !s.explicit.IsValid() {
+		lo := netip.IPv6Loopback()
+		if t.Addr.Addr().Unmap().Is4() {
+			lo = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+		return Endpoint{Addr: netip.AddrPortFrom(lo, t.Addr.Port())}, nil
+	}
 	eps, err := s.deps.Destination.Resolve(ctx, t)
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("resolve %s: %w", t.Addr, err)

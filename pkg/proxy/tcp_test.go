@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
@@ -143,4 +144,45 @@ func TestLoopRefused(t *testing.T) {
 	}
 	cancel2()
 	<-done2
+}
+
+// TestInboundDialsLoopback: without an explicit target, inbound connections
+// go to the application on loopback at their original port, never back to
+// the pod address (which the redirect rules would send to the proxy again).
+func TestInboundDialsLoopback(t *testing.T) {
+	app := listenLoopback(t)
+	defer app.Close()
+	go func() {
+		c, err := app.Accept()
+		if err != nil {
+			return
+		}
+		_, _ = c.Write([]byte("app"))
+		c.Close()
+	}()
+	port := app.Addr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ls := Listeners{Inbound: listenLoopback(t), Outbound: listenLoopback(t), Admin: listenLoopback(t)}
+	cfg := Config{InboundAddr: ls.Inbound.Addr().String(), OutboundAddr: ls.Outbound.Addr().String(), AdminAddr: ls.Admin.Addr().String(), OpaquePorts: PortSet{uint16(port): {}}}.Defaults()
+	// The original destination claims a pod address; the app listens on loopback only.
+	podAddr := netip.MustParseAddrPort("10.244.0.9:" + strconv.Itoa(port))
+	p, err := New(cfg, Deps{OriginalDst: func(net.Conn) (netip.AddrPort, error) { return podAddr, nil }}, testLogger(t), ls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	c, err := net.Dial("tcp", ls.Inbound.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+	got, _ := io.ReadAll(c)
+	if string(got) != "app" {
+		t.Fatalf("got %q, want the loopback application's greeting", got)
+	}
+	cancel()
+	<-done
 }
