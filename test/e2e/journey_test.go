@@ -23,10 +23,13 @@ func (j *journey) stage(name string, fn func(t *testing.T)) {
 		if j.failed != "" {
 			t.Skipf("stage %q failed, so this one cannot run", j.failed)
 		}
+		// Fatal ends fn with runtime.Goexit: note the failure in a defer.
+		defer func() {
+			if t.Failed() {
+				j.failed = name
+			}
+		}()
 		fn(t)
-		if t.Failed() {
-			j.failed = name
-		}
 	})
 }
 
