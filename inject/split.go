@@ -27,7 +27,9 @@ type document struct {
 }
 
 // normalise checks that data is text and returns it with a UTF-8 byte
-// order mark removed and CRLF line ends turned into LF.
+// order mark removed and every line break (CRLF, or a lone CR, which YAML
+// also reads as a line break) turned into LF. Converting lone CRs too keeps
+// inject idempotent: "\r\r\n" would otherwise become a new CRLF.
 func normalise(name string, data []byte) ([]byte, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe) {
@@ -40,8 +42,9 @@ func normalise(name string, data []byte) ([]byte, error) {
 		i := firstInvalidUTF8(data)
 		return nil, fmt.Errorf("%s: line %d: the input is not valid UTF-8 (byte 0x%02x at offset %d): convert it to UTF-8", name, lineOf(data, i), data[i], i)
 	}
-	if bytes.Contains(data, []byte("\r\n")) {
+	if bytes.IndexByte(data, '\r') >= 0 {
 		data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+		data = bytes.ReplaceAll(data, []byte("\r"), []byte("\n"))
 	}
 	return data, nil
 }
