@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -189,6 +190,7 @@ func (hp *httpProxy) modifyResponse(resp *http.Response) error {
 	ex.status = resp.StatusCode
 	ex.grpc = resp.Header.Get("Grpc-Status") // trailers-only responses
 	ex.mu.Unlock()
+	moveGRPCStatusToTrailers(resp)
 	m := hp.s.metrics
 	lat := append(append([]string(nil), ex.labels...), statusLabel(resp.StatusCode))
 	m.latency.WithLabelValues(lat...).Observe(float64(time.Since(ex.start).Microseconds()) / 1000)
@@ -198,6 +200,26 @@ func (hp *httpProxy) modifyResponse(resp *http.Response) error {
 		resp.Body = &trailerWatcher{ReadCloser: resp.Body, resp: resp, ex: ex}
 	}
 	return nil
+}
+
+// moveGRPCStatusToTrailers turns a gRPC trailers-only response (its status
+// in the single HEADERS frame) into headers plus trailers. The reverse proxy
+// may flush the headers before it knows the body is empty, and a gRPC
+// client reads grpc-status in the first HEADERS frame only when that frame
+// ends the stream; sent as trailers, the status always arrives.
+func moveGRPCStatusToTrailers(resp *http.Response) {
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/grpc") || resp.Header.Get("Grpc-Status") == "" {
+		return
+	}
+	if resp.Trailer == nil {
+		resp.Trailer = http.Header{}
+	}
+	for _, k := range []string{"Grpc-Status", "Grpc-Message", "Grpc-Status-Details-Bin"} {
+		if v, ok := resp.Header[k]; ok {
+			resp.Trailer[k] = v
+			delete(resp.Header, k)
+		}
+	}
 }
 
 // trailerWatcher captures grpc-status from the trailers at end of stream.
