@@ -67,11 +67,13 @@ func TestJourney(t *testing.T) {
 		}
 	})
 
+	var controlPlane string
 	j.stage("install control plane", func(t *testing.T) {
 		manifest, errOut, code := meshctl(t, "install")
 		if code != 0 {
 			t.Fatalf("install: %s", errOut)
 		}
+		controlPlane = manifest
 		if out, err := kubectl(t, manifest, "apply", "-f", "-"); err != nil {
 			t.Fatalf("kubectl apply: %v\n%s", err, out)
 		}
@@ -91,6 +93,11 @@ func TestJourney(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("check failed:\n%s\n%s", out, errOut)
 		}
+	})
+
+	j.stage("check catches what breaks", func(t *testing.T) {
+		requireCommand(t, "issue 6", "check")
+		checkCatchesBreakage(t, ns, controlPlane)
 	})
 
 	j.stage("mesh the demo application", func(t *testing.T) {
