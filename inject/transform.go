@@ -318,6 +318,7 @@ func blockStyle(doc *yaml.Node) {
 }
 
 func encodeYAML(doc *yaml.Node) ([]byte, error) {
+	spellFlowNulls(doc)
 	var b bytes.Buffer
 	e := yaml.NewEncoder(&b)
 	e.SetIndent(2)
@@ -328,4 +329,23 @@ func encodeYAML(doc *yaml.Node) ([]byte, error) {
 		return nil, fmt.Errorf("encode YAML: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// spellFlowNulls writes implicit nulls inside flow collections as "null".
+// yaml.v3 encodes an empty null scalar there as ” ("{p}" would come back as
+// {p: ”}), turning null into an empty string; spelled out, it stays null.
+func spellFlowNulls(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	if (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && n.Style&yaml.FlowStyle != 0 {
+		for _, c := range n.Content {
+			if c.Kind == yaml.ScalarNode && c.Tag == "!!null" && c.Value == "" {
+				c.Value = "null"
+			}
+		}
+	}
+	for _, c := range n.Content {
+		spellFlowNulls(c)
+	}
 }
