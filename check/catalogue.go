@@ -9,6 +9,8 @@ const (
 	ModePost Mode = iota
 	// ModePre checks a cluster before install (--pre).
 	ModePre
+	// ModeProxy adds the data-plane checks to the post-install ones (--proxy).
+	ModeProxy
 )
 
 // Categories returns the ordered categories of a mode. The order matters:
@@ -17,7 +19,7 @@ func Categories(m Mode) []Category {
 	if m == ModePre {
 		return []Category{kubernetesAPI(), kubernetesVersion(), preKubernetesSetup()}
 	}
-	return []Category{
+	cats := []Category{
 		kubernetesAPI(),
 		kubernetesVersion(),
 		meshctlCRDs(),
@@ -27,13 +29,17 @@ func Categories(m Mode) []Category {
 		meshctlWebhooks(),
 		controlPlaneVersion(),
 	}
+	if m == ModeProxy {
+		cats = append(cats, meshctlDataPlane())
+	}
+	return cats
 }
 
 // Catalogue returns every check once, in code order, for documentation.
 func Catalogue() []Category {
 	seen := map[string]bool{}
 	var out []Category
-	for _, m := range []Mode{ModePre, ModePost} {
+	for _, m := range []Mode{ModePre, ModePost, ModeProxy} {
 		for _, c := range Categories(m) {
 			if seen[c.ID] {
 				continue

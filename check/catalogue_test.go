@@ -108,6 +108,24 @@ func TestCatalogueRows(t *testing.T) {
 			f.without(meshapi.InjectorTLSSecretName)
 			f.objects = append(f.objects, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: meshapi.InjectorTLSSecretName, Namespace: ns}, Data: map[string][]byte{"tls.crt": crt, "tls.key": key}})
 		}, "is not valid for meshctl-injector.meshctl.svc under the webhook's caBundle"},
+		{"MESH401", "all namespaces", nil, ""},
+		{"MESH401", "missing namespace", func(_ *testing.T, f *fixture) { f.dataNS = "nope" }, "namespace nope"},
+		{"MESH402", "proxies ready", nil, ""},
+		{"MESH402", "proxy not ready", func(_ *testing.T, f *fixture) {
+			f.without("web-1")
+			f.objects = append(f.objects, meshedPod("web-1", "x", "v1.0.0", false))
+		}, "pod shop/web-1: proxy is not ready"},
+		{"MESH402", "nothing meshed", func(_ *testing.T, f *fixture) { f.without("web-1") }, "no meshed pods found"},
+		{"MESH403", "anchors current", nil, ""},
+		{"MESH403", "stale anchors", func(_ *testing.T, f *fixture) {
+			f.without("web-1")
+			f.objects = append(f.objects, meshedPod("web-1", "old anchors", "v1.0.0", true))
+		}, "proxies started with other trust anchors: shop/web-1"},
+		{"MESH404", "versions match", nil, ""},
+		{"MESH404", "old proxy", func(_ *testing.T, f *fixture) {
+			f.without("web-1")
+			f.objects = append(f.objects, meshedPod("web-1", "x", "v0.9.0", true))
+		}, "shop/web-1 (v0.9.0)"},
 		{"MESH311", "webhook cert far from expiry", nil, ""},
 		{"MESH311", "webhook cert expires soon", func(_ *testing.T, f *fixture) { f.now = f.now.Add(340 * 24 * time.Hour) }, "in 25 days"},
 	}

@@ -31,6 +31,7 @@ type fixture struct {
 	crds       []*unstructured.Unstructured
 	version    string
 	deny       map[string]bool // resource names SelfSubjectAccessReviews refuse
+	dataNS     string          // --proxy --namespace
 	manifest   []Object
 	crdObjects []Object
 }
@@ -73,6 +74,8 @@ func newFixture(t *testing.T) *fixture {
 		&corev1.ServiceAccount{ObjectMeta: meta("meshctl-identity")},
 		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node"}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.NewTime(now.Add(-10 * time.Second))}}}},
 		readyPod("meshctl-identity-abc", "identity"),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
+		meshedPod("web-1", string(root.CertPEM), "v1.0.0", true),
 	}
 	f.manifest = []Object{
 		{APIVersion: "v1", Kind: "Namespace", Name: ns},
@@ -90,6 +93,18 @@ func readyPod(name, component string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{meshapi.LabelControlPlaneComponent: component}},
 		Status:     corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
+	}
+}
+
+// meshedPod is an injected pod in namespace shop whose proxy is ready or not.
+func meshedPod(name, anchors, version string, ready bool) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: "shop",
+			Labels:      map[string]string{meshapi.LabelControlPlaneNS: ns},
+			Annotations: map[string]string{meshapi.AnnotationTrustRootSHA256: sha256Hex(anchors), meshapi.AnnotationProxyVersion: version},
+		},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, InitContainerStatuses: []corev1.ContainerStatus{{Name: meshapi.ProxyContainerName, Ready: ready}}},
 	}
 }
 
@@ -134,6 +149,7 @@ func (f *fixture) env() *Env {
 		Kube: cs, Dynamic: dyn, Namespace: ns, CLIVersion: "v1.0.0",
 		Manifest: f.manifest, CRDManifest: f.crdObjects,
 		Now: func() time.Time { return f.now }, CallTimeout: 2 * time.Second,
+		DataPlaneNamespace: f.dataNS,
 	}
 }
 

@@ -110,6 +110,16 @@ func TestJourney(t *testing.T) {
 		demoTraffic(t)
 	})
 
+	j.stage("check --proxy sees healthy proxies", func(t *testing.T) {
+		out, errOut, code := meshctl(t, "check", "--proxy", "-n", demoNamespace, "--wait", "2m")
+		if code != 0 {
+			t.Fatalf("check --proxy:\n%s\n%s", out, errOut)
+		}
+		if !strings.Contains(out, "data plane proxies are ready") {
+			t.Fatalf("no data-plane checks in the output:\n%s", out)
+		}
+	})
+
 	j.stage("viz shows the traffic", func(t *testing.T) {
 		requireCommand(t, "issue 7", "viz", "stat")
 	})

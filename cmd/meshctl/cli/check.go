@@ -16,9 +16,11 @@ import (
 
 type checkOptions struct {
 	*globalOptions
-	pre    bool
-	wait   time.Duration
-	output string
+	pre       bool
+	proxy     bool
+	namespace string
+	wait      time.Duration
+	output    string
 
 	format output.Format
 }
@@ -41,6 +43,9 @@ are waiting for. The exit code is 1 when any check fails, 0 otherwise
   # After installing, waiting up to two minutes for the control plane
   meshctl check --wait 2m
 
+  # Also check the data plane: every meshed pod's proxy, in one namespace
+  meshctl check --proxy -n shop
+
   # Only what did not pass, or everything as JSON
   meshctl check -o short
   meshctl check -o json`,
@@ -53,6 +58,8 @@ are waiting for. The exit code is 1 when any check fails, 0 otherwise
 		},
 	}
 	cmd.Flags().BoolVar(&o.pre, "pre", false, "Check that the cluster is ready for install")
+	cmd.Flags().BoolVar(&o.proxy, "proxy", false, "Also check the data-plane proxies")
+	cmd.Flags().StringVarP(&o.namespace, "namespace", "n", "", "Namespace of the data plane to check with --proxy (default all)")
 	cmd.Flags().DurationVar(&o.wait, "wait", 5*time.Minute, "How long retried checks may wait, and the bound of the whole run")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "Output format: table, short or json")
 	return cmd
@@ -62,6 +69,12 @@ func (o *checkOptions) validate() error {
 	f, err := output.ParseFormat(o.output, output.Table, output.Short, output.JSON)
 	if err != nil {
 		return usageError(err)
+	}
+	if o.pre && o.proxy {
+		return usageError(fmt.Errorf("--pre and --proxy exclude each other: --pre checks a cluster without the mesh"))
+	}
+	if o.namespace != "" && !o.proxy {
+		return usageError(fmt.Errorf("--namespace selects the data plane checked by --proxy: add --proxy"))
 	}
 	if o.wait <= 0 {
 		return usageError(fmt.Errorf("--wait %s must be positive", o.wait))
@@ -76,8 +89,11 @@ func (o *checkOptions) run(ctx context.Context) error {
 		return err
 	}
 	mode := check.ModePost
-	if o.pre {
+	switch {
+	case o.pre:
 		mode = check.ModePre
+	case o.proxy:
+		mode = check.ModeProxy
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.wait)
 	defer cancel()
@@ -116,6 +132,8 @@ func (o *checkOptions) env(ctx context.Context) (*check.Env, error) {
 		CLIVersion:  version.Version(),
 		Now:         o.Now,
 		CallTimeout: o.kube.Timeout,
+
+		DataPlaneNamespace: o.namespace,
 	}
 	f := o.Factory()
 	if cs, err := f.Kubernetes(); err != nil {

@@ -113,3 +113,14 @@ func TestCheckJSONOnFailure(t *testing.T) {
 		t.Fatalf("code %d, %+v", r.code, got)
 	}
 }
+
+func TestCheckFlagConflicts(t *testing.T) {
+	for _, args := range []string{"check --pre --proxy", "check -n shop", "check --pre -n shop"} {
+		t.Run(args, func(t *testing.T) {
+			r := run(t, args)
+			if r.code != 2 || r.stdout != "" {
+				t.Fatalf("code %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}

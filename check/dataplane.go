@@ -1,0 +1,174 @@
+package check
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/meshctl/meshctl/pkg/meshapi"
+)
+
+// meshctlDataPlane is the "meshctl-data-plane" category of `check --proxy`.
+func meshctlDataPlane() Category {
+	return Category{ID: "meshctl-data-plane", Checks: []Check{
+		{
+			Code:        "MESH401",
+			Description: "data plane namespace exists",
+			Hint:        "check the name given with --namespace",
+			Fatal:       true,
+			Run: func(ctx context.Context, env *Env) error {
+				if env.DataPlaneNamespace == "" {
+					return nil
+				}
+				if _, err := env.Kube.CoreV1().Namespaces().Get(ctx, env.DataPlaneNamespace, metav1.GetOptions{}); err != nil {
+					return fmt.Errorf("namespace %s: %w", env.DataPlaneNamespace, err)
+				}
+				return nil
+			},
+		},
+		{
+			Code:        "MESH402",
+			Description: "data plane proxies are ready",
+			Hint:        "the message names each pod whose proxy is not ready and why; `kubectl logs <pod> -c meshctl-proxy` tells more",
+			Fatal:       true,
+			Retry:       true,
+			Run:         dataPlaneReady,
+		},
+		{
+			Code:        "MESH403",
+			Description: "data plane proxies trust the current trust anchors",
+			Hint:        "restart the listed workloads so their proxies pick up the current anchors: `kubectl rollout restart`",
+			Severity:    Warning,
+			Run:         dataPlaneTrustRoots,
+		},
+		{
+			Code:        "MESH404",
+			Description: "data plane proxies and CLI versions match",
+			Hint:        "restart the listed workloads after an upgrade so they get the current proxy: `kubectl rollout restart`",
+			Severity:    Warning,
+			Run:         dataPlaneVersions,
+		},
+	}}
+}
+
+// meshedPods lists the pods whose proxy belongs to this control plane.
+func meshedPods(ctx context.Context, env *Env) ([]corev1.Pod, error) {
+	selector := meshapi.LabelControlPlaneNS + "=" + env.Namespace
+	pods, err := env.Kube.CoreV1().Pods(env.DataPlaneNamespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, fmt.Errorf("list meshed pods: %w", err)
+	}
+	var out []corev1.Pod
+	for _, p := range pods.Items {
+		if p.Namespace == env.Namespace {
+			continue // the control plane has its own checks
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func dataPlaneReady(ctx context.Context, env *Env) error {
+	pods, err := meshedPods(ctx, env)
+	if err != nil {
+		return err
+	}
+	if len(pods) == 0 {
+		return errors.New("no meshed pods found: inject a workload (`meshctl inject app.yaml | kubectl apply -f -`) or pick another namespace")
+	}
+	var problems []string
+	for i := range pods {
+		p := &pods[i]
+		if why := proxyNotReady(ctx, env, p); why != "" {
+			problems = append(problems, fmt.Sprintf("pod %s/%s: %s", p.Namespace, p.Name, why))
+		}
+	}
+	sort.Strings(problems)
+	return joinProblems(problems)
+}
+
+// proxyNotReady explains why a pod's proxy is not ready, or returns "".
+func proxyNotReady(ctx context.Context, env *Env, p *corev1.Pod) string {
+	if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		return "" // finished Jobs keep no running proxy
+	}
+	statuses := append(append([]corev1.ContainerStatus(nil), p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+	for _, cs := range statuses {
+		if cs.Name != meshapi.ProxyContainerName {
+			continue
+		}
+		if cs.Ready {
+			return ""
+		}
+		if w := cs.State.Waiting; w != nil && w.Reason != "" {
+			msg := fmt.Sprintf("proxy is waiting: %s", w.Reason)
+			if w.Reason == "CrashLoopBackOff" {
+				if last := lastLogLine(ctx, env, p, cs.Name); last != "" {
+					msg += "; last log line: " + last
+				}
+			}
+			return msg
+		}
+		return "proxy is not ready"
+	}
+	if p.Status.Phase == corev1.PodPending {
+		return podNotReady(ctx, env, p)
+	}
+	return "no meshctl-proxy container: the pod is labelled as meshed but runs without the proxy"
+}
+
+func dataPlaneTrustRoots(ctx context.Context, env *Env) error {
+	cm, err := env.Kube.CoreV1().ConfigMaps(env.Namespace).Get(ctx, meshapi.TrustRootsConfigMapName, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("configmap %s/%s: %w", env.Namespace, meshapi.TrustRootsConfigMapName, err)
+	}
+	// The annotation hashes the anchors as rendered; the ConfigMap holds them
+	// trimmed with one final newline: accept either spelling.
+	bundle := strings.TrimSpace(cm.Data[meshapi.TrustRootsKey])
+	current := map[string]bool{sha256Hex(bundle): true, sha256Hex(bundle + "\n"): true}
+	pods, err := meshedPods(ctx, env)
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for _, p := range pods {
+		if h := p.Annotations[meshapi.AnnotationTrustRootSHA256]; h != "" && !current[h] {
+			stale = append(stale, p.Namespace+"/"+p.Name)
+		}
+	}
+	if len(stale) > 0 {
+		sort.Strings(stale)
+		return fmt.Errorf("proxies started with other trust anchors: %s", strings.Join(stale, ", "))
+	}
+	return nil
+}
+
+func dataPlaneVersions(ctx context.Context, env *Env) error {
+	pods, err := meshedPods(ctx, env)
+	if err != nil {
+		return err
+	}
+	var old []string
+	for _, p := range pods {
+		if v := p.Annotations[meshapi.AnnotationProxyVersion]; v != "" && v != env.CLIVersion {
+			old = append(old, fmt.Sprintf("%s/%s (%s)", p.Namespace, p.Name, v))
+		}
+	}
+	if len(old) > 0 {
+		sort.Strings(old)
+		return fmt.Errorf("proxies of another version than the CLI (%s): %s", env.CLIVersion, strings.Join(old, ", "))
+	}
+	return nil
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
