@@ -98,22 +98,28 @@ func (c Config) Defaults() Config {
 // Validate reports every invalid field of c (after Defaults).
 func (c Config) Validate() error {
 	var errs []error
-	for name, addr := range map[string]string{"inbound address": c.InboundAddr, "outbound address": c.OutboundAddr, "admin address": c.AdminAddr} {
-		if _, err := netip.ParseAddrPort(addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q: want ip:port: %w", name, addr, err))
+	// Fields are checked in a fixed order so the same bad input always
+	// gives the same message.
+	type field[T any] struct {
+		name  string
+		value T
+	}
+	for _, f := range []field[string]{{"inbound address", c.InboundAddr}, {"outbound address", c.OutboundAddr}, {"admin address", c.AdminAddr}} {
+		if _, err := netip.ParseAddrPort(f.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: want ip:port: %w", f.name, f.value, err))
 		}
 	}
-	for name, addr := range map[string]string{"inbound target": c.InboundTarget, "outbound target": c.OutboundTarget} {
-		if addr == "" {
+	for _, f := range []field[string]{{"inbound target", c.InboundTarget}, {"outbound target", c.OutboundTarget}} {
+		if f.value == "" {
 			continue
 		}
-		if _, err := netip.ParseAddrPort(addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q: want ip:port: %w", name, addr, err))
+		if _, err := netip.ParseAddrPort(f.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: want ip:port: %w", f.name, f.value, err))
 		}
 	}
-	for name, d := range map[string]time.Duration{"detect timeout": c.DetectTimeout, "connect timeout": c.ConnectTimeout, "idle timeout": c.IdleTimeout, "read header timeout": c.ReadHeaderTimeout, "shutdown grace period": c.ShutdownGracePeriod} {
-		if d <= 0 {
-			errs = append(errs, fmt.Errorf("%s %s must be positive", name, d))
+	for _, f := range []field[time.Duration]{{"detect timeout", c.DetectTimeout}, {"connect timeout", c.ConnectTimeout}, {"idle timeout", c.IdleTimeout}, {"read header timeout", c.ReadHeaderTimeout}, {"shutdown grace period", c.ShutdownGracePeriod}} {
+		if f.value <= 0 {
+			errs = append(errs, fmt.Errorf("%s %s must be positive", f.name, f.value))
 		}
 	}
 	if _, err := EffectiveLogLevel(c.LogLevel); err != nil {

@@ -48,8 +48,9 @@ func (s *side) proxyTCP(ctx context.Context, client net.Conn, br *bufio.Reader, 
 	second := <-errc
 	_ = client.Close()
 	_ = upstream.Close()
-	clientMeter.close(firstErr(first, second))
-	upMeter.close(firstErr(first, second))
+	ended := firstErr(first, second)
+	clientMeter.close(ended)
+	upMeter.close(ended)
 }
 
 func firstErr(errs ...error) error {

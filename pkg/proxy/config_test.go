@@ -1,0 +1,40 @@
+package proxy
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestValidateNamesEveryFieldInOrder: every bad field is reported, always in
+// the same order, so the same bad input gives the same message.
+func TestValidateNamesEveryFieldInOrder(t *testing.T) {
+	bad := Config{
+		InboundAddr: "nope", OutboundAddr: "127.0.0.1:4140", AdminAddr: ":x",
+		OutboundTarget: "host:80",
+		DetectTimeout:  -time.Second, ConnectTimeout: time.Second, IdleTimeout: time.Second,
+		ReadHeaderTimeout: time.Second, ShutdownGracePeriod: time.Second,
+		LogLevel: "loud", LogFormat: "xml", MaxHeaderBytes: 10,
+	}
+	first := bad.Validate()
+	if first == nil {
+		t.Fatal("a bad config passed")
+	}
+	want := []string{`inbound address "nope"`, `admin address ":x"`, `outbound target "host:80"`, "detect timeout -1s", `log level "loud"`, `log format "xml"`, "max header bytes 10"}
+	msg, last := first.Error(), -1
+	for _, w := range want {
+		i := strings.Index(msg, w)
+		if i < 0 || i < last {
+			t.Fatalf("%q missing or out of order in:\n%s", w, msg)
+		}
+		last = i
+	}
+	for range 20 {
+		if got := bad.Validate().Error(); got != msg {
+			t.Fatalf("message changed between runs:\n%s\n---\n%s", msg, got)
+		}
+	}
+	if err := (Config{}).Defaults().Validate(); err != nil {
+		t.Fatalf("defaults are invalid: %v", err)
+	}
+}
