@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
@@ -138,7 +140,7 @@ func objectsExist(kinds ...string) func(context.Context, *Env) error {
 		var missing []string
 		checked := 0
 		for _, o := range env.Manifest {
-			if !contains(kinds, o.Kind) {
+			if !slices.Contains(kinds, o.Kind) {
 				continue
 			}
 			checked++
@@ -176,15 +178,6 @@ func describeObject(o Object) string {
 		return fmt.Sprintf("%s %s/%s", o.Kind, o.Namespace, o.Name)
 	}
 	return fmt.Sprintf("%s %s", o.Kind, o.Name)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // meshctlExistence is the "meshctl-existence" category: the control plane
@@ -297,11 +290,11 @@ func controlPlaneVersion() Category {
 		Hint:        "upgrade one to the other: `meshctl upgrade | kubectl apply -f -` with this CLI, or use the CLI of the installed version",
 		Severity:    Warning,
 		Run: func(ctx context.Context, env *Env) error {
-			cm, err := env.Kube.CoreV1().ConfigMaps(env.Namespace).Get(ctx, meshapi.ConfigMapName, metav1.GetOptions{})
+			v, err := kube.ControlPlaneVersion(ctx, env.Kube, env.Namespace)
 			if err != nil {
-				return fmt.Errorf("configmap %s/%s: %w", env.Namespace, meshapi.ConfigMapName, err)
+				return err
 			}
-			if v := cm.Data[meshapi.ConfigMapVersionKey]; v != env.CLIVersion {
+			if v != env.CLIVersion {
 				return fmt.Errorf("control plane is %s, CLI is %s", v, env.CLIVersion)
 			}
 			return nil

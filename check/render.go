@@ -12,14 +12,12 @@ import (
 
 // TableWriter prints results as they arrive: a heading per category, one
 // line per check, the error and hint under a failure. With Short, only the
-// checks that did not pass are printed (and their headings).
+// checks that did not pass are printed (and their headings). Retry attempts
+// are not results: they are ignored here (the CLI shows them as progress).
 type TableWriter struct {
 	W      io.Writer
 	Glyphs output.Glyphs
 	Short  bool
-	// Progress receives retry progress lines ("waiting: ..."); nil discards
-	// them. On terminals the CLI passes a spinner instead.
-	Progress func(Result)
 
 	lastCategory string
 	printedAny   bool
@@ -27,13 +25,7 @@ type TableWriter struct {
 
 // Observe prints one result.
 func (t *TableWriter) Observe(r Result) {
-	if r.Status == StatusRetrying {
-		if t.Progress != nil {
-			t.Progress(r)
-		}
-		return
-	}
-	if t.Short && r.Status == StatusOK {
+	if r.Status == StatusRetrying || t.Short && r.Status == StatusOK {
 		return
 	}
 	if r.Category != t.lastCategory {

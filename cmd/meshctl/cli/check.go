@@ -100,13 +100,14 @@ func (o *checkOptions) run(ctx context.Context) error {
 
 	table := &check.TableWriter{W: o.streams.Out, Glyphs: output.NewGlyphs(output.ColorEnabled(o.streams.Out, o.noColor, o.cfg.getenv)), Short: o.format == output.Short}
 	progress := newCheckProgress(o.streams.ErrOut, output.ColorEnabled(o.streams.ErrOut, o.noColor, o.cfg.getenv), o.Now)
-	table.Progress = progress.retrying
 	runner := check.Runner{Observer: func(r check.Result) {
+		if r.Status == check.StatusRetrying {
+			progress.retrying(r)
+			return
+		}
 		progress.clear()
 		if o.format != output.JSON {
 			table.Observe(r)
-		} else if r.Status == check.StatusRetrying {
-			progress.retrying(r)
 		}
 	}}
 	summary := runner.Run(ctx, env, check.Categories(mode))
