@@ -45,13 +45,24 @@ func testLogger(t *testing.T) *slog.Logger {
 // the given targets.
 func startProxy(t *testing.T, ctx context.Context, cfg Config) (*Proxy, Listeners, chan struct{}) {
 	t.Helper()
-	ls := Listeners{Inbound: listenLoopback(t), Outbound: listenLoopback(t), Admin: listenLoopback(t)}
+	return startProxyWith(t, ctx, cfg, Deps{}, Listeners{})
+}
+
+// startProxyWith is startProxy with dependencies and, where set, listeners
+// of the caller's (the others are opened on loopback).
+func startProxyWith(t *testing.T, ctx context.Context, cfg Config, deps Deps, ls Listeners) (*Proxy, Listeners, chan struct{}) {
+	t.Helper()
+	for _, l := range []*net.Listener{&ls.Inbound, &ls.Outbound, &ls.Admin} {
+		if *l == nil {
+			*l = listenLoopback(t)
+		}
+	}
 	cfg.InboundAddr, cfg.OutboundAddr, cfg.AdminAddr = ls.Inbound.Addr().String(), ls.Outbound.Addr().String(), ls.Admin.Addr().String()
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(cfg, Deps{}, testLogger(t), ls)
+	p, err := New(cfg, deps, testLogger(t), ls)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,19 +119,11 @@ func TestSilentClientFallsBackToOpaque(t *testing.T) {
 // TestLoopRefused: a target that is the proxy's own listener is dropped
 // instead of recursing until file descriptors run out.
 func TestLoopRefused(t *testing.T) {
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	defer cancel2()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The outbound target is the proxy's own outbound listener.
 	out := listenLoopback(t)
-	cfg := Config{InboundTarget: "127.0.0.1:1", OutboundTarget: out.Addr().String()}
-	ls2 := Listeners{Inbound: listenLoopback(t), Outbound: out, Admin: listenLoopback(t)}
-	cfg.InboundAddr, cfg.OutboundAddr, cfg.AdminAddr = ls2.Inbound.Addr().String(), out.Addr().String(), ls2.Admin.Addr().String()
-	cfg = cfg.Defaults()
-	p, err := New(cfg, Deps{}, testLogger(t), ls2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done2 := make(chan struct{})
-	go func() { defer close(done2); _ = p.Run(ctx2) }()
+	_, _, done := startProxyWith(t, ctx, Config{InboundTarget: "127.0.0.1:1", OutboundTarget: out.Addr().String()}, Deps{}, Listeners{Outbound: out})
 	c, err := net.Dial("tcp", out.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -142,8 +134,8 @@ func TestLoopRefused(t *testing.T) {
 	if n, err := c.Read(make([]byte, 1)); err == nil || n != 0 {
 		t.Fatalf("looping connection was served (%d bytes, %v)", n, err)
 	}
-	cancel2()
-	<-done2
+	cancel()
+	<-done
 }
 
 // TestInboundDialsLoopback: without an explicit target, inbound connections
@@ -163,16 +155,10 @@ func TestInboundDialsLoopback(t *testing.T) {
 	port := app.Addr().(*net.TCPAddr).Port
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ls := Listeners{Inbound: listenLoopback(t), Outbound: listenLoopback(t), Admin: listenLoopback(t)}
-	cfg := Config{InboundAddr: ls.Inbound.Addr().String(), OutboundAddr: ls.Outbound.Addr().String(), AdminAddr: ls.Admin.Addr().String(), OpaquePorts: PortSet{uint16(port): {}}}.Defaults()
 	// The original destination claims a pod address; the app listens on loopback only.
 	podAddr := netip.MustParseAddrPort("10.244.0.9:" + strconv.Itoa(port))
-	p, err := New(cfg, Deps{OriginalDst: func(net.Conn) (netip.AddrPort, error) { return podAddr, nil }}, testLogger(t), ls)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); _ = p.Run(ctx) }()
+	deps := Deps{OriginalDst: func(net.Conn) (netip.AddrPort, error) { return podAddr, nil }}
+	_, ls, done := startProxyWith(t, ctx, Config{OpaquePorts: PortSet{uint16(port): {}}}, deps, Listeners{})
 	c, err := net.Dial("tcp", ls.Inbound.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -183,6 +169,7 @@ func TestInboundDialsLoopback(t *testing.T) {
 	if string(got) != "app" {
 		t.Fatalf("got %q, want the loopback application's greeting", got)
 	}
+	c.Close() // else shutdown waits its grace period for this half-open splice
 	cancel()
 	<-done
 }
