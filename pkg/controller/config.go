@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshctl/meshctl/pkg/admin"
 	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
@@ -70,7 +71,10 @@ type Deps struct {
 	// Config.AdminAddr (tests pass a listener on a free port). Serve
 	// closes it.
 	AdminListener net.Listener
-	// Kube gives access to the cluster. No component uses it yet; it may
-	// be nil until one does.
+	// Kube gives access to the cluster; components that need it say so.
 	Kube kube.Factory
+	// Readiness, when set, is the /ready state Serve reports, so a
+	// component can add its own conditions (identity: an issuer loaded);
+	// nil means a fresh one with only the admin condition.
+	Readiness *admin.Readiness
 }

@@ -55,7 +55,10 @@ func Serve(ctx context.Context, spec Spec, cfg Config, deps Deps) error {
 		return fmt.Errorf("%s: %w", spec.Component, err)
 	}
 
-	ready := &admin.Readiness{}
+	ready := deps.Readiness
+	if ready == nil {
+		ready = &admin.Readiness{}
+	}
 	ready.Set(ReadyAdmin, false, "admin server not listening yet")
 	for _, c := range spec.Capabilities {
 		if msg := c.Missing(spec.Component); msg != "" {

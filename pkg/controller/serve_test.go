@@ -17,7 +17,6 @@ import (
 
 	"github.com/meshctl/meshctl/pkg/controller"
 	"github.com/meshctl/meshctl/pkg/controller/destination"
-	"github.com/meshctl/meshctl/pkg/controller/identity"
 	"github.com/meshctl/meshctl/pkg/controller/policy"
 )
 
@@ -47,9 +46,6 @@ func TestComponents(t *testing.T) {
 		notice   string
 		grpcPort string
 	}{
-		{"identity", func(ctx context.Context, c controller.Config, d controller.Deps) error {
-			return identity.Run(ctx, identity.Config{Config: c}, d)
-		}, "identity: certificate signing (gRPC :8080) not implemented yet (issue 5); serving admin only", "8080"},
 		{"destination", func(ctx context.Context, c controller.Config, d controller.Deps) error {
 			return destination.Run(ctx, destination.Config{Config: c}, d)
 		}, "destination: endpoint and route discovery (gRPC :8086) not implemented yet (no issue yet); serving admin only", "8086"},
@@ -141,8 +137,9 @@ func checkLogs(t *testing.T, logs, notice string) {
 func waitGet(t *testing.T, url string) (int, string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
+	client := &http.Client{Timeout: 2 * time.Second}
 	for {
-		resp, err := http.Get(url)
+		resp, err := client.Get(url)
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()

@@ -77,7 +77,7 @@ func TestCertifyWithRealTokenReview(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	issued, err := c.Certify(ctx, token("web", meshapi.TokenAudience), csr(web))
+	issued, err := c.Certify(ctx, identity.Request{Token: token("web", meshapi.TokenAudience), CSR: csr(web)})
 	if err != nil {
 		t.Fatalf("a valid token and CSR were refused: %v", err)
 	}
@@ -93,7 +93,7 @@ func TestCertifyWithRealTokenReview(t *testing.T) {
 	}
 	for _, r := range refusals {
 		t.Run(r.name, func(t *testing.T) {
-			issued, err := c.Certify(ctx, r.token, csr(r.csrName))
+			issued, err := c.Certify(ctx, identity.Request{Token: r.token, CSR: csr(r.csrName)})
 			if issued != nil || identity.ReasonOf(err) != r.reason {
 				t.Fatalf("Certify = %v, %v; want refusal %q", issued, err, r.reason)
 			}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -62,8 +63,12 @@ open their port.`,
 	pf.DurationVar(&o.shutdownTimeout, "shutdown-timeout", controller.DefaultShutdownTimeout, "How long to wait for in-flight admin requests on shutdown")
 
 	cmd.AddCommand(
-		o.newComponentCmd(meshapi.ComponentIdentity, "Run the identity controller (admin only for now)", func(ctx context.Context, c controller.Config, d controller.Deps) error {
-			return identity.Run(ctx, identity.Config{Config: c}, d)
+		o.newComponentCmd(meshapi.ComponentIdentity, "Run the identity controller (certificate signing for proxies)", func(ctx context.Context, c controller.Config, d controller.Deps) error {
+			cfg, err := identity.FromEnv(identity.Config{Config: c}, os.Getenv)
+			if err != nil {
+				return usageError(fmt.Errorf("identity controller: %w", err))
+			}
+			return identity.Run(ctx, cfg, d)
 		}),
 		o.newComponentCmd(meshapi.ComponentDestination, "Run the destination controller (admin only for now)", func(ctx context.Context, c controller.Config, d controller.Deps) error {
 			return destination.Run(ctx, destination.Config{Config: c}, d)

@@ -34,15 +34,16 @@ type TokenReviewer interface {
 
 // Rejection reasons, as metric label values.
 const (
-	ReasonNoToken       = "no_token"
-	ReasonReviewFailed  = "review_failed"
-	ReasonUnauthentic   = "unauthenticated"
-	ReasonAudience      = "wrong_audience"
-	ReasonNotSA         = "not_a_service_account"
-	ReasonBadCSR        = "bad_csr"
-	ReasonRateLimited   = "rate_limited"
-	ReasonNoIssuer      = "no_issuer"
-	ReasonSigningFailed = "signing_failed"
+	ReasonNoToken          = "no_token"
+	ReasonReviewFailed     = "review_failed"
+	ReasonUnauthentic      = "unauthenticated"
+	ReasonAudience         = "wrong_audience"
+	ReasonNotSA            = "not_a_service_account"
+	ReasonIdentityMismatch = "identity_mismatch"
+	ReasonBadCSR           = "bad_csr"
+	ReasonRateLimited      = "rate_limited"
+	ReasonNoIssuer         = "no_issuer"
+	ReasonSigningFailed    = "signing_failed"
 )
 
 // RejectedError is a refused certification, with its reason.
@@ -94,8 +95,20 @@ type Issued struct {
 	ValidUntil time.Time
 }
 
-// Certify validates token and csr and signs the certificate.
-func (c *Certifier) Certify(ctx context.Context, token string, csrData []byte) (*Issued, error) {
+// Request is one certificate request.
+type Request struct {
+	// Identity is the name the proxy asks for; empty skips the comparison
+	// (the CSR's SAN must still equal the name derived from the token).
+	Identity string
+	// Token is the projected ServiceAccount token.
+	Token string
+	// CSR is the DER (or PEM) certificate signing request.
+	CSR []byte
+}
+
+// Certify validates the request's token and CSR and signs the certificate.
+func (c *Certifier) Certify(ctx context.Context, req Request) (*Issued, error) {
+	token, csrData := req.Token, req.CSR
 	if strings.TrimSpace(token) == "" {
 		return nil, reject(ReasonNoToken, "no ServiceAccount token")
 	}
@@ -116,6 +129,9 @@ func (c *Certifier) Certify(ctx context.Context, token string, csrData []byte) (
 		return nil, reject(ReasonNotSA, "%q is not a ServiceAccount", res.Username)
 	}
 	name := meshapi.IdentityName(sa, ns, c.MeshNamespace, c.TrustDomain)
+	if req.Identity != "" && req.Identity != name {
+		return nil, reject(ReasonIdentityMismatch, "the token proves %s, not the requested %s", name, req.Identity)
+	}
 	csr, err := identity.ParseCSR(csrData)
 	if err != nil {
 		return nil, &RejectedError{Reason: ReasonBadCSR, Err: err}

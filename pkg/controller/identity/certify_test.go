@@ -81,30 +81,33 @@ func TestCertifyRejects(t *testing.T) {
 		name, token string
 		csr         func(t *testing.T) []byte
 		reason      string
+		requested   string
 	}{
-		{"no token", "", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonNoToken},
-		{"API server down", "api-down", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonReviewFailed},
-		{"unknown token", "forged", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonUnauthentic},
-		{"expired token", "expired", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonUnauthentic},
-		{"wrong audience", "other-aud", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonAudience},
-		{"audience-less review", "no-aud", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonAudience},
-		{"not a service account", "user", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonNotSA},
-		{"node credentials", "node", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonNotSA},
-		{"malformed service account", "malformed-sa", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonNotSA},
+		{"requested identity differs from the token's", "web", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonIdentityMismatch,
+			"admin.shop.serviceaccount.identity.meshctl.cluster.local"},
+		{"no token", "", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonNoToken, ""},
+		{"API server down", "api-down", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonReviewFailed, ""},
+		{"unknown token", "forged", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonUnauthentic, ""},
+		{"expired token", "expired", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonUnauthentic, ""},
+		{"wrong audience", "other-aud", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonAudience, ""},
+		{"audience-less review", "no-aud", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonAudience, ""},
+		{"not a service account", "user", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonNotSA, ""},
+		{"node credentials", "node", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonNotSA, ""},
+		{"malformed service account", "malformed-sa", func(t *testing.T) []byte { return csrFor(t, webID) }, ReasonNotSA, ""},
 		{"token of another service account", "web", func(t *testing.T) []byte {
 			return csrFor(t, "admin.shop.serviceaccount.identity.meshctl.cluster.local")
-		}, ReasonBadCSR},
+		}, ReasonBadCSR, ""},
 		{"other namespace", "web", func(t *testing.T) []byte {
 			return csrFor(t, "web.bank.serviceaccount.identity.meshctl.cluster.local")
-		}, ReasonBadCSR},
-		{"two names", "web", func(t *testing.T) []byte { return csrFor(t, webID, "evil.example") }, ReasonBadCSR},
-		{"wildcard", "web", func(t *testing.T) []byte { return csrFor(t, "*.shop.serviceaccount.identity.meshctl.cluster.local") }, ReasonBadCSR},
-		{"garbage CSR", "web", func(*testing.T) []byte { return []byte("garbage") }, ReasonBadCSR},
+		}, ReasonBadCSR, ""},
+		{"two names", "web", func(t *testing.T) []byte { return csrFor(t, webID, "evil.example") }, ReasonBadCSR, ""},
+		{"wildcard", "web", func(t *testing.T) []byte { return csrFor(t, "*.shop.serviceaccount.identity.meshctl.cluster.local") }, ReasonBadCSR, ""},
+		{"garbage CSR", "web", func(*testing.T) []byte { return []byte("garbage") }, ReasonBadCSR, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, _ := newCertifier(t)
-			issued, err := c.Certify(context.Background(), tt.token, tt.csr(t))
+			issued, err := c.Certify(context.Background(), Request{Identity: tt.requested, Token: tt.token, CSR: tt.csr(t)})
 			if issued != nil || ReasonOf(err) != tt.reason {
 				t.Fatalf("Certify = %v, %v; want refusal %q", issued, err, tt.reason)
 			}
@@ -114,7 +117,7 @@ func TestCertifyRejects(t *testing.T) {
 
 func TestCertifyIssues(t *testing.T) {
 	c, issuer := newCertifier(t)
-	issued, err := c.Certify(context.Background(), "web", csrFor(t, webID))
+	issued, err := c.Certify(context.Background(), Request{Token: "web", CSR: csrFor(t, webID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,16 +139,16 @@ func TestCertifyRateLimitAndIssuer(t *testing.T) {
 	c, _ := newCertifier(t)
 	c.PerIdentity, c.Burst = 0.001, 2
 	for i := 0; i < 2; i++ {
-		if _, err := c.Certify(context.Background(), "web", csrFor(t, webID)); err != nil {
+		if _, err := c.Certify(context.Background(), Request{Token: "web", CSR: csrFor(t, webID)}); err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
 	}
-	if _, err := c.Certify(context.Background(), "web", csrFor(t, webID)); ReasonOf(err) != ReasonRateLimited {
+	if _, err := c.Certify(context.Background(), Request{Token: "web", CSR: csrFor(t, webID)}); ReasonOf(err) != ReasonRateLimited {
 		t.Fatalf("third request: %v, want rate limited", err)
 	}
 	c2, _ := newCertifier(t)
 	c2.Issuer = func() *identity.CA { return nil }
-	if _, err := c2.Certify(context.Background(), "web", csrFor(t, webID)); ReasonOf(err) != ReasonNoIssuer {
+	if _, err := c2.Certify(context.Background(), Request{Token: "web", CSR: csrFor(t, webID)}); ReasonOf(err) != ReasonNoIssuer {
 		t.Fatalf("without an issuer: %v", err)
 	}
 }

@@ -1,10 +1,15 @@
 // Package identity is the identity controller, run as `meshctl controller
 // identity`.
 //
-// Its job (issue 5): validate the ServiceAccount tokens of proxies and sign
-// their workload certificates with the identity issuer, over gRPC on :8080.
+// It serves the Certify gRPC service (pkg/api/identity/v1) on :8080: a proxy
+// presents its projected ServiceAccount token and a CSR; the controller
+// reviews the token with the API server (audience identity.meshctl.io, no
+// fallback), derives the identity from the reviewed ServiceAccount, checks
+// the CSR names exactly that identity and signs a short-lived leaf with the
+// issuer. The issuer Secret is watched: a rotated issuer is used without a
+// restart, a bad one is refused (Event, metric) and the current one kept.
 //
-// Until then Run serves only the admin endpoints (see package controller)
-// and says so in its logs, on /ready and in the
-// meshctl_controller_capabilities gauge. Its own port is not opened.
+// The service speaks plaintext gRPC: the controller's pod is meshed, and its
+// own proxy terminates the mTLS that other proxies open to it (they verify
+// the controller's identity name; they have no certificate of their own yet).
 package identity

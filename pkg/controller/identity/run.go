@@ -2,8 +2,18 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/meshctl/meshctl/pkg/admin"
+	identityv1 "github.com/meshctl/meshctl/pkg/api/identity/v1"
 	"github.com/meshctl/meshctl/pkg/controller"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
@@ -12,26 +22,158 @@ import (
 type Config struct {
 	// Config holds the settings every component shares.
 	controller.Config
+	// GRPCAddr is the Certify service's listen address; empty means
+	// :meshapi.IdentityGRPCPort. Ignored when GRPCListener is set.
+	GRPCAddr string
+	// GRPCListener, when set, is used instead of listening on GRPCAddr
+	// (tests). Run closes it.
+	GRPCListener net.Listener
+	// TrustDomain of identity names; empty means meshapi.DefaultTrustDomain.
+	TrustDomain string
+	// Lifetime of issued certificates and the clock-skew allowance they
+	// are backdated by; zero means 24h and 20s.
+	Lifetime, ClockSkew time.Duration
 }
 
 // Deps are the identity controller's collaborators; see controller.Deps.
+// Kube is required.
 type Deps = controller.Deps
 
-// Spec describes the identity controller: what it will do and what this build
-// does.
+// ReadyIssuer is the readiness condition met once a valid issuer is loaded.
+const ReadyIssuer = "issuer"
+
+// Spec describes the identity controller.
 func Spec() controller.Spec {
 	return controller.Spec{
 		Component: meshapi.ComponentIdentity,
 		Capabilities: []controller.Capability{{
 			Name:        "certificate-signing",
 			Description: fmt.Sprintf("certificate signing (gRPC :%d)", meshapi.IdentityGRPCPort),
-			Pending:     "issue 5",
+			Implemented: true,
 		}},
 	}
 }
 
-// Run runs the identity controller until ctx is cancelled and returns nil after
-// a clean shutdown.
+// Run serves the Certify service and the admin endpoints until ctx is
+// cancelled and returns nil after a clean shutdown. It is ready once a
+// valid issuer is loaded; until then Certify answers Unavailable.
 func Run(ctx context.Context, cfg Config, deps Deps) error {
-	return controller.Serve(ctx, Spec(), cfg.Config, deps)
+	cfg = cfg.withDefaults()
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", meshapi.ComponentIdentity)
+	if deps.Kube == nil {
+		return errors.New("identity: no Kubernetes client")
+	}
+	cs, err := deps.Kube.Kubernetes()
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	if deps.Registry == nil {
+		deps.Registry = admin.NewRegistry()
+	}
+	if deps.Readiness == nil {
+		deps.Readiness = &admin.Readiness{}
+	}
+	ready := deps.Readiness
+	ready.Set(ReadyIssuer, false, "no issuer loaded yet")
+
+	store := &IssuerStore{}
+	m, err := newMetrics(deps.Registry, store.Expiry, time.Now)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
+	events := newIssuerEvents(cs, cfg.MeshNamespace)
+	reloader := &IssuerReloader{
+		Client:    cs,
+		Namespace: cfg.MeshNamespace,
+		Store:     store,
+		Log:       log,
+		OnRefused: func(err error) {
+			m.issuerRefused.Inc()
+			events.refused(ctx, err)
+			if store.CA() == nil {
+				ready.Set(ReadyIssuer, false, err.Error())
+			}
+		},
+		OnLoaded: func(expiry time.Time) {
+			ready.Set(ReadyIssuer, true, "issuer valid until "+expiry.UTC().Format(time.RFC3339))
+		},
+	}
+	svc := &Service{
+		certifier: &Certifier{
+			Issuer:        store.CA,
+			Reviewer:      KubeTokenReviewer{Client: cs.AuthenticationV1()},
+			MeshNamespace: cfg.MeshNamespace,
+			TrustDomain:   cfg.TrustDomain,
+			Lifetime:      cfg.Lifetime,
+			ClockSkew:     cfg.ClockSkew,
+		},
+		metrics: m,
+		log:     log,
+		now:     time.Now,
+	}
+
+	ln := cfg.GRPCListener
+	if ln == nil {
+		if ln, err = (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.GRPCAddr); err != nil {
+			return fmt.Errorf("identity: listen %s: %w", cfg.GRPCAddr, err)
+		}
+	}
+	srv := newGRPCServer()
+	identityv1.RegisterIdentityServer(srv, svc)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	rctx, stopReload := context.WithCancel(ctx)
+	defer stopReload()
+	go reloader.Run(rctx)
+	log.Info("certify service listening", "addr", ln.Addr().String(), "trust_domain", cfg.TrustDomain, "lifetime", cfg.Lifetime.String())
+
+	err = controller.Serve(ctx, Spec(), cfg.Config, deps)
+	stopReload()
+	stopped := make(chan struct{})
+	go func() { srv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		srv.Stop()
+	}
+	if gerr := <-served; gerr != nil && !errors.Is(gerr, grpc.ErrServerStopped) && err == nil {
+		err = fmt.Errorf("identity: certify service: %w", gerr)
+	}
+	return err
+}
+
+// newGRPCServer bounds what one client can make the server hold: message
+// sizes, concurrent streams, idle connections and handshake time.
+func newGRPCServer() *grpc.Server {
+	return grpc.NewServer(
+		grpc.MaxRecvMsgSize(MaxMessageBytes),
+		grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.MaxConcurrentStreams(64),
+		grpc.ConnectionTimeout(10*time.Second),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second}),
+	)
+}
+
+func (c Config) withDefaults() Config {
+	if c.MeshNamespace == "" {
+		c.MeshNamespace = meshapi.DefaultNamespace
+	}
+	if c.GRPCAddr == "" {
+		c.GRPCAddr = net.JoinHostPort("", strconv.Itoa(meshapi.IdentityGRPCPort))
+	}
+	if c.TrustDomain == "" {
+		c.TrustDomain = meshapi.DefaultTrustDomain
+	}
+	if c.Lifetime <= 0 {
+		c.Lifetime = 24 * time.Hour
+	}
+	if c.ClockSkew <= 0 {
+		c.ClockSkew = 20 * time.Second
+	}
+	return c
 }

@@ -24,6 +24,8 @@ type IssuerReloader struct {
 	Now       func() time.Time
 	// OnRefused is told of each refused issuer (for an Event and a metric).
 	OnRefused func(err error)
+	// OnLoaded is told of each issuer loaded, with its expiry.
+	OnLoaded func(expiry time.Time)
 	// Retry is the pause before re-establishing a broken watch (default 5s).
 	Retry time.Duration
 }
@@ -47,6 +49,9 @@ func (r *IssuerReloader) Reload(ctx context.Context) error {
 			r.OnRefused(err)
 		}
 		return err
+	}
+	if r.OnLoaded != nil {
+		r.OnLoaded(r.Store.Expiry())
 	}
 	return nil
 }
