@@ -128,7 +128,7 @@ func StatRowsJSON(rows []StatRow) []StatJSON {
 			if sr, ok := s.SuccessRate(); ok {
 				j.Success = ptr(sr)
 			}
-			j.LatencyP50, j.LatencyP95, j.LatencyP99 = s.LatencyP50, s.LatencyP95, s.LatencyP99
+			j.LatencyP50, j.LatencyP95, j.LatencyP99 = roundMs(s.LatencyP50), roundMs(s.LatencyP95), roundMs(s.LatencyP99)
 			j.TCPOpenConnections = ptr(s.TCPOpenConnections)
 			j.TCPReadBytesRate, j.TCPWriteBytesRate = ptr(s.ReadBytesRate), ptr(s.WriteBytesRate)
 		}
@@ -207,3 +207,12 @@ func orNoData(s string) string {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// roundMs rounds a latency to the microsecond: interpolation leaves float
+// noise (46.39999999999999) that no bucket layout can justify.
+func roundMs(v *float64) *float64 {
+	if v == nil {
+		return nil
+	}
+	return ptr(math.Round(*v*1000) / 1000)
+}
