@@ -80,6 +80,9 @@ func (d *Direct) Snapshot(ctx context.Context, q Query) (*Snapshot, error) {
 			targets = append(targets, p)
 		}
 	}
+	if len(targets) == 0 {
+		return snap, nil // nothing to scrape: no reason to wait out the window
+	}
 	start := d.scrapeAll(ctx, targets)
 	if err := d.sleep(ctx, d.window()); err != nil {
 		return nil, fmt.Errorf("wait for the second scrape: %w", err)
