@@ -91,7 +91,7 @@ func (o *vizSourceOptions) source(g *globalOptions) (viz.Source, error) {
 	}
 	cs, err := g.Factory().Kubernetes()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w; without a cluster, pass saved scrapes with --metrics-file", err)
 	}
 	return &viz.Direct{Kube: cs, Window: o.window}, nil
 }
