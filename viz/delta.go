@@ -109,7 +109,7 @@ func histogramIncreases(start, end Families, name string) []sample {
 	out := make([]sample, 0, len(ef.GetMetric()))
 	for _, m := range ef.GetMetric() {
 		cur := histBuckets(m.GetHistogram())
-		if prev, ok := before[seriesKey(m)]; ok && prev.GetHistogram().GetSampleCount() <= m.GetHistogram().GetSampleCount() {
+		if prev, ok := before[seriesKey(m)]; ok && sampleCount(prev.GetHistogram()) <= sampleCount(m.GetHistogram()) {
 			old := histBuckets(prev.GetHistogram())
 			byUpper := make(map[float64]float64, len(old))
 			for _, b := range old {
@@ -133,9 +133,22 @@ func histBuckets(h *dto.Histogram) []bucket {
 		if math.IsInf(b.GetUpperBound(), +1) {
 			continue
 		}
-		out = append(out, bucket{upper: b.GetUpperBound(), count: float64(b.GetCumulativeCount())})
+		count := float64(b.GetCumulativeCount())
+		if b.CumulativeCountFloat != nil {
+			count = b.GetCumulativeCountFloat()
+		}
+		out = append(out, bucket{upper: b.GetUpperBound(), count: count})
 	}
-	return append(out, bucket{upper: math.Inf(+1), count: float64(h.GetSampleCount())})
+	return append(out, bucket{upper: math.Inf(+1), count: sampleCount(h)})
+}
+
+// sampleCount is h's observation count; float counts come from sources
+// that report extrapolated increases (Prometheus).
+func sampleCount(h *dto.Histogram) float64 {
+	if h.SampleCountFloat != nil {
+		return h.GetSampleCountFloat()
+	}
+	return float64(h.GetSampleCount())
 }
 
 // addBuckets sums cumulative buckets by upper bound into acc.

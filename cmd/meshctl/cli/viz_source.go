@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/meshctl/meshctl/pkg/output"
@@ -23,6 +25,7 @@ type vizSourceOptions struct {
 	selector      string
 	window        time.Duration
 	metricsFiles  []string
+	prometheusURL string
 	output        string
 
 	format        output.Format
@@ -36,6 +39,7 @@ func (o *vizSourceOptions) addFlags(cmd *cobra.Command) {
 	f.StringVarP(&o.selector, "selector", "l", "", "Label selector on the pods (for example app=web)")
 	f.DurationVarP(&o.window, "time-window", "t", viz.DefaultDirectWindow, "Time between the two scrapes rates are computed over (with --metrics-file and no -t: read from the files' # scraped-at comments, else their modification times)")
 	f.StringArrayVar(&o.metricsFiles, "metrics-file", nil, "Read a saved /metrics scrape instead of the cluster (repeat: the first is the start of the window, the last its end)")
+	f.StringVar(&o.prometheusURL, "prometheus-url", "", "Query this Prometheus (which must scrape the proxies, with namespace and pod labels) instead of scraping the proxies; -t then defaults to 1m")
 	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, wide or json")
 }
 
@@ -52,6 +56,9 @@ func (o *vizSourceOptions) validate() error {
 	o.format = f
 	if o.window <= 0 || (len(o.metricsFiles) == 0 && o.window < time.Second) {
 		return usageError(fmt.Errorf("--time-window %s is too short: use 1s or more", o.window))
+	}
+	if o.prometheusURL != "" && len(o.metricsFiles) > 0 {
+		return usageError(fmt.Errorf("--prometheus-url and --metrics-file exclude each other: pick one source"))
 	}
 	if len(o.metricsFiles) == 1 {
 		return usageError(fmt.Errorf("--metrics-file needs two or more scrapes, the first at the start of the window and the last at its end"))
@@ -84,6 +91,17 @@ func (o *vizSourceOptions) source(g *globalOptions) (viz.Source, error) {
 			files = append(files, viz.ScrapeFile{Name: path, Data: b, ModTime: st.ModTime()})
 		}
 		src := &viz.Offline{Files: files}
+		if o.windowChanged {
+			src.Window = o.window
+		}
+		return src, nil
+	}
+	if o.prometheusURL != "" {
+		client, err := promapi.NewClient(promapi.Config{Address: o.prometheusURL})
+		if err != nil {
+			return nil, fmt.Errorf("--prometheus-url: %w", err)
+		}
+		src := &viz.Prometheus{API: promv1.NewAPI(client)}
 		if o.windowChanged {
 			src.Window = o.window
 		}
