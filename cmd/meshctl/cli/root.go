@@ -129,6 +129,7 @@ Install the mesh with:
 		newControllerCmd(g),
 		newBenchCmd(g),
 		newInjectCmd(g), newUninjectCmd(g),
+		newVizCmd(g),
 	)
 	return root
 }
