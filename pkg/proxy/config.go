@@ -27,6 +27,22 @@ type Config struct {
 	InboundTarget string `json:"inboundTarget,omitempty"`
 	// OutboundTarget is the same for outbound connections.
 	OutboundTarget string `json:"outboundTarget,omitempty"`
+	// OutboundTargetIdentity, with OutboundTarget, is the identity the
+	// target must prove over mTLS (a meshed peer outside a cluster).
+	OutboundTargetIdentity string `json:"outboundTargetIdentity,omitempty"`
+
+	// DefaultInboundPolicy decides who may connect to ports without a
+	// policy of their own: all-unauthenticated (default), all-authenticated
+	// (meshed clients only), cluster-unauthenticated, cluster-authenticated
+	// (clients from ClusterNetworks, respectively meshed ones), or deny.
+	DefaultInboundPolicy string `json:"defaultInboundPolicy"`
+	// RequireIdentityPorts only accept meshed clients (mTLS): plaintext
+	// connections are closed, plaintext HTTP requests answered 403.
+	RequireIdentityPorts PortSet `json:"requireIdentityPorts"`
+	// ClusterNetworks are the networks of the cluster-* policies (default
+	// the private ranges: 10.0.0.0/8, 100.64.0.0/10, 172.16.0.0/12,
+	// 192.168.0.0/16, fd00::/8).
+	ClusterNetworks []netip.Prefix `json:"clusterNetworks"`
 
 	// DetectTimeout bounds protocol detection; a client that has said nothing
 	// by then is proxied as opaque TCP (default 10s, as Linkerd).
@@ -74,6 +90,10 @@ func (c Config) Defaults() Config {
 	set(&c.OutboundAddr, fmt.Sprintf("127.0.0.1:%d", meshapi.ProxyOutboundPort))
 	set(&c.AdminAddr, fmt.Sprintf("0.0.0.0:%d", meshapi.ProxyAdminPort))
 	set(&c.LogLevel, "info")
+	set(&c.DefaultInboundPolicy, PolicyAllUnauthenticated)
+	if c.ClusterNetworks == nil {
+		c.ClusterNetworks = DefaultClusterNetworks()
+	}
 	set(&c.LogFormat, "plain")
 	setD(&c.DetectTimeout, 10*time.Second)
 	setD(&c.ConnectTimeout, time.Second)
@@ -129,6 +149,14 @@ func (c Config) Validate() error {
 	case "plain", "json":
 	default:
 		errs = append(errs, fmt.Errorf("log format %q: use plain or json", c.LogFormat))
+	}
+	switch c.DefaultInboundPolicy {
+	case PolicyAllUnauthenticated, PolicyAllAuthenticated, PolicyClusterUnauthenticated, PolicyClusterAuthenticated, PolicyDeny:
+	default:
+		errs = append(errs, fmt.Errorf("default inbound policy %q: use all-unauthenticated, all-authenticated, cluster-unauthenticated, cluster-authenticated or deny", c.DefaultInboundPolicy))
+	}
+	if c.OutboundTargetIdentity != "" && c.OutboundTarget == "" {
+		errs = append(errs, errors.New("outbound target identity is set without an outbound target"))
 	}
 	if c.MaxHeaderBytes < 1024 || c.MaxHeaderBytes > 1<<20 {
 		errs = append(errs, fmt.Errorf("max header bytes %d: want 1 KiB to 1 MiB", c.MaxHeaderBytes))

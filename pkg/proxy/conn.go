@@ -20,6 +20,11 @@ type connInfo struct {
 	target netip.AddrPort
 	peer   netip.AddrPort
 	tls    tlsLabels
+	// appTLS marks a TLS connection for another name than this proxy's:
+	// the application's own TLS, proxied as opaque bytes.
+	appTLS bool
+	// denied is the inbound policy's refusal, nil when allowed.
+	denied error
 }
 
 // labelValues returns the values of connLabelNames for the connection.

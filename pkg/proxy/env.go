@@ -22,6 +22,10 @@ const (
 	EnvShutdownEndpoint    = "MESHCTL_PROXY_SHUTDOWN_ENDPOINT_ENABLED"
 	EnvLogLevel            = "MESHCTL_PROXY_LOG_LEVEL"
 	EnvLogFormat           = "MESHCTL_PROXY_LOG_FORMAT"
+	EnvOutboundTargetID    = "MESHCTL_PROXY_OUTBOUND_TARGET_IDENTITY"
+	EnvDefaultPolicy       = "MESHCTL_PROXY_DEFAULT_INBOUND_POLICY"
+	EnvRequireIdentity     = "MESHCTL_PROXY_INBOUND_PORTS_REQUIRE_IDENTITY"
+	EnvClusterNetworks     = "MESHCTL_PROXY_CLUSTER_NETWORKS"
 )
 
 // FromEnv overlays the MESHCTL_PROXY_* variables read with getenv onto c.
@@ -52,6 +56,24 @@ func FromEnv(c Config, getenv func(string) string) (Config, error) {
 	str(EnvOutboundTarget, &c.OutboundTarget)
 	str(EnvLogLevel, &c.LogLevel)
 	str(EnvLogFormat, &c.LogFormat)
+	str(EnvOutboundTargetID, &c.OutboundTargetIdentity)
+	str(EnvDefaultPolicy, &c.DefaultInboundPolicy)
+	if v := getenv(EnvRequireIdentity); v != "" {
+		ports, err := ParsePortSet(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvRequireIdentity, err))
+		} else {
+			c.RequireIdentityPorts = ports
+		}
+	}
+	if v := getenv(EnvClusterNetworks); v != "" {
+		nets, err := ParseNetworks(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", EnvClusterNetworks, err))
+		} else {
+			c.ClusterNetworks = nets
+		}
+	}
 	dur(EnvDetectTimeout, &c.DetectTimeout)
 	dur(EnvConnectTimeout, &c.ConnectTimeout)
 	dur(EnvIdleTimeout, &c.IdleTimeout)

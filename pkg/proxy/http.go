@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -41,15 +42,25 @@ type exchange struct {
 
 // httpProxy serves the HTTP connections of one side.
 type httpProxy struct {
-	s      *side
-	rp     *httputil.ReverseProxy
-	h1, h2 *http.Transport
+	s  *side
+	rp *httputil.ReverseProxy
+
+	// pools holds the upstream transports per server identity ("" for
+	// plaintext), so a connection verified as one identity is never
+	// reused for a request that expects another.
+	mu    sync.Mutex
+	pools map[string]*pool
 }
 
+// pool is the pair of upstream transports for one server identity.
+type pool struct{ h1, h2 *http.Transport }
+
+// maxPools bounds the per-identity pools; past it the least useful are
+// simply not cached (each request then builds its transport's conns anew).
+const maxPools = 1024
+
 func newHTTPProxy(s *side) *httpProxy {
-	hp := &httpProxy{s: s}
-	hp.h1 = hp.transport(false)
-	hp.h2 = hp.transport(true)
+	hp := &httpProxy{s: s, pools: map[string]*pool{}}
 	hp.rp = &httputil.ReverseProxy{
 		Rewrite:        hp.rewrite,
 		Transport:      hp,
@@ -62,11 +73,28 @@ func newHTTPProxy(s *side) *httpProxy {
 	return hp
 }
 
+// poolFor returns the transports for upstreams proving identity.
+func (hp *httpProxy) poolFor(identity string) *pool {
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	if p, ok := hp.pools[identity]; ok {
+		return p
+	}
+	p := &pool{h1: hp.transport(identity, false), h2: hp.transport(identity, true)}
+	if len(hp.pools) < maxPools {
+		hp.pools[identity] = p
+	}
+	return p
+}
+
 // transport builds the pooled upstream transport for HTTP/1.1, or for
-// HTTP/2 with prior knowledge (gRPC and other h2 clients).
-func (hp *httpProxy) transport(h2 bool) *http.Transport {
+// HTTP/2 with prior knowledge (gRPC and other h2 clients). Over mTLS the
+// same bytes travel inside the TLS session.
+func (hp *httpProxy) transport(identity string, h2 bool) *http.Transport {
 	t := &http.Transport{
-		DialContext:            hp.dial,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return hp.dial(ctx, addr, identity)
+		},
 		MaxIdleConns:           1000,
 		MaxIdleConnsPerHost:    100,
 		IdleConnTimeout:        hp.s.cfg.IdleTimeout,
@@ -86,32 +114,43 @@ func (hp *httpProxy) transport(h2 bool) *http.Transport {
 }
 
 // dial opens an upstream connection and meters it (peer="dst").
-func (hp *httpProxy) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := hp.s.dialer.DialContext(ctx, network, addr)
+func (hp *httpProxy) dial(ctx context.Context, addr, identity string) (net.Conn, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("upstream address %q: %w", addr, err)
+	}
+	c, labels, err := hp.s.dialUpstream(ctx, Endpoint{Addr: ap, Identity: identity})
 	if err != nil {
 		return nil, err
 	}
-	info := &connInfo{direction: hp.s.direction, tls: plaintextLabels(hp.s.direction)}
-	if ap, perr := netip.ParseAddrPort(addr); perr == nil {
-		info.target = ap
-	}
+	info := &connInfo{direction: hp.s.direction, tls: labels, target: ap}
 	meter := hp.s.metrics.openConn(info.labelValues(), "dst")
 	mc := newMeteredConn(c, nil, meter, info)
 	mc.onClose = hp.s.track(mc)
 	return mc, nil
 }
 
-// RoundTrip sends h2 requests over the h2c transport and the rest over HTTP/1.1.
+// RoundTrip sends h2 requests over the h2c transport and the rest over
+// HTTP/1.1, each to the pool of the endpoint's identity.
 func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.ProtoMajor == 2 {
-		return hp.h2.RoundTrip(r)
+	var identity string
+	if ex, ok := r.Context().Value(exchangeKey).(*exchange); ok {
+		identity = ex.endpoint.Identity
 	}
-	return hp.h1.RoundTrip(r)
+	p := hp.poolFor(identity)
+	if r.ProtoMajor == 2 {
+		return p.h2.RoundTrip(r)
+	}
+	return p.h1.RoundTrip(r)
 }
 
 func (hp *httpProxy) closeIdle() {
-	hp.h1.CloseIdleConnections()
-	hp.h2.CloseIdleConnections()
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	for _, p := range hp.pools {
+		p.h1.CloseIdleConnections()
+		p.h2.CloseIdleConnections()
+	}
 }
 
 // server is the http.Server of this side; it serves HTTP/1.1 and HTTP/2
@@ -156,10 +195,36 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	m := hp.s.metrics
 	ex := &exchange{start: time.Now()}
-	ex.labels = append(info.labelValues(), m.authorities.value(r.Host))
-	m.requests.WithLabelValues(ex.labels...).Inc()
-
+	if info.denied != nil {
+		ex.labels = append(info.labelValues(), m.authorities.value(r.Host))
+		m.requests.WithLabelValues(ex.labels...).Inc()
+		ex.status, ex.err = http.StatusForbidden, "forbidden"
+		w.Header().Set("meshctl-proxy-error", "forbidden")
+		w.Header().Set("Connection", "close")
+		if grpcRequest(r) {
+			// gRPC clients read the status from grpc-status, not HTTP.
+			w.Header().Set("Content-Type", "application/grpc")
+			w.Header().Set("Grpc-Status", "7") // PERMISSION_DENIED
+			w.Header().Set("Grpc-Message", "meshctl proxy: refused by inbound policy")
+			w.WriteHeader(http.StatusOK)
+			ex.status, ex.grpc = http.StatusOK, "7"
+		} else {
+			http.Error(w, info.denied.Error(), http.StatusForbidden)
+		}
+		hp.record(ex)
+		return
+	}
 	ep, err := hp.s.resolve(r.Context(), Target{Addr: info.target, Authority: r.Host})
+	labels := info
+	if hp.s.direction == Outbound && err == nil {
+		// Outbound series describe the hop to the server: mTLS or not,
+		// and whom it proved to be.
+		l := *info
+		l.tls = hp.s.upstreamLabels(ep)
+		labels = &l
+	}
+	ex.labels = append(labels.labelValues(), m.authorities.value(r.Host))
+	m.requests.WithLabelValues(ex.labels...).Inc()
 	if err != nil {
 		ex.err = "no_endpoints"
 		ex.status = http.StatusServiceUnavailable
@@ -200,6 +265,10 @@ func (hp *httpProxy) modifyResponse(resp *http.Response) error {
 		resp.Body = &trailerWatcher{ReadCloser: resp.Body, resp: resp, ex: ex}
 	}
 	return nil
+}
+
+func grpcRequest(r *http.Request) bool {
+	return r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc")
 }
 
 // moveGRPCStatusToTrailers turns a gRPC trailers-only response (its status

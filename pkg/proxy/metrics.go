@@ -47,6 +47,7 @@ type metrics struct {
 	tcpRead     *prometheus.CounterVec
 	tcpWrite    *prometheus.CounterVec
 	tcpDuration *prometheus.HistogramVec
+	tlsFailures *prometheus.CounterVec
 
 	authorities *boundedLabel
 }
@@ -82,9 +83,12 @@ func newMetrics(reg prometheus.Registerer, maxAuthorities int) *metrics {
 			Name: "tcp_connection_duration_ms", Help: "Connection lifetimes, in milliseconds.",
 			Buckets: durationBucketsMs(),
 		}, tcpCloseLabelNames()),
+		tlsFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshctl_proxy_tls_handshake_failures_total", Help: "mTLS handshakes with meshed peers that failed (wrong identity, untrusted or expired certificate, timeout).",
+		}, []string{"direction"}),
 		authorities: newBoundedLabel(maxAuthorities),
 	}
-	reg.MustRegister(m.requests, m.responses, m.latency, m.tcpOpen, m.tcpClose, m.tcpOpenConn, m.tcpRead, m.tcpWrite, m.tcpDuration)
+	reg.MustRegister(m.requests, m.responses, m.latency, m.tcpOpen, m.tcpClose, m.tcpOpenConn, m.tcpRead, m.tcpWrite, m.tcpDuration, m.tlsFailures)
 	return m
 }
 

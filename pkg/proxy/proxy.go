@@ -65,6 +65,8 @@ type Proxy struct {
 	inbound   *side
 	outbound  *side
 	ls        Listeners
+	// tlsProvider is deps.TLS, kept to wait for its first certificate.
+	tlsProvider TLS
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -75,26 +77,82 @@ func New(cfg Config, deps Deps, log *slog.Logger, ls Listeners) (*Proxy, error) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if deps.Policy == nil {
+		deps.Policy = ConfigPolicy{Default: cfg.DefaultInboundPolicy, RequireIdentity: cfg.RequireIdentityPorts, ClusterNetworks: cfg.ClusterNetworks}
+	}
 	deps = deps.withDefaults()
-	reg := prometheus.NewRegistry()
+	reg := deps.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newMetrics(reg, cfg.MaxAuthorityLabels)
 	p := &Proxy{cfg: cfg, log: log, registry: reg, readiness: &admin.Readiness{}, ls: ls, shutdownCh: make(chan struct{})}
 	var err error
-	if p.inbound, err = newSide(Inbound, cfg, deps, log, m, cfg.InboundTarget, ls.Inbound.Addr()); err != nil {
+	if ls.Admin == nil {
+		return nil, errors.New("proxy: no admin listener")
+	}
+	if p.inbound, err = newSide(Inbound, cfg, deps, log, m, cfg.InboundTarget); err != nil {
 		return nil, err
 	}
-	if p.outbound, err = newSide(Outbound, cfg, deps, log, m, cfg.OutboundTarget, ls.Outbound.Addr()); err != nil {
+	if p.outbound, err = newSide(Outbound, cfg, deps, log, m, cfg.OutboundTarget); err != nil {
 		return nil, err
 	}
-	for _, ln := range []net.Listener{ls.Inbound, ls.Outbound, ls.Admin} {
+	p.tlsProvider = deps.TLS
+	p.readiness.Set("listeners", false, "starting")
+	return p, nil
+}
+
+// bind opens the inbound and outbound listeners the caller did not pass
+// and records every listener port as a destination that would loop.
+func (p *Proxy) bind(ctx context.Context) error {
+	var lc net.ListenConfig
+	for _, b := range []struct {
+		name, addr string
+		dst        *net.Listener
+	}{{"inbound", p.cfg.InboundAddr, &p.ls.Inbound}, {"outbound", p.cfg.OutboundAddr, &p.ls.Outbound}} {
+		if *b.dst != nil {
+			continue
+		}
+		ln, err := lc.Listen(ctx, "tcp", b.addr)
+		if err != nil {
+			return fmt.Errorf("proxy: listen %s on %s: %w", b.name, b.addr, err)
+		}
+		*b.dst = ln
+	}
+	p.inbound.queue.addr, p.outbound.queue.addr = p.ls.Inbound.Addr(), p.ls.Outbound.Addr()
+	for _, ln := range []net.Listener{p.ls.Inbound, p.ls.Outbound, p.ls.Admin} {
 		if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil {
 			p.inbound.ownPorts = append(p.inbound.ownPorts, ap.Port())
 			p.outbound.ownPorts = append(p.outbound.ownPorts, ap.Port())
 		}
 	}
-	p.readiness.Set("listeners", false, "starting")
-	return p, nil
+	return nil
+}
+
+// awaitIdentity blocks until the TLS provider holds a certificate, when it
+// needs one. Until then /ready says why and nothing listens for traffic.
+func (p *Proxy) awaitIdentity(ctx context.Context) error {
+	w, ok := p.tlsProvider.(Waiter)
+	if !ok {
+		return nil
+	}
+	select {
+	case <-w.Ready():
+		return nil
+	default:
+	}
+	p.readiness.Set("identity", false, "waiting for a certificate from the identity service")
+	p.log.Info("waiting for a certificate before listening", "identity", p.tlsProvider.LocalName())
+	select {
+	case <-w.Ready():
+		p.readiness.Set("identity", true, "certificate issued for "+p.tlsProvider.LocalName())
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.shutdownCh:
+		return context.Canceled
+	}
 }
 
 // Registry exposes the proxy's metrics registry (for tests and embedding).
@@ -115,8 +173,6 @@ func (p *Proxy) Run(ctx context.Context) error {
 	serveCtx, stopServe := context.WithCancel(context.Background())
 	defer stopServe()
 	errc := make(chan error, 3)
-	go func() { errc <- p.inbound.serve(serveCtx, p.ls.Inbound) }()
-	go func() { errc <- p.outbound.serve(serveCtx, p.ls.Outbound) }()
 	go func() {
 		err := adminSrv.Serve(p.ls.Admin)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -124,6 +180,19 @@ func (p *Proxy) Run(ctx context.Context) error {
 		}
 		errc <- err
 	}()
+	if err := p.awaitIdentity(ctx); err != nil {
+		p.ls.Close()
+		_ = adminSrv.Close()
+		p.log.Info("stopped before a certificate was issued")
+		return nil
+	}
+	if err := p.bind(ctx); err != nil {
+		p.ls.Close()
+		_ = adminSrv.Close()
+		return err
+	}
+	go func() { errc <- p.inbound.serve(serveCtx, p.ls.Inbound) }()
+	go func() { errc <- p.outbound.serve(serveCtx, p.ls.Outbound) }()
 	p.readiness.Set("listeners", true, fmt.Sprintf("inbound %s, outbound %s", p.ls.Inbound.Addr(), p.ls.Outbound.Addr()))
 	p.log.Info("proxy ready", "inbound", p.ls.Inbound.Addr().String(), "outbound", p.ls.Outbound.Addr().String(), "admin", p.ls.Admin.Addr().String())
 

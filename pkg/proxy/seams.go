@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/meshctl/meshctl/pkg/netutil"
 )
 
@@ -55,14 +57,28 @@ func (Passthrough) Resolve(_ context.Context, t Target) ([]Endpoint, error) {
 // TLS provides the proxy's certificates: the hook where automatic mTLS
 // plugs in. A nil *tls.Config means plaintext.
 type TLS interface {
+	// LocalName is the identity this proxy proves; inbound TLS whose SNI
+	// names it is terminated here, other TLS is the application's own and
+	// passes through. Empty for plaintext.
+	LocalName() string
 	// ServerConfig is used on inbound connections that start a TLS handshake.
 	ServerConfig() *tls.Config
 	// ClientConfig is used towards an endpoint that must prove identity.
 	ClientConfig(identity string) *tls.Config
 }
 
-// Plaintext is the TLS provider used until identity is configured.
+// Waiter is implemented by TLS providers that need time before they can
+// serve (a certificate to obtain). The proxy neither listens nor reports
+// ready until Ready is closed: no plaintext fallback.
+type Waiter interface {
+	Ready() <-chan struct{}
+}
+
+// Plaintext is the TLS provider used when identity is disabled.
 type Plaintext struct{}
+
+// LocalName returns "": no identity.
+func (Plaintext) LocalName() string { return "" }
 
 // ServerConfig returns nil: no TLS.
 func (Plaintext) ServerConfig() *tls.Config { return nil }
@@ -94,6 +110,9 @@ type Deps struct {
 	Destination Destination
 	TLS         TLS
 	Policy      InboundPolicy
+	// Registry receives the proxy's metrics; nil means a fresh registry.
+	// Pass one to add other components' metrics (identity) to /metrics.
+	Registry *prometheus.Registry
 	// OriginalDst recovers the destination a redirected connection was
 	// dialled to. Nil means SO_ORIGINAL_DST (netutil.OriginalDstOf).
 	OriginalDst func(net.Conn) (netip.AddrPort, error)

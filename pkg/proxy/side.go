@@ -37,7 +37,7 @@ type side struct {
 	wg     sync.WaitGroup
 }
 
-func newSide(d Direction, cfg Config, deps Deps, log *slog.Logger, m *metrics, explicit string, addr net.Addr) (*side, error) {
+func newSide(d Direction, cfg Config, deps Deps, log *slog.Logger, m *metrics, explicit string) (*side, error) {
 	s := &side{
 		direction: d,
 		cfg:       cfg,
@@ -45,7 +45,7 @@ func newSide(d Direction, cfg Config, deps Deps, log *slog.Logger, m *metrics, e
 		log:       log.With("direction", string(d)),
 		metrics:   m,
 		dialer:    &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second},
-		queue:     newConnQueue(addr),
+		queue:     newConnQueue(nil), // its address is set when the proxy binds
 		active:    map[net.Conn]struct{}{},
 	}
 	if explicit != "" {
@@ -107,39 +107,91 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		return
 	}
 	info.target = target
+	opaque := s.cfg.OpaquePorts.Has(target.Port())
+
+	var c net.Conn = conn
+	br := bufio.NewReaderSize(conn, inboundBufferSize)
+	if s.direction == Inbound {
+		var ok bool
+		if c, br, ok = s.acceptTLS(conn, br, info, opaque); !ok {
+			return
+		}
+	}
 	meter := s.metrics.openConn(info.labelValues(), "src")
 
 	if s.direction == Inbound {
 		if err := s.deps.Policy.Authorize(ctx, Peer{Addr: info.peer, Identity: info.tls.clientID}, target.Port()); err != nil {
-			s.log.Info("connection refused by policy", "peer", info.peer, "port", target.Port(), "reason", err)
-			meter.close(err)
-			_ = conn.Close()
-			return
+			s.log.Info("refused by policy", "peer", info.peer, "port", target.Port(), "reason", err)
+			info.denied = err
 		}
 	}
-
-	if s.cfg.OpaquePorts.Has(target.Port()) {
-		s.proxyTCP(ctx, conn, nil, meter, info)
+	// Refused opaque connections are closed; refused HTTP ones are
+	// answered 403 per request, so the client learns why.
+	if opaque || info.appTLS {
+		if info.denied != nil {
+			meter.close(info.denied)
+			_ = c.Close()
+			return
+		}
+		s.proxyTCP(ctx, c, br, meter, info)
 		return
 	}
-	br := bufio.NewReaderSize(conn, maxRequestLine)
-	proto, err := detect(conn, br, s.cfg.DetectTimeout)
+	proto, err := detect(c, br, s.cfg.DetectTimeout)
+	if err == nil && proto == ProtocolOpaque && info.denied != nil {
+		err = info.denied
+	}
 	if err != nil {
 		meter.close(err)
-		_ = conn.Close()
+		_ = c.Close()
 		return
 	}
 	if proto == ProtocolOpaque {
-		s.proxyTCP(ctx, conn, br, meter, info)
+		s.proxyTCP(ctx, c, br, meter, info)
 		return
 	}
-	mc := newMeteredConn(conn, br, meter, info)
+	mc := newMeteredConn(c, br, meter, info)
 	if proto == ProtocolHTTP1 {
 		mc.guardHTTP1()
 	}
 	untrack := s.track(mc)
 	mc.onClose = untrack
 	s.queue.push(mc)
+}
+
+// acceptTLS terminates the mTLS of a meshed client: a ClientHello naming
+// this proxy's identity. TLS for any other name is the application's own
+// and passes through untouched (info.appTLS). It returns the connection to
+// read the client's bytes from, and false when the connection was closed.
+func (s *side) acceptTLS(conn net.Conn, br *bufio.Reader, info *connInfo, opaque bool) (net.Conn, *bufio.Reader, bool) {
+	local := s.deps.TLS.LocalName()
+	if local == "" {
+		return conn, br, true
+	}
+	wait := s.cfg.DetectTimeout
+	if opaque {
+		wait = min(wait, opaqueTLSWait)
+	}
+	isTLS, sni, err := peekClientHello(conn, br, wait)
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, false
+	}
+	if !isTLS {
+		return conn, br, true
+	}
+	if sni != local {
+		info.appTLS = true
+		return conn, br, true
+	}
+	tc, clientID, err := terminateTLS(conn, br, s.deps.TLS.ServerConfig(), s.cfg.DetectTimeout)
+	if err != nil {
+		s.log.Info("mTLS handshake failed", "peer", info.peer, "error", err)
+		s.metrics.tlsFailures.WithLabelValues(string(s.direction)).Inc()
+		_ = conn.Close()
+		return nil, nil, false
+	}
+	info.tls = tlsLabels{tls: "true", clientID: clientID}
+	return tc, bufio.NewReaderSize(tc, maxRequestLine), true
 }
 
 // originalDst is the explicit target, or the address the client dialled
@@ -178,6 +230,9 @@ func (s *side) resolve(ctx context.Context, t Target) (Endpoint, error) {
 			lo = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 		}
 		return Endpoint{Addr: netip.AddrPortFrom(lo, t.Addr.Port())}, nil
+	}
+	if s.direction == Outbound && s.explicit.IsValid() && s.cfg.OutboundTargetIdentity != "" {
+		return Endpoint{Addr: s.explicit, Identity: s.cfg.OutboundTargetIdentity}, nil
 	}
 	eps, err := s.deps.Destination.Resolve(ctx, t)
 	if err != nil {

@@ -24,14 +24,18 @@ func (s *side) proxyTCP(ctx context.Context, client net.Conn, br *bufio.Reader, 
 		_ = client.Close()
 		return
 	}
-	upstream, err := s.dialer.DialContext(ctx, "tcp", ep.Addr.String())
+	upstream, labels, err := s.dialUpstream(ctx, ep)
 	if err != nil {
 		s.log.Debug("connect failed", "target", ep.Addr, "error", err)
 		clientMeter.close(err)
 		_ = client.Close()
 		return
 	}
-	upMeter := s.metrics.openConn(info.labelValues(), "dst")
+	upInfo := *info
+	if s.direction == Outbound {
+		upInfo.tls = labels
+	}
+	upMeter := s.metrics.openConn(upInfo.labelValues(), "dst")
 	untrack := s.track(client, upstream)
 	defer untrack()
 
