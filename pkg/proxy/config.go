@@ -151,9 +151,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log format %q: use plain or json", c.LogFormat))
 	}
 	switch c.DefaultInboundPolicy {
-	case PolicyAllUnauthenticated, PolicyAllAuthenticated, PolicyClusterUnauthenticated, PolicyClusterAuthenticated, PolicyDeny:
+	case PolicyAllUnauthenticated, PolicyAllAuthenticated, PolicyClusterUnauthenticated, PolicyClusterAuthenticated, PolicyDeny, PolicyAudit:
 	default:
-		errs = append(errs, fmt.Errorf("default inbound policy %q: use all-unauthenticated, all-authenticated, cluster-unauthenticated, cluster-authenticated or deny", c.DefaultInboundPolicy))
+		errs = append(errs, fmt.Errorf("default inbound policy %q: use all-unauthenticated, all-authenticated, cluster-unauthenticated, cluster-authenticated, deny or audit", c.DefaultInboundPolicy))
 	}
 	if c.OutboundTargetIdentity != "" && c.OutboundTarget == "" {
 		errs = append(errs, errors.New("outbound target identity is set without an outbound target"))

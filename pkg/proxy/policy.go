@@ -14,6 +14,9 @@ const (
 	PolicyClusterUnauthenticated = "cluster-unauthenticated"
 	PolicyClusterAuthenticated   = "cluster-authenticated"
 	PolicyDeny                   = "deny"
+	// PolicyAudit allows everything; refusals that another policy would
+	// make are the policy controller's to log (it arrives later).
+	PolicyAudit = "audit"
 )
 
 // DefaultClusterNetworks are the private address ranges, Linkerd's default.

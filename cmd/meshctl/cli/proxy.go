@@ -2,7 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"net"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/spf13/cobra"
 
@@ -49,6 +52,8 @@ injected pod spec) and from flags, which take precedence.`,
 	f.StringVar(&o.flags.AdminAddr, "admin-addr", "", "Admin server address (default 0.0.0.0:4191)")
 	f.StringVar(&o.flags.InboundTarget, "inbound-target", "", "Send all inbound connections to this ip:port instead of their original destination")
 	f.StringVar(&o.flags.OutboundTarget, "outbound-target", "", "Send all outbound connections to this ip:port instead of their original destination")
+	f.StringVar(&o.flags.OutboundTargetIdentity, "outbound-target-identity", "", "With --outbound-target: the mTLS identity the target must prove")
+	f.StringVar(&o.flags.DefaultInboundPolicy, "default-inbound-policy", "", "Who may connect: all-unauthenticated, all-authenticated, cluster-unauthenticated, cluster-authenticated, deny or audit (default all-unauthenticated)")
 	f.DurationVar(&o.flags.DetectTimeout, "detect-timeout", 0, "How long to wait for a client's first bytes before proxying as opaque TCP (default 10s)")
 	f.StringVar(&o.opaquePorts, "opaque-ports", "", "Ports proxied as opaque TCP without protocol detection (default "+"25,587,3306,4444,5432,6379,9300,11211)")
 	f.DurationVar(&o.flags.ShutdownGracePeriod, "shutdown-grace-period", 0, "How long in-flight requests may drain after SIGTERM (default 30s)")
@@ -80,6 +85,8 @@ func (o *proxyOptions) complete(cmd *cobra.Command) error {
 	str("admin-addr", &cfg.AdminAddr, o.flags.AdminAddr)
 	str("inbound-target", &cfg.InboundTarget, o.flags.InboundTarget)
 	str("outbound-target", &cfg.OutboundTarget, o.flags.OutboundTarget)
+	str("outbound-target-identity", &cfg.OutboundTargetIdentity, o.flags.OutboundTargetIdentity)
+	str("default-inbound-policy", &cfg.DefaultInboundPolicy, o.flags.DefaultInboundPolicy)
 	str("log-level", &cfg.LogLevel, o.flags.LogLevel)
 	str("log-format", &cfg.LogFormat, o.flags.LogFormat)
 	dur("detect-timeout", &cfg.DetectTimeout, o.flags.DetectTimeout)
@@ -110,14 +117,27 @@ func (o *proxyOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return usageError(err)
 	}
-	ls, err := proxy.Listen(o.cfg)
+	id, err := identityFromEnv(o.getenv())
 	if err != nil {
+		return usageError(fmt.Errorf("proxy configuration: %w", err))
+	}
+	ctx := cmd.Context()
+	reg := prometheus.NewRegistry()
+	tlsp, closeID, err := id.provider(ctx, reg, log)
+	if err != nil {
+		return fmt.Errorf("proxy identity: %w", err)
+	}
+	defer closeID()
+	// Only the admin port is bound now; inbound and outbound are bound
+	// once the proxy holds a certificate (fail closed).
+	admin, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.cfg.AdminAddr)
+	if err != nil {
+		return fmt.Errorf("proxy: listen admin on %s: %w", o.cfg.AdminAddr, err)
+	}
+	p, err := proxy.New(o.cfg, proxy.Deps{TLS: tlsp, Registry: reg}, log, proxy.Listeners{Admin: admin})
+	if err != nil {
+		_ = admin.Close()
 		return err
 	}
-	p, err := proxy.New(o.cfg, proxy.Deps{}, log, ls)
-	if err != nil {
-		ls.Close()
-		return err
-	}
-	return p.Run(cmd.Context())
+	return p.Run(ctx)
 }
