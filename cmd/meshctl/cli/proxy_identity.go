@@ -112,14 +112,20 @@ func (s identitySettings) provider(ctx context.Context, reg prometheus.Registere
 // proxy talks to it before any certificate exists.
 func (s identitySettings) identityConn() (*grpc.ClientConn, error) {
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	if !isLoopbackAddr(s.svcAddr) {
+	target := s.svcAddr
+	if isLoopbackAddr(s.svcAddr) {
+		// "localhost." is not in /etc/hosts with its trailing dot, and the
+		// cluster's DNS need not answer for it: dial loopback directly.
+		_, port, _ := net.SplitHostPort(s.svcAddr)
+		target = net.JoinHostPort("127.0.0.1", port)
+	} else {
 		cfg, err := mtls.BootstrapClientConfig(s.svcName, []byte(s.anchors))
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, grpc.WithContextDialer(mtls.ContextDialer(func() *tls.Config { return cfg }, 5*time.Second)))
 	}
-	conn, err := grpc.NewClient("passthrough:///"+s.svcAddr, opts...)
+	conn, err := grpc.NewClient("passthrough:///"+target, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("identity service %s: %w", s.svcAddr, err)
 	}
