@@ -19,6 +19,6 @@ be read with --metrics-file, without a cluster. viz check diagnoses the
 extension. docs/viz.md explains every number.`,
 		Args: noArgs,
 	}
-	cmd.AddCommand(newVizStatCmd(g), newVizEdgesCmd(g), newVizInstallCmd(g), newVizUninstallCmd(g), newVizCheckCmd(g))
+	cmd.AddCommand(newVizStatCmd(g), newVizEdgesCmd(g), newVizInstallCmd(g), newVizUninstallCmd(g), newVizCheckCmd(g), newVizDashboardCmd(g))
 	return cmd
 }
