@@ -121,7 +121,8 @@ function renderGraph(edges) {
     const n = nodes.get(k);
     const g = el("svg:g", { class: "node" + (n.external ? " external" : ""), "data-id": k });
     g.append(el("svg:circle", { cx: n.x, cy: n.y, r: R }));
-    g.append(el("svg:text", { x: n.x, y: n.y + R + 14 }, n.label));
+    // Labels sit outside the circle, away from the centre the edges cross.
+    g.append(el("svg:text", { x: n.x, y: n.y < cy - 1 ? n.y - R - 8 : n.y + R + 14 }, n.label));
     if (n.ns) g.append(el("svg:title", {}, k));
     gNodes.append(g);
   }
