@@ -11,13 +11,18 @@ const (
 	ModePre
 	// ModeProxy adds the data-plane checks to the post-install ones (--proxy).
 	ModeProxy
+	// ModeViz checks the viz extension (`meshctl viz check`).
+	ModeViz
 )
 
 // Categories returns the ordered categories of a mode. The order matters:
 // later categories assume the earlier fatal checks passed.
 func Categories(m Mode) []Category {
-	if m == ModePre {
+	switch m {
+	case ModePre:
 		return []Category{kubernetesAPI(), kubernetesVersion(), preKubernetesSetup()}
+	case ModeViz:
+		return []Category{kubernetesAPI(), meshctlViz()}
 	}
 	cats := []Category{
 		kubernetesAPI(),
@@ -39,7 +44,7 @@ func Categories(m Mode) []Category {
 func Catalogue() []Category {
 	seen := map[string]bool{}
 	var out []Category
-	for _, m := range []Mode{ModePre, ModePost, ModeProxy} {
+	for _, m := range []Mode{ModePre, ModePost, ModeProxy, ModeViz} {
 		for _, c := range Categories(m) {
 			if seen[c.ID] {
 				continue

@@ -1,10 +1,12 @@
 package check
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -126,6 +128,40 @@ func TestCatalogueRows(t *testing.T) {
 			f.without("web-1")
 			f.objects = append(f.objects, meshedPod("web-1", "x", "v0.9.0", true))
 		}, "shop/web-1 (v0.9.0)"},
+		{"MESH501", "viz installed", func(_ *testing.T, f *fixture) { withViz(f) }, ""},
+		{"MESH501", "viz not installed", nil, "namespace meshctl-viz"},
+		{"MESH502", "prometheus ready", func(_ *testing.T, f *fixture) { withViz(f) }, ""},
+		{"MESH502", "prometheus image pull", func(_ *testing.T, f *fixture) {
+			withViz(f)
+			f.without(meshapi.PrometheusName)
+			f.objects = append(f.objects,
+				&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: meshapi.PrometheusName, Namespace: meshapi.VizNamespace}},
+				prometheusPod("ImagePullBackOff"))
+		}, "pod meshctl-prometheus-7c9: container prometheus is waiting: ImagePullBackOff"},
+		{"MESH502", "prometheus scaled to zero", func(_ *testing.T, f *fixture) {
+			withViz(f)
+			f.without(meshapi.PrometheusName)
+			f.objects = append(f.objects, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: meshapi.PrometheusName, Namespace: meshapi.VizNamespace}})
+		}, "deployment meshctl-prometheus has no ready pod"},
+		{"MESH503", "prometheus answers", func(_ *testing.T, f *fixture) { withViz(f) }, ""},
+		{"MESH503", "service proxy refused", func(_ *testing.T, f *fixture) {
+			withViz(f)
+			f.prom.err = errors.New(`services "http:meshctl-prometheus:9090" is forbidden`)
+		}, "GET /-/ready from service meshctl-viz/meshctl-prometheus through the API server: services \"http:meshctl-prometheus:9090\" is forbidden"},
+		{"MESH504", "every pod scraped", func(_ *testing.T, f *fixture) { withViz(f) }, ""},
+		{"MESH504", "pod not discovered", func(_ *testing.T, f *fixture) {
+			withViz(f)
+			f.prom.bodies["/api/v1/targets"] = `{"status":"success","data":{"activeTargets":[]}}`
+		}, "1 of 1 meshed pods are not scraped:\npod shop/web-1 has no scrape target"},
+		{"MESH504", "target down", func(_ *testing.T, f *fixture) {
+			withViz(f)
+			f.prom.bodies["/api/v1/targets"] = strings.Replace(strings.Replace(vizTargetsUp, `"up"`, `"down"`, 1), `"lastError":""`, `"lastError":"connection refused"`, 1)
+		}, "pod shop/web-1 is not scraped: connection refused"},
+		{"MESH504", "not scraped yet", func(_ *testing.T, f *fixture) {
+			withViz(f)
+			f.prom.bodies["/api/v1/targets"] = strings.Replace(vizTargetsUp, `"up"`, `"unknown"`, 1)
+		}, `pod shop/web-1 is not scraped yet (target health "unknown")`},
+		{"MESH504", "nothing meshed", func(_ *testing.T, f *fixture) { withViz(f); f.without("web-1") }, "no meshed pods to scrape"},
 		{"MESH311", "webhook cert far from expiry", nil, ""},
 		{"MESH311", "webhook cert expires soon", func(_ *testing.T, f *fixture) { f.now = f.now.Add(340 * 24 * time.Hour) }, "in 25 days"},
 	}

@@ -34,6 +34,7 @@ type fixture struct {
 	dataNS     string          // --proxy --namespace
 	manifest   []Object
 	crdObjects []Object
+	prom       *fakePrometheus // the viz Prometheus behind services/proxy; nil: none
 }
 
 const ns = "meshctl"
@@ -137,6 +138,9 @@ func (f *fixture) env() *Env {
 		review.Status.Allowed = !f.deny[review.Spec.ResourceAttributes.Resource]
 		return true, review, nil
 	})
+	if f.prom != nil {
+		cs.PrependProxyReactor("services", f.prom.reactor)
+	}
 	dynObjs := []runtime.Object{clusterRole("meshctl-identity")}
 	for _, c := range f.crds {
 		dynObjs = append(dynObjs, c)

@@ -2,26 +2,15 @@ package install
 
 import (
 	"fmt"
-	"os"
 	"reflect"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/strvals"
-	"sigs.k8s.io/yaml"
+	"github.com/meshctl/meshctl/pkg/render"
 )
 
-// ValueOptions are the Helm-style value sources, applied in this order:
-// -f files, then --set, --set-string and --set-file (later wins).
-type ValueOptions struct {
-	// ValueFiles are YAML files of values (-f).
-	ValueFiles []string
-	// Values are key=value pairs with typed values (--set).
-	Values []string
-	// StringValues are key=value pairs whose values stay strings (--set-string).
-	StringValues []string
-	// FileValues are key=path pairs whose values are the files' contents (--set-file).
-	FileValues []string
-}
+// ValueOptions are the Helm-style value sources (-f, --set, --set-string,
+// --set-file), shared with every chart meshctl renders.
+type ValueOptions = render.ValueOptions
 
 // Override sets one value by its dotted path, for example
 // {"proxy.ports.inbound", 4143}. Command-line flags become Overrides.
@@ -50,65 +39,15 @@ func (s valueSources) build() (*Values, error) {
 			return nil, err
 		}
 	}
-	read := s.readFile
-	if read == nil {
-		read = os.ReadFile
-	}
-	for _, f := range s.opts.ValueFiles {
-		b, err := read(f)
-		if err != nil {
-			return nil, fmt.Errorf("read values file: %w", err)
-		}
-		fm := map[string]any{}
-		if err := yaml.Unmarshal(b, &fm); err != nil {
-			return nil, fmt.Errorf("values file %s is not a YAML map: %w", f, err)
-		}
-		if err := checkKeys(fm, reflect.TypeFor[Values](), ""); err != nil {
-			return nil, fmt.Errorf("values file %s: %w", f, err)
-		}
-		mergeMaps(m, fm)
-	}
-	for _, kv := range s.opts.Values {
-		if err := strvals.ParseInto(kv, m); err != nil {
-			return nil, fmt.Errorf("--set %q: %w", kv, err)
-		}
-	}
-	for _, kv := range s.opts.StringValues {
-		if err := strvals.ParseIntoString(kv, m); err != nil {
-			return nil, fmt.Errorf("--set-string %q: %w", kv, err)
-		}
-	}
-	for _, kv := range s.opts.FileValues {
-		reader := func(rs []rune) (any, error) {
-			b, err := read(string(rs))
-			if err != nil {
-				return nil, err
-			}
-			return string(b), nil
-		}
-		if err := strvals.ParseIntoFile(kv, m, reader); err != nil {
-			return nil, fmt.Errorf("--set-file %q: %w", kv, err)
-		}
+	check := func(fm map[string]any) error { return checkKeys(fm, reflect.TypeFor[Values](), "") }
+	if err := render.MergeValueOptions(m, s.opts, s.readFile, check); err != nil {
+		return nil, err
 	}
 	return decodeValues(m)
 }
 
-// mergeMaps merges src into dst: maps merge key by key, anything else in
-// src replaces dst's value. A null in src leaves dst's value (the default).
-func mergeMaps(dst, src map[string]any) {
-	for k, sv := range src {
-		if sv == nil {
-			continue
-		}
-		sm, sIsMap := sv.(map[string]any)
-		dm, dIsMap := dst[k].(map[string]any)
-		if sIsMap && dIsMap {
-			mergeMaps(dm, sm)
-			continue
-		}
-		dst[k] = sv
-	}
-}
+// mergeMaps merges src into dst (render.MergeMaps).
+func mergeMaps(dst, src map[string]any) { render.MergeMaps(dst, src) }
 
 // setPath sets a dotted path in m, creating maps on the way.
 func setPath(m map[string]any, path string, v any) error {

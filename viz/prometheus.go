@@ -24,8 +24,9 @@ import (
 // unaffected by that scaling.
 //
 // Pods come from the series' labels: namespace and pod (required), the
-// workload labels (deployment, statefulset, daemonset, job, cronjob,
-// replicaset, replicationcontroller) and instance (the pod's IP:4191). Every
+// workload labels (deployment, statefulset, daemonset, k8s_job, cronjob,
+// replicaset, replicationcontroller; a Job's name is k8s_job because job is
+// Prometheus' scrape job, as in Linkerd and templates/viz) and instance (the pod's IP:4191). Every
 // pod seen is meshed; unmeshed pods are unknown to this source.
 type Prometheus struct {
 	API promv1.API
@@ -45,13 +46,25 @@ const promQueryTimeout = 30 * time.Second
 // promTargetLabels are the labels Prometheus adds to say which pod a series
 // came from; they identify the pod and are not the proxy's own labels.
 func promTargetLabels() []string {
-	return []string{"namespace", "pod", "instance", "job", "deployment", "statefulset", "daemonset", "cronjob", "replicaset", "replicationcontroller"}
+	return []string{"namespace", "pod", "instance", "job", labelK8sJob, "deployment", "statefulset", "daemonset", "cronjob", "replicaset", "replicationcontroller"}
 }
 
 // workloadLabelKinds lists the workload labels, top-level owners last, so
 // that a chain reads nearest first.
 func workloadLabelKinds() []Kind {
 	return []Kind{KindReplicaSet, KindJob, KindReplicationController, KindDeployment, KindStatefulSet, KindDaemonSet, KindCronJob}
+}
+
+// labelK8sJob is the label that names a pod's Job: job is taken by
+// Prometheus' scrape job.
+const labelK8sJob = "k8s_job"
+
+// workloadLabel is the target label Prometheus puts a kind's name in.
+func workloadLabel(k Kind) model.LabelName {
+	if k == KindJob {
+		return labelK8sJob
+	}
+	return model.LabelName(k)
 }
 
 // Snapshot runs one query per metric and groups the answers by pod.
@@ -139,7 +152,7 @@ func podOf(pods map[string]*promPod, m model.Metric) *promPod {
 	}
 	pod := Pod{Namespace: ns, Name: name, Meshed: true}
 	for _, k := range workloadLabelKinds() {
-		if v := string(m[model.LabelName(k)]); v != "" {
+		if v := string(m[workloadLabel(k)]); v != "" {
 			pod.Owners = append(pod.Owners, Workload{Kind: k, Name: v})
 		}
 	}

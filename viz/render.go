@@ -179,8 +179,8 @@ type EdgeJSON struct {
 	NoTLSReason  string `json:"no_tls_reason"`
 }
 
-// WriteEdgesJSON writes edges as a JSON array of EdgeJSON.
-func WriteEdgesJSON(w io.Writer, edges []Edge) error {
+// EdgesJSON converts edges to their JSON form.
+func EdgesJSON(edges []Edge) []EdgeJSON {
 	out := make([]EdgeJSON, 0, len(edges))
 	for _, e := range edges {
 		out = append(out, EdgeJSON{
@@ -188,7 +188,12 @@ func WriteEdgesJSON(w io.Writer, edges []Edge) error {
 			ClientID: e.ClientID, ServerID: e.ServerID, Secured: e.Secured, NoTLSReason: e.NoTLSReason,
 		})
 	}
-	return output.WriteJSON(w, out)
+	return out
+}
+
+// WriteEdgesJSON writes edges as a JSON array of EdgeJSON.
+func WriteEdgesJSON(w io.Writer, edges []Edge) error {
+	return output.WriteJSON(w, EdgesJSON(edges))
 }
 
 func newTable(w io.Writer) *tabwriter.Writer {

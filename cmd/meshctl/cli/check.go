@@ -95,25 +95,32 @@ func (o *checkOptions) run(ctx context.Context) error {
 	case o.proxy:
 		mode = check.ModeProxy
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.wait)
+	return runCheckCategories(ctx, o.globalOptions, env, check.Categories(mode), o.format, o.wait)
+}
+
+// runCheckCategories runs categories under a --wait deadline and renders
+// the results as they come (table or short) or at the end (JSON), with
+// retry progress on stderr. A failed run exits 1 without another message.
+func runCheckCategories(ctx context.Context, g *globalOptions, env *check.Env, cats []check.Category, format output.Format, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 
-	table := &check.TableWriter{W: o.streams.Out, Glyphs: output.NewGlyphs(output.ColorEnabled(o.streams.Out, o.noColor, o.cfg.getenv)), Short: o.format == output.Short}
-	progress := newCheckProgress(o.streams.ErrOut, output.ColorEnabled(o.streams.ErrOut, o.noColor, o.cfg.getenv), o.Now)
+	table := &check.TableWriter{W: g.streams.Out, Glyphs: output.NewGlyphs(output.ColorEnabled(g.streams.Out, g.noColor, g.cfg.getenv)), Short: format == output.Short}
+	progress := newCheckProgress(g.streams.ErrOut, output.ColorEnabled(g.streams.ErrOut, g.noColor, g.cfg.getenv), g.Now)
 	runner := check.Runner{Observer: func(r check.Result) {
 		if r.Status == check.StatusRetrying {
 			progress.retrying(r)
 			return
 		}
 		progress.clear()
-		if o.format != output.JSON {
+		if format != output.JSON {
 			table.Observe(r)
 		}
 	}}
-	summary := runner.Run(ctx, env, check.Categories(mode))
+	summary := runner.Run(ctx, env, cats)
 	progress.clear()
-	if o.format == output.JSON {
-		if err := check.WriteJSON(o.streams.Out, summary); err != nil {
+	if format == output.JSON {
+		if err := check.WriteJSON(g.streams.Out, summary); err != nil {
 			return err
 		}
 	} else {

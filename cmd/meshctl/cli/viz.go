@@ -9,13 +9,16 @@ func newVizCmd(g *globalOptions) *cobra.Command {
 		Long: `Show traffic as the proxies see it: golden metrics per workload (stat) and
 who talks to whom, with TLS status (edges).
 
-No Prometheus is needed: meshctl scrapes each selected proxy's admin
-/metrics (port 4191) through the Kubernetes API server twice, a time window
-apart, and computes rates from the difference. Saved scrapes can be read
-instead with --metrics-file, without a cluster. docs/viz.md explains every
-number.`,
+No Prometheus is needed: without one, meshctl scrapes each selected proxy's
+admin /metrics (port 4191) through the Kubernetes API server twice, a time
+window apart, and computes rates from the difference. Once the viz
+extension's Prometheus runs (viz install), stat, edges and dashboard query
+it through the API server's service proxy instead (-v says which source
+answered); --prometheus-url names another Prometheus, and saved scrapes can
+be read with --metrics-file, without a cluster. viz check diagnoses the
+extension. docs/viz.md explains every number.`,
 		Args: noArgs,
 	}
-	cmd.AddCommand(newVizStatCmd(g), newVizEdgesCmd(g))
+	cmd.AddCommand(newVizStatCmd(g), newVizEdgesCmd(g), newVizInstallCmd(g), newVizUninstallCmd(g), newVizCheckCmd(g), newVizDashboardCmd(g))
 	return cmd
 }

@@ -39,7 +39,7 @@ func (o *vizSourceOptions) addFlags(cmd *cobra.Command) {
 	f.StringVarP(&o.selector, "selector", "l", "", "Label selector on the pods (for example app=web)")
 	f.DurationVarP(&o.window, "time-window", "t", viz.DefaultDirectWindow, "Time between the two scrapes rates are computed over (with --metrics-file and no -t: read from the files' # scraped-at comments, else their modification times)")
 	f.StringArrayVar(&o.metricsFiles, "metrics-file", nil, "Read a saved /metrics scrape instead of the cluster (repeat: the first is the start of the window, the last its end)")
-	f.StringVar(&o.prometheusURL, "prometheus-url", "", "Query this Prometheus (which must scrape the proxies, with namespace and pod labels) instead of scraping the proxies; -t then defaults to 1m")
+	f.StringVar(&o.prometheusURL, "prometheus-url", "", "Query this Prometheus (which must scrape the proxies, with namespace and pod labels) instead of the viz Prometheus or the proxies; -t then defaults to 1m")
 	f.StringVarP(&o.output, "output", "o", "table", "Output format: table, wide or json")
 }
 
@@ -74,19 +74,20 @@ func (o *vizSourceOptions) selectionNamespace() string {
 	return o.namespace
 }
 
-// source returns the offline source over --metrics-file, or the direct
-// source over the cluster.
-func (o *vizSourceOptions) source(g *globalOptions) (viz.Source, error) {
+// source returns the metrics source and says which it is: --metrics-file
+// (offline), --prometheus-url, the viz Prometheus through the API server
+// when it is installed and ready, else the direct scrape of the proxies.
+func (o *vizSourceOptions) source(ctx context.Context, g *globalOptions) (viz.Source, string, error) {
 	if len(o.metricsFiles) > 0 {
 		files := make([]viz.ScrapeFile, 0, len(o.metricsFiles))
 		for _, path := range o.metricsFiles {
 			b, err := os.ReadFile(path)
 			if err != nil {
-				return nil, fmt.Errorf("read --metrics-file: %w", err)
+				return nil, "", fmt.Errorf("read --metrics-file: %w", err)
 			}
 			st, err := os.Stat(path)
 			if err != nil {
-				return nil, fmt.Errorf("read --metrics-file: %w", err)
+				return nil, "", fmt.Errorf("read --metrics-file: %w", err)
 			}
 			files = append(files, viz.ScrapeFile{Name: path, Data: b, ModTime: st.ModTime()})
 		}
@@ -94,32 +95,49 @@ func (o *vizSourceOptions) source(g *globalOptions) (viz.Source, error) {
 		if o.windowChanged {
 			src.Window = o.window
 		}
-		return src, nil
+		return src, fmt.Sprintf("%d saved scrapes (--metrics-file)", len(files)), nil
 	}
 	if o.prometheusURL != "" {
 		client, err := promapi.NewClient(promapi.Config{Address: o.prometheusURL})
 		if err != nil {
-			return nil, fmt.Errorf("--prometheus-url: %w", err)
+			return nil, "", fmt.Errorf("--prometheus-url: %w", err)
 		}
-		src := &viz.Prometheus{API: promv1.NewAPI(client)}
-		if o.windowChanged {
-			src.Window = o.window
-		}
-		return src, nil
+		return o.prometheus(client), "Prometheus at " + o.prometheusURL + " (--prometheus-url)", nil
 	}
 	cs, err := g.Factory().Kubernetes()
 	if err != nil {
-		return nil, fmt.Errorf("%w; without a cluster, pass saved scrapes with --metrics-file", err)
+		return nil, "", fmt.Errorf("%w; without a cluster, pass saved scrapes with --metrics-file", err)
 	}
-	return &viz.Direct{Kube: cs, Window: o.window}, nil
+	ok, why, err := viz.InClusterPrometheus(ctx, cs)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w; or pass --prometheus-url, or --metrics-file", err)
+	}
+	if ok {
+		return o.prometheus(viz.ServiceProxyClient{Kube: cs}), "the viz Prometheus through the API server (" + viz.PrometheusProxyPath() + ")", nil
+	}
+	return &viz.Direct{Kube: cs, Window: o.window}, "direct scrapes of the proxies through the API server, " + o.window.String() + " apart: " + why, nil
+}
+
+// prometheus returns a Prometheus source over client; -t, when given, is
+// the window of its increase() queries.
+func (o *vizSourceOptions) prometheus(client promapi.Client) *viz.Prometheus {
+	src := &viz.Prometheus{API: promv1.NewAPI(client)}
+	if o.windowChanged {
+		src.Window = o.window
+	}
+	return src
 }
 
 // snapshot runs the source and reports, on stderr, every selected pod that
-// did not answer: a missing pod must never look like a quiet one.
+// did not answer: a missing pod must never look like a quiet one. With -v
+// it also says which source answered.
 func (o *vizSourceOptions) snapshot(ctx context.Context, g *globalOptions, q viz.Query) (*viz.Snapshot, error) {
-	src, err := o.source(g)
+	src, name, err := o.source(ctx, g)
 	if err != nil {
 		return nil, err
+	}
+	if g.verbose {
+		fmt.Fprintf(g.streams.ErrOut, "metrics from %s\n", name)
 	}
 	snap, err := src.Snapshot(ctx, q)
 	if err != nil {

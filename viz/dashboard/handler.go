@@ -1,0 +1,239 @@
+package dashboard
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/meshctl/meshctl/viz"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// DefaultCacheTTL is how long a snapshot answers further requests of the
+// same namespace: the page asks for stat and edges together, and several
+// tabs must not multiply the scrapes.
+const DefaultCacheTTL = 2 * time.Second
+
+// Options configure New.
+type Options struct {
+	// Source gives the metrics (direct, Prometheus or offline).
+	Source viz.Source
+	// AllowedHosts are the Host header values served, as host:port (for
+	// example 127.0.0.1:50750 and localhost:50750). Required.
+	AllowedHosts []string
+	// CacheTTL is how long a snapshot is reused (default DefaultCacheTTL).
+	CacheTTL time.Duration
+	// Now replaces the clock in tests.
+	Now func() time.Time
+}
+
+// Handler serves the dashboard.
+type Handler struct {
+	opts    Options
+	allowed map[string]bool
+	mux     *http.ServeMux
+
+	mu    sync.Mutex
+	cache map[string]*cached
+}
+
+// cached is one namespace's snapshot; ready is closed once it is fetched.
+type cached struct {
+	ready chan struct{}
+	at    time.Time
+	snap  *viz.Snapshot
+	err   error
+}
+
+// New returns the dashboard handler.
+func New(o Options) (*Handler, error) {
+	if o.Source == nil {
+		return nil, errors.New("dashboard: no metrics source")
+	}
+	if len(o.AllowedHosts) == 0 {
+		return nil, errors.New("dashboard: no allowed hosts: pass the host:port the dashboard is served at")
+	}
+	if o.CacheTTL <= 0 {
+		o.CacheTTL = DefaultCacheTTL
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	h := &Handler{opts: o, allowed: map[string]bool{}, mux: http.NewServeMux(), cache: map[string]*cached{}}
+	for _, host := range o.AllowedHosts {
+		h.allowed[strings.ToLower(host)] = true
+	}
+	static, err := fs.Sub(assets, "assets")
+	if err != nil {
+		return nil, fmt.Errorf("dashboard assets: %w", err)
+	}
+	h.mux.Handle("GET /", http.FileServerFS(static))
+	h.mux.HandleFunc("GET /api/stat", h.stat)
+	h.mux.HandleFunc("GET /api/edges", h.edges)
+	return h, nil
+}
+
+// ServeHTTP checks Host, Origin and method, sets the security headers, and
+// routes the request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("X-Frame-Options", "DENY")
+	hdr.Set("Referrer-Policy", "no-referrer")
+	if !h.allowed[strings.ToLower(r.Host)] {
+		http.Error(w, fmt.Sprintf("host %q is not served here: open the dashboard at the URL meshctl printed", r.Host), http.StatusMisdirectedRequest)
+		return
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && !h.originAllowed(origin) {
+		http.Error(w, fmt.Sprintf("origin %q may not use the dashboard", origin), http.StatusForbidden)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		hdr.Set("Allow", "GET, HEAD")
+		http.Error(w, "the dashboard is read-only: GET and HEAD only", http.StatusMethodNotAllowed)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) originAllowed(origin string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Scheme == "http" && u.Path == "" && h.allowed[strings.ToLower(u.Host)]
+}
+
+// statResponse is the answer of /api/stat.
+type statResponse struct {
+	Rows []viz.StatJSON `json:"rows"`
+	// Notes name the pods that did not answer, whose numbers are missing.
+	Notes []string `json:"notes"`
+}
+
+// edgesResponse is the answer of /api/edges.
+type edgesResponse struct {
+	Edges []viz.EdgeJSON `json:"edges"`
+	Notes []string       `json:"notes"`
+}
+
+// request reads the query: resource (a viz kind, default deploy) and
+// namespace (empty: all).
+func request(r *http.Request) (viz.Selection, error) {
+	q := r.URL.Query()
+	res := q.Get("resource")
+	if res == "" {
+		res = "deploy"
+	}
+	kind, err := viz.ParseKind(res)
+	if err != nil {
+		return viz.Selection{}, err
+	}
+	sel := viz.Selection{Kind: kind, Namespace: q.Get("namespace")}
+	if kind == viz.KindNamespace {
+		sel.Namespace = ""
+	}
+	return sel, sel.Validate()
+}
+
+func (h *Handler) stat(w http.ResponseWriter, r *http.Request) {
+	sel, err := request(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	snap, err := h.snapshot(r.Context(), sel.Namespace)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	rows, err := viz.Stat(snap, viz.StatOptions{Selection: sel})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	writeJSON(w, statResponse{Rows: viz.StatRowsJSON(rows), Notes: notes(snap)})
+}
+
+func (h *Handler) edges(w http.ResponseWriter, r *http.Request) {
+	sel, err := request(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	snap, err := h.snapshot(r.Context(), sel.Namespace)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	edges := viz.Edges(snap, viz.EdgesOptions{Selection: sel})
+	writeJSON(w, edgesResponse{Edges: viz.EdgesJSON(edges), Notes: notes(snap)})
+}
+
+// snapshot returns a snapshot of every meshed pod of namespace ("" for
+// all), fetching it once per CacheTTL however many requests ask.
+func (h *Handler) snapshot(ctx context.Context, namespace string) (*viz.Snapshot, error) {
+	h.mu.Lock()
+	c := h.cache[namespace]
+	if c != nil {
+		select {
+		case <-c.ready:
+			if h.opts.Now().Sub(c.at) >= h.opts.CacheTTL || c.err != nil {
+				c = nil
+			}
+		default: // being fetched: wait for it
+		}
+	}
+	if c == nil {
+		c = &cached{ready: make(chan struct{})}
+		h.cache[namespace] = c
+		go h.fetch(c, namespace)
+	}
+	h.mu.Unlock()
+	select {
+	case <-c.ready:
+		return c.snap, c.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// fetch runs the source for one namespace. It is not tied to the request
+// that started it, so that a closed tab does not fail the others waiting.
+func (h *Handler) fetch(c *cached, namespace string) {
+	q := viz.Query{Namespace: namespace, Selections: []viz.Selection{{Kind: viz.KindPod, Namespace: namespace}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c.snap, c.err = h.opts.Source.Snapshot(ctx, q)
+	c.at = h.opts.Now()
+	close(c.ready)
+}
+
+func notes(snap *viz.Snapshot) []string {
+	out := []string{}
+	for _, sc := range snap.Failed() {
+		out = append(out, fmt.Sprintf("pod %s/%s did not answer, its numbers are missing: %v", sc.Pod.Namespace, sc.Pod.Name, sc.Err))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(append(b, '\n'))
+}
