@@ -122,6 +122,7 @@ func TestJourney(t *testing.T) {
 
 	j.stage("viz shows the traffic", func(t *testing.T) {
 		requireCommand(t, "issue 7", "viz", "stat")
+		vizShowsDemoTraffic(t)
 	})
 
 	j.stage("uninstall", func(t *testing.T) {

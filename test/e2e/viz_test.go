@@ -1,0 +1,69 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// statRow is the part of `meshctl viz stat -o json` the journey checks.
+type statRow struct {
+	Name       string   `json:"name"`
+	Meshed     string   `json:"meshed"`
+	MeshedPods int      `json:"meshed_pods"`
+	TotalPods  int      `json:"total_pods"`
+	Requests   *float64 `json:"requests"`
+	Success    *float64 `json:"success"`
+	RPS        *float64 `json:"rps"`
+	P99        *float64 `json:"latency_ms_p99"`
+}
+
+// vizShowsDemoTraffic reads the demo's numbers the way a user does, with
+// no Prometheus installed (the direct source): the load generator sends
+// 50 requests per second to web, 10 % of them to a path that fails.
+func vizShowsDemoTraffic(t *testing.T) {
+	out, errOut, code := meshctl(t, "viz", "stat", "deploy", "-n", demoNamespace, "-t", "20s", "-o", "json")
+	if code != 0 {
+		t.Fatalf("viz stat: exit %d\n%s", code, errOut)
+	}
+	var rows []statRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("viz stat -o json: %v\n%s", err, out)
+	}
+	var web *statRow
+	for i := range rows {
+		if rows[i].Name == "web" {
+			web = &rows[i]
+		}
+	}
+	if web == nil {
+		t.Fatalf("no row for deploy/web:\n%s", out)
+	}
+	if web.MeshedPods == 0 || web.MeshedPods != web.TotalPods {
+		t.Errorf("web MESHED %s, want all pods meshed", web.Meshed)
+	}
+	if web.Success == nil || *web.Success < 0.85 || *web.Success > 0.95 {
+		t.Errorf("web SUCCESS %v, want about 0.90 (10 %% injected failures):\n%s", deref(web.Success), out)
+	}
+	if web.RPS == nil || *web.RPS < 35 || *web.RPS > 65 {
+		t.Errorf("web RPS %v, want about 50:\n%s", deref(web.RPS), out)
+	}
+	if web.P99 == nil {
+		t.Errorf("web has no latency percentiles:\n%s", out)
+	}
+	t.Logf("viz stat deploy/web: meshed %s, success %.4f, rps %.1f, p99 %.1f ms", web.Meshed, deref(web.Success), deref(web.RPS), deref(web.P99))
+
+	edges, errOut, code := meshctl(t, "viz", "edges", "deploy", "-n", demoNamespace, "-t", "10s")
+	if code != 0 {
+		t.Fatalf("viz edges: exit %d\n%s", code, errOut)
+	}
+	t.Logf("viz edges deploy:\n%s", edges)
+}
+
+func deref(f *float64) float64 {
+	if f == nil {
+		return -1
+	}
+	return *f
+}
