@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,9 @@ const (
 	DefaultSendTimeout = 10 * time.Second
 	DefaultMaxStreams  = 10000
 )
+
+// errShuttingDown ends streams when the server closes; clients retry.
+var errShuttingDown = status.Error(codes.Unavailable, "destination: shutting down")
 
 // ServerOptions configure a Server. Zero fields take the defaults above.
 type ServerOptions struct {
@@ -51,6 +55,8 @@ type Server struct {
 	destinationv1.UnimplementedDestinationServer
 	opts    ServerOptions
 	slots   chan struct{}
+	done    chan struct{}
+	closing sync.Once
 	metrics *metrics
 	log     *slog.Logger
 }
@@ -80,7 +86,14 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("destination server: %w", err)
 	}
-	return &Server{opts: opts, slots: make(chan struct{}, opts.MaxStreams), metrics: m, log: log}, nil
+	return &Server{opts: opts, slots: make(chan struct{}, opts.MaxStreams), done: make(chan struct{}), metrics: m, log: log}, nil
+}
+
+// Close ends every open stream with Unavailable, so a graceful stop of
+// the gRPC server does not wait for clients that never leave; they
+// reconnect to another replica. Later streams are refused.
+func (s *Server) Close() {
+	s.closing.Do(func() { close(s.done) })
 }
 
 // Get implements destinationv1.DestinationServer: it sends the target's
@@ -91,6 +104,11 @@ func (s *Server) Get(req *destinationv1.GetRequest, stream destinationv1.Destina
 	if err != nil {
 		s.metrics.refused.WithLabelValues(refusedBadTarget).Inc()
 		return status.Errorf(codes.InvalidArgument, "destination: target %q: want ip:port", req.GetTarget())
+	}
+	select {
+	case <-s.done:
+		return errShuttingDown
+	default:
 	}
 	if s.opts.Synced != nil && !s.opts.Synced() {
 		s.metrics.refused.WithLabelValues(refusedNotSynced).Inc()
@@ -125,6 +143,8 @@ func (s *Server) Get(req *destinationv1.GetRequest, stream destinationv1.Destina
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-s.done:
+			return errShuttingDown
 		case <-changed:
 		}
 		t := time.NewTimer(s.opts.Debounce)
@@ -132,6 +152,9 @@ func (s *Server) Get(req *destinationv1.GetRequest, stream destinationv1.Destina
 		case <-ctx.Done():
 			t.Stop()
 			return nil
+		case <-s.done:
+			t.Stop()
+			return errShuttingDown
 		case <-t.C:
 		}
 	}

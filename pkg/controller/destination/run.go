@@ -135,8 +135,9 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	log.Info("destination service listening", "addr", ln.Addr().String(), "trust_domain", cfg.TrustDomain)
 
 	err = controller.Serve(ctx, Spec(), cfg.Config, deps)
-	// Streams live until their clients leave: give them a moment to see
-	// the GOAWAY, then cut them.
+	// Streams live until their clients leave: end them, then give the
+	// server a moment to flush before cutting connections.
+	svc.Close()
 	stopped := make(chan struct{})
 	go func() { srv.GracefulStop(); close(stopped) }()
 	select {
