@@ -146,7 +146,7 @@ func (c *Client) evictOldestLocked() {
 // evictIdle forgets targets unused for IdleTimeout, checking every half
 // of it.
 func (c *Client) evictIdle() {
-	tick := time.NewTicker(c.opts.IdleTimeout / 2)
+	tick := time.NewTicker(max(c.opts.IdleTimeout/2, time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {
