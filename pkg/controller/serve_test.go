@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshctl/meshctl/pkg/controller"
-	"github.com/meshctl/meshctl/pkg/controller/destination"
 	"github.com/meshctl/meshctl/pkg/controller/policy"
 )
 
@@ -46,9 +45,6 @@ func TestComponents(t *testing.T) {
 		notice   string
 		grpcPort string
 	}{
-		{"destination", func(ctx context.Context, c controller.Config, d controller.Deps) error {
-			return destination.Run(ctx, destination.Config{Config: c}, d)
-		}, "destination: endpoint and route discovery (gRPC :8086) not implemented yet (no issue yet); serving admin only", "8086"},
 		{"policy", func(ctx context.Context, c controller.Config, d controller.Deps) error {
 			return policy.Run(ctx, policy.Config{Config: c}, d)
 		}, "policy: inbound policy discovery (gRPC :8090) not implemented yet (no issue yet); serving admin only", "8090"},

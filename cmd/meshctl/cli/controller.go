@@ -70,8 +70,12 @@ open their port.`,
 			}
 			return identity.Run(ctx, cfg, d)
 		}),
-		o.newComponentCmd(meshapi.ComponentDestination, "Run the destination controller (admin only for now)", func(ctx context.Context, c controller.Config, d controller.Deps) error {
-			return destination.Run(ctx, destination.Config{Config: c}, d)
+		o.newComponentCmd(meshapi.ComponentDestination, "Run the destination controller (endpoint and identity discovery for proxies)", func(ctx context.Context, c controller.Config, d controller.Deps) error {
+			cfg, err := destination.FromEnv(destination.Config{Config: c}, os.Getenv)
+			if err != nil {
+				return usageError(fmt.Errorf("destination controller: %w", err))
+			}
+			return destination.Run(ctx, cfg, d)
 		}),
 		o.newComponentCmd(meshapi.ComponentPolicy, "Run the policy controller (admin only for now)", func(ctx context.Context, c controller.Config, d controller.Deps) error {
 			return policy.Run(ctx, policy.Config{Config: c}, d)

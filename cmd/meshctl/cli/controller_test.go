@@ -42,9 +42,9 @@ func httpGet(t *testing.T, url string) (int, string) {
 }
 
 func TestControllerCommands(t *testing.T) {
-	// The injector and identity controllers need a cluster: tested in their
-	// packages and on the real cluster (test/e2e).
-	for _, name := range []string{"destination", "policy"} {
+	// The injector, identity and destination controllers need a cluster:
+	// tested in their packages and on the real cluster (test/e2e).
+	for _, name := range []string{"policy"} {
 		t.Run(name, func(t *testing.T) {
 			addr := "127.0.0.1:" + freePort(t)
 			streams, _, out, errOut := genericiooptions.NewTestIOStreams()
@@ -118,8 +118,8 @@ func TestControllerBusyAdminPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	r := run(t, "controller destination --admin-addr "+ln.Addr().String())
-	if r.code != ExitFailure || !strings.Contains(r.stderr, "destination: admin server: listen tcp") {
+	r := run(t, "controller policy --admin-addr "+ln.Addr().String())
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "policy: admin server: listen tcp") {
 		t.Errorf("got exit %d, stderr %q", r.code, r.stderr)
 	}
 }

@@ -1,11 +1,18 @@
 // Package destination is the destination controller, run as `meshctl
 // controller destination`.
 //
-// Its job (not yet scheduled in an issue): stream endpoint sets, server
-// identities, protocol hints and route configuration to proxies, over gRPC
-// on :8086.
+// It serves the Destination gRPC service (pkg/api/destination/v1) on
+// :8086: for a connection's original destination, a pod IP or a Service
+// ClusterIP and port, it streams full snapshots of the endpoints that serve
+// it, each with the TLS identity it must prove, its metric labels and a
+// protocol hint. The rules are in docs/destination.md.
 //
-// Until then Run serves only the admin endpoints (see package controller)
-// and says so in its logs, on /ready and in the
-// meshctl_controller_capabilities gauge. Its own port is not opened.
+// The answers come from a Source: KubeSource watches Pods, Services and
+// EndpointSlices through shared informers; MemorySource is edited in
+// memory (tests, and later the local mode). Resolver applies the rules to
+// a Source, Server streams them, Run puts it together with the admin
+// server.
+//
+// Route configuration (ServiceProfile, HTTPRoute, TrafficSplit) is not
+// served yet.
 package destination

@@ -2,8 +2,18 @@ package destination
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/meshctl/meshctl/pkg/admin"
+	destinationv1 "github.com/meshctl/meshctl/pkg/api/destination/v1"
 	"github.com/meshctl/meshctl/pkg/controller"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
@@ -12,26 +22,159 @@ import (
 type Config struct {
 	// Config holds the settings every component shares.
 	controller.Config
+	// GRPCAddr is the Destination service's listen address; empty means
+	// :meshapi.DestinationGRPCPort. Ignored when GRPCListener is set.
+	GRPCAddr string
+	// GRPCListener, when set, is used instead of listening on GRPCAddr
+	// (tests). Run closes it.
+	GRPCListener net.Listener
+	// TrustDomain of identity names; empty means meshapi.DefaultTrustDomain.
+	TrustDomain string
+	// MaxStreams bounds the Get streams open at once; zero means
+	// DefaultMaxStreams.
+	MaxStreams int
 }
 
-// Deps are the destination controller's collaborators; see controller.Deps.
+// Deps are the destination controller's collaborators; see
+// controller.Deps. Kube is required.
 type Deps = controller.Deps
 
-// Spec describes the destination controller: what it will do and what this build
-// does.
+// ReadySynced is the readiness condition met once the Pod, Service and
+// EndpointSlice caches hold a full view of the cluster.
+const ReadySynced = "caches-synced"
+
+// MaxRecvBytes bounds a request (a target and a namespace); MaxSendBytes
+// bounds one snapshot, room for some ten thousand endpoints.
+const (
+	MaxRecvBytes = 16 << 10
+	MaxSendBytes = 4 << 20
+)
+
+// Spec describes the destination controller.
 func Spec() controller.Spec {
 	return controller.Spec{
 		Component: meshapi.ComponentDestination,
 		Capabilities: []controller.Capability{{
 			Name:        "endpoint-discovery",
-			Description: fmt.Sprintf("endpoint and route discovery (gRPC :%d)", meshapi.DestinationGRPCPort),
-			Pending:     "no issue yet",
+			Description: fmt.Sprintf("endpoint and identity discovery (gRPC :%d)", meshapi.DestinationGRPCPort),
+			Implemented: true,
 		}},
 	}
 }
 
-// Run runs the destination controller until ctx is cancelled and returns nil after
-// a clean shutdown.
+// Run serves the Destination service and the admin endpoints until ctx is
+// cancelled and returns nil after a clean shutdown. It is ready once its
+// caches are synced; until then Get answers Unavailable.
 func Run(ctx context.Context, cfg Config, deps Deps) error {
-	return controller.Serve(ctx, Spec(), cfg.Config, deps)
+	cfg = cfg.withDefaults()
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", meshapi.ComponentDestination)
+	if deps.Kube == nil {
+		return errors.New("destination: no Kubernetes client")
+	}
+	cs, err := deps.Kube.Kubernetes()
+	if err != nil {
+		return fmt.Errorf("destination: %w", err)
+	}
+	if deps.Registry == nil {
+		deps.Registry = admin.NewRegistry()
+	}
+	if deps.Readiness == nil {
+		deps.Readiness = &admin.Readiness{}
+	}
+	ready := deps.Readiness
+	ready.Set(ReadySynced, false, "pod, service and endpointslice caches not synced yet")
+
+	src, err := NewKubeSource(cs)
+	if err != nil {
+		return err
+	}
+	sctx, stopSource := context.WithCancel(ctx)
+	defer func() { stopSource(); src.Shutdown() }()
+	src.Start(sctx)
+	synced := make(chan struct{})
+	go func() {
+		if src.WaitForSync(sctx) {
+			close(synced)
+			ready.Set(ReadySynced, true, "caches synced")
+			log.Info("caches synced")
+		}
+	}()
+	isSynced := func() bool {
+		select {
+		case <-synced:
+			return true
+		default:
+			return false
+		}
+	}
+	svc, err := NewServer(ServerOptions{
+		Resolver:   Resolver{Source: src, MeshNamespace: cfg.MeshNamespace, TrustDomain: cfg.TrustDomain},
+		Synced:     isSynced,
+		MaxStreams: cfg.MaxStreams,
+		Registerer: deps.Registry,
+		Logger:     log,
+	})
+	if err != nil {
+		return fmt.Errorf("destination: %w", err)
+	}
+
+	ln := cfg.GRPCListener
+	if ln == nil {
+		if ln, err = (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.GRPCAddr); err != nil {
+			return fmt.Errorf("destination: listen %s: %w", cfg.GRPCAddr, err)
+		}
+	}
+	srv := NewGRPCServer()
+	destinationv1.RegisterDestinationServer(srv, svc)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("destination service listening", "addr", ln.Addr().String(), "trust_domain", cfg.TrustDomain)
+
+	err = controller.Serve(ctx, Spec(), cfg.Config, deps)
+	// Streams live until their clients leave: end them, then give the
+	// server a moment to flush before cutting connections.
+	svc.Close()
+	stopped := make(chan struct{})
+	go func() { srv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		srv.Stop()
+	}
+	if gerr := <-served; gerr != nil && !errors.Is(gerr, grpc.ErrServerStopped) && err == nil {
+		err = fmt.Errorf("destination: destination service: %w", gerr)
+	}
+	return err
+}
+
+// NewGRPCServer returns a gRPC server bounded for the Destination service:
+// message sizes, concurrent streams per connection, handshake time, and
+// keepalive so the streams of a vanished proxy are reclaimed.
+func NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
+	return grpc.NewServer(append([]grpc.ServerOption{
+		grpc.MaxRecvMsgSize(MaxRecvBytes),
+		grpc.MaxSendMsgSize(MaxSendBytes),
+		// One proxy opens one stream per target it talks to.
+		grpc.MaxConcurrentStreams(1024),
+		grpc.ConnectionTimeout(10 * time.Second),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	}, opts...)...)
+}
+
+func (c Config) withDefaults() Config {
+	if c.MeshNamespace == "" {
+		c.MeshNamespace = meshapi.DefaultNamespace
+	}
+	if c.GRPCAddr == "" {
+		c.GRPCAddr = net.JoinHostPort("", strconv.Itoa(meshapi.DestinationGRPCPort))
+	}
+	if c.TrustDomain == "" {
+		c.TrustDomain = meshapi.DefaultTrustDomain
+	}
+	return c
 }

@@ -1,0 +1,272 @@
+package destination
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"reflect"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Index names of the informer caches.
+const (
+	indexPodIP     = "podIP"
+	indexClusterIP = "clusterIP"
+	indexService   = "service"
+)
+
+// KubeSource is the Source backed by shared informers on Pods, Services
+// and EndpointSlices (discovery.k8s.io/v1) across all namespaces.
+type KubeSource struct {
+	factory  informers.SharedInformerFactory
+	pods     cache.SharedIndexInformer
+	services cache.SharedIndexInformer
+	slices   cache.SharedIndexInformer
+	changes  changes
+}
+
+// NewKubeSource builds the informers; Start runs them.
+func NewKubeSource(cs kubernetes.Interface) (*KubeSource, error) {
+	// No periodic resync: watches deliver every change, and a resync would
+	// only wake every stream for nothing.
+	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTransform(stripManagedFields))
+	s := &KubeSource{
+		factory:  f,
+		pods:     f.Core().V1().Pods().Informer(),
+		services: f.Core().V1().Services().Informer(),
+		slices:   f.Discovery().V1().EndpointSlices().Informer(),
+	}
+	for _, ix := range []struct {
+		inf  cache.SharedIndexInformer
+		name string
+		fn   cache.IndexFunc
+	}{
+		{s.pods, indexPodIP, podIPs},
+		{s.services, indexClusterIP, clusterIPs},
+		{s.slices, indexService, sliceService},
+	} {
+		if err := ix.inf.AddIndexers(cache.Indexers{ix.name: ix.fn}); err != nil {
+			return nil, fmt.Errorf("destination: index %s: %w", ix.name, err)
+		}
+	}
+	notify := cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { s.changes.notify() },
+		UpdateFunc: func(any, any) { s.changes.notify() },
+		DeleteFunc: func(any) { s.changes.notify() },
+	}
+	// Pod status changes all the time (conditions, restarts); only what a
+	// resolution reads wakes the streams.
+	podNotify := notify
+	podNotify.UpdateFunc = func(o, n any) {
+		if podChanged(o, n) {
+			s.changes.notify()
+		}
+	}
+	for _, h := range []struct {
+		inf cache.SharedIndexInformer
+		h   cache.ResourceEventHandler
+	}{{s.pods, podNotify}, {s.services, notify}, {s.slices, notify}} {
+		if _, err := h.inf.AddEventHandler(h.h); err != nil {
+			return nil, fmt.Errorf("destination: watch: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Start runs the informers until ctx is cancelled.
+func (s *KubeSource) Start(ctx context.Context) { s.factory.Start(ctx.Done()) }
+
+// WaitForSync blocks until the three caches hold a full list, or ctx is
+// done; it reports whether they synced.
+func (s *KubeSource) WaitForSync(ctx context.Context) bool {
+	return cache.WaitForCacheSync(ctx.Done(), s.pods.HasSynced, s.services.HasSynced, s.slices.HasSynced)
+}
+
+// Shutdown waits for the informers to stop after Start's ctx is cancelled.
+func (s *KubeSource) Shutdown() { s.factory.Shutdown() }
+
+// Changed implements Source.
+func (s *KubeSource) Changed() <-chan struct{} { return s.changes.Changed() }
+
+// PodByIP implements Source.
+func (s *KubeSource) PodByIP(ip netip.Addr) (Pod, bool) {
+	objs, _ := s.pods.GetIndexer().ByIndex(indexPodIP, ip.Unmap().String())
+	for _, o := range objs {
+		// An IP may briefly index a finished pod and its successor.
+		if p, ok := o.(*corev1.Pod); ok && p.Status.Phase == corev1.PodRunning {
+			return podModel(p), true
+		}
+	}
+	return Pod{}, false
+}
+
+// ServiceByIP implements Source.
+func (s *KubeSource) ServiceByIP(ip netip.Addr, port uint16) (Service, []Backend, bool, bool) {
+	ip = ip.Unmap()
+	objs, _ := s.services.GetIndexer().ByIndex(indexClusterIP, ip.String())
+	if len(objs) == 0 {
+		return Service{}, nil, false, false
+	}
+	svc, ok := objs[0].(*corev1.Service)
+	if !ok {
+		return Service{}, nil, false, false
+	}
+	model := Service{Namespace: svc.Namespace, Name: svc.Name}
+	portName, hasPort := "", false
+	for _, p := range svc.Spec.Ports {
+		if p.Port == int32(port) && (p.Protocol == "" || p.Protocol == corev1.ProtocolTCP) {
+			portName, hasPort = p.Name, true
+			break
+		}
+	}
+	if !hasPort {
+		return model, nil, false, true
+	}
+	family := discoveryv1.AddressTypeIPv4
+	if ip.Is6() {
+		family = discoveryv1.AddressTypeIPv6
+	}
+	slices, _ := s.slices.GetIndexer().ByIndex(indexService, svc.Namespace+"/"+svc.Name)
+	var out []Backend
+	for _, o := range slices {
+		sl, ok := o.(*discoveryv1.EndpointSlice)
+		if !ok || sl.AddressType != family {
+			continue
+		}
+		// The slice names its ports after the Service's, with the target
+		// port resolved per pod: this is how a named targetPort maps.
+		target, found := slicePort(sl, portName)
+		if !found {
+			continue
+		}
+		for _, ep := range sl.Endpoints {
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+				continue
+			}
+			for _, a := range ep.Addresses {
+				addr, err := netip.ParseAddr(a)
+				if err != nil {
+					continue
+				}
+				out = append(out, Backend{Addr: netip.AddrPortFrom(addr.Unmap(), target), Pod: s.endpointPod(sl.Namespace, ep.TargetRef, addr)})
+			}
+		}
+	}
+	return model, out, true, true
+}
+
+// endpointPod finds the pod behind an endpoint: by its target reference,
+// else by its address.
+func (s *KubeSource) endpointPod(ns string, ref *corev1.ObjectReference, addr netip.Addr) *Pod {
+	if ref != nil && ref.Kind == "Pod" {
+		if ref.Namespace != "" {
+			ns = ref.Namespace
+		}
+		if o, ok, _ := s.pods.GetIndexer().GetByKey(ns + "/" + ref.Name); ok {
+			if p, ok := o.(*corev1.Pod); ok {
+				m := podModel(p)
+				return &m
+			}
+		}
+	}
+	if p, ok := s.PodByIP(addr); ok {
+		return &p
+	}
+	return nil
+}
+
+// slicePort returns the number of the slice's TCP port called name.
+func slicePort(sl *discoveryv1.EndpointSlice, name string) (uint16, bool) {
+	for _, p := range sl.Ports {
+		pname := ""
+		if p.Name != nil {
+			pname = *p.Name
+		}
+		if pname != name || p.Port == nil || *p.Port <= 0 || *p.Port > 65535 ||
+			(p.Protocol != nil && *p.Protocol != corev1.ProtocolTCP) {
+			continue
+		}
+		return uint16(*p.Port), true
+	}
+	return 0, false
+}
+
+// podIPs indexes a pod by its IPs; host-network pods share the node's
+// address and are never answered for.
+func podIPs(obj any) ([]string, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok || p.Spec.HostNetwork {
+		return nil, nil
+	}
+	var out []string
+	for _, ip := range p.Status.PodIPs {
+		if a, err := netip.ParseAddr(ip.IP); err == nil {
+			out = append(out, a.Unmap().String())
+		}
+	}
+	if len(out) == 0 && p.Status.PodIP != "" {
+		if a, err := netip.ParseAddr(p.Status.PodIP); err == nil {
+			out = append(out, a.Unmap().String())
+		}
+	}
+	return out, nil
+}
+
+// clusterIPs indexes a Service by its cluster IPs (none when headless).
+func clusterIPs(obj any) ([]string, error) {
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return nil, nil
+	}
+	ips := svc.Spec.ClusterIPs
+	if len(ips) == 0 && svc.Spec.ClusterIP != "" {
+		ips = []string{svc.Spec.ClusterIP}
+	}
+	var out []string
+	for _, ip := range ips {
+		if a, err := netip.ParseAddr(ip); err == nil {
+			out = append(out, a.Unmap().String())
+		}
+	}
+	return out, nil
+}
+
+// sliceService indexes an EndpointSlice by its Service's namespace/name.
+func sliceService(obj any) ([]string, error) {
+	sl, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return nil, nil
+	}
+	name := sl.Labels[discoveryv1.LabelServiceName]
+	if name == "" {
+		return nil, nil
+	}
+	return []string{sl.Namespace + "/" + name}, nil
+}
+
+// podChanged reports whether an update changed what resolution reads.
+func podChanged(o, n any) bool {
+	op, ok1 := o.(*corev1.Pod)
+	np, ok2 := n.(*corev1.Pod)
+	if !ok1 || !ok2 {
+		return true
+	}
+	return op.Status.Phase != np.Status.Phase || op.Status.PodIP != np.Status.PodIP ||
+		!reflect.DeepEqual(op.Status.PodIPs, np.Status.PodIPs) || op.Spec.HostNetwork != np.Spec.HostNetwork ||
+		!reflect.DeepEqual(podModel(op), podModel(np))
+}
+
+// stripManagedFields drops managedFields before objects enter the caches:
+// they are large and never read here.
+func stripManagedFields(obj any) (any, error) {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
+}

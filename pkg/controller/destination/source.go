@@ -1,0 +1,100 @@
+package destination
+
+import (
+	"net/netip"
+	"sync"
+)
+
+// Source is the destination controller's source of truth: the pods and
+// Services it can answer for. The Kubernetes implementation is KubeSource;
+// a local registry (meshctl demo) can implement the same interface and
+// reuse the resolution rules, the gRPC service and the metrics unchanged.
+//
+// Implementations answer from memory and are safe for concurrent use.
+type Source interface {
+	// PodByIP returns the running, non-host-network pod whose IP is ip.
+	PodByIP(ip netip.Addr) (Pod, bool)
+	// ServiceByIP returns the Service whose cluster IP is ip and, when port
+	// is one of its TCP ports, the ready backends of that port with the
+	// Service port mapped to the backends' own (target) port. ok is false
+	// when no Service has that cluster IP; hasPort is false when the
+	// Service has no such port.
+	ServiceByIP(ip netip.Addr, port uint16) (svc Service, backends []Backend, hasPort, ok bool)
+	// Changed returns a channel closed at the next change of anything the
+	// source holds. Callers take it before reading, so no change between
+	// a read and the wait is missed.
+	Changed() <-chan struct{}
+}
+
+// Pod is what the controller needs to know about one pod.
+type Pod struct {
+	Namespace, Name string
+	// ServiceAccount is the pod's ServiceAccount; empty means "default".
+	ServiceAccount string
+	// Meshed reports whether the pod runs the meshctl proxy.
+	Meshed bool
+	// OwnerKind (lower case: deployment, statefulset, daemonset, job,
+	// replicaset, cronjob) and OwnerName name the workload that owns the
+	// pod, when known.
+	OwnerKind, OwnerName string
+	// OpaquePorts are the pod's ports whose traffic the proxy must not
+	// protocol-detect.
+	OpaquePorts PortRanges
+}
+
+// PortRanges is a list of inclusive port ranges, e.g. from "25,8000-8100".
+type PortRanges []PortRange
+
+// PortRange is an inclusive range of ports; Lo == Hi for one port.
+type PortRange struct{ Lo, Hi uint16 }
+
+// Contains reports whether port is in one of the ranges.
+func (r PortRanges) Contains(port uint16) bool {
+	for _, pr := range r {
+		if pr.Lo <= port && port <= pr.Hi {
+			return true
+		}
+	}
+	return false
+}
+
+// Service is what the controller needs to know about one Service.
+type Service struct {
+	Namespace, Name string
+}
+
+// Backend is one ready endpoint of a Service port.
+type Backend struct {
+	// Addr is the endpoint's address and target port.
+	Addr netip.AddrPort
+	// Pod is the pod behind the endpoint; nil when the endpoint names no
+	// known pod (a manually managed EndpointSlice, a pod not yet seen).
+	Pod *Pod
+}
+
+// changes hands out the channel closed at the next change: the broadcast
+// behind Source.Changed, without per-listener bookkeeping.
+type changes struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// Changed returns the channel closed at the next call to notify.
+func (c *changes) Changed() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch == nil {
+		c.ch = make(chan struct{})
+	}
+	return c.ch
+}
+
+// notify wakes every current waiter.
+func (c *changes) notify() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ch != nil {
+		close(c.ch)
+		c.ch = nil
+	}
+}
