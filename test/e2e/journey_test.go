@@ -110,6 +110,10 @@ func TestJourney(t *testing.T) {
 		demoTraffic(t)
 	})
 
+	j.stage("meshed pods talk mTLS", func(t *testing.T) {
+		meshedPodsTalkMTLS(t)
+	})
+
 	j.stage("check --proxy sees healthy proxies", func(t *testing.T) {
 		out, errOut, code := meshctl(t, "check", "--proxy", "-n", demoNamespace, "--wait", "2m")
 		if code != 0 {

@@ -128,13 +128,18 @@ func (o *proxyOptions) run(cmd *cobra.Command) error {
 		return fmt.Errorf("proxy identity: %w", err)
 	}
 	defer closeID()
+	dst, closeDst, err := proxyDestination(o.getenv(), o.cfg, tlsp, log)
+	if err != nil {
+		return usageError(fmt.Errorf("proxy configuration: %w", err))
+	}
+	defer closeDst()
 	// Only the admin port is bound now; inbound and outbound are bound
 	// once the proxy holds a certificate (fail closed).
 	admin, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.cfg.AdminAddr)
 	if err != nil {
 		return fmt.Errorf("proxy: listen admin on %s: %w", o.cfg.AdminAddr, err)
 	}
-	p, err := proxy.New(o.cfg, proxy.Deps{TLS: tlsp, Registry: reg}, log, proxy.Listeners{Admin: admin})
+	p, err := proxy.New(o.cfg, proxy.Deps{TLS: tlsp, Destination: dst, Registry: reg}, log, proxy.Listeners{Admin: admin})
 	if err != nil {
 		_ = admin.Close()
 		return err

@@ -1,0 +1,66 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// demoIdentity is the identity of the demo's pods (the namespace's default
+// ServiceAccount).
+const demoIdentity = "default." + demoNamespace + ".serviceaccount.identity.meshctl.cluster.local"
+
+// meshedPodsTalkMTLS checks, from web's own proxy metrics after
+// demoTraffic, that its calls to the meshed backend (HTTP/2), quote (gRPC)
+// and echo (opaque TCP) left over mTLS to the identity the destination
+// controller named, and that its proxy holds a certificate in date.
+func meshedPodsTalkMTLS(t *testing.T) {
+	t.Helper()
+	var web string
+	for _, p := range demoPods(t) {
+		if p.app == "web" {
+			web = p.ip
+		}
+	}
+	metrics := scrape(t, web)
+	lines := func(prefix string, parts ...string) []string {
+		var out []string
+	next:
+		for _, l := range strings.Split(metrics, "\n") {
+			if !strings.HasPrefix(l, prefix) {
+				continue
+			}
+			for _, p := range parts {
+				if !strings.Contains(l, p) {
+					continue next
+				}
+			}
+			out = append(out, l)
+		}
+		return out
+	}
+	secured := `tls="true"`
+	server := `server_id="` + demoIdentity + `"`
+	for _, port := range []string{":8081\"", ":8082\""} {
+		if got := lines("request_total{", `direction="outbound"`, port, secured, server); len(got) == 0 {
+			t.Errorf("no outbound request_total over mTLS to %s; outbound series:\n%s", port, strings.Join(lines("request_total{", `direction="outbound"`), "\n"))
+		}
+	}
+	if got := lines("tcp_open_total{", `direction="outbound"`, `peer="dst"`, secured, server); len(got) == 0 {
+		t.Errorf("no outbound TCP connection over mTLS; outbound TCP series:\n%s", strings.Join(lines("tcp_open_total{", `direction="outbound"`), "\n"))
+	}
+	if got := lines("request_total{", `direction="outbound"`, `tls="no_identity"`); len(got) != 0 {
+		t.Errorf("outbound requests in plaintext between meshed pods:\n%s", strings.Join(got, "\n"))
+	}
+	exp := lines("identity_cert_expiration_timestamp_seconds ")
+	if len(exp) != 1 {
+		t.Fatalf("web's proxy exports no certificate expiry")
+	}
+	v, err := strconv.ParseFloat(strings.Fields(exp[0])[1], 64)
+	if err != nil || time.Unix(int64(v), 0).Before(time.Now().Add(time.Hour)) {
+		t.Errorf("certificate expiry %q: want a time more than an hour ahead", exp[0])
+	}
+}
