@@ -105,6 +105,10 @@ func TestJourney(t *testing.T) {
 		meshDemo(t)
 	})
 
+	j.stage("destination names the demo's endpoints and identities", func(t *testing.T) {
+		destinationAnswersForDemo(t)
+	})
+
 	j.stage("traffic flows through the proxies", func(t *testing.T) {
 		requireCommand(t, "issue 3", "inject")
 		demoTraffic(t)

@@ -45,7 +45,8 @@ type Options struct {
 	// renewed; zero means 0.7.
 	RenewAt float64
 	// MinBackoff and MaxBackoff bound the retry delay after a failed
-	// request; zero means 1s and 30s.
+	// request; zero means 1s and 5s, so a proxy waiting for its first
+	// certificate has it within seconds of the identity service recovering.
 	MinBackoff, MaxBackoff time.Duration
 	// RequestTimeout bounds one Certify call; zero means 10s.
 	RequestTimeout time.Duration
@@ -94,7 +95,7 @@ func New(opts Options) (*Provider, error) {
 		opts.MinBackoff = time.Second
 	}
 	if opts.MaxBackoff < opts.MinBackoff {
-		opts.MaxBackoff = max(30*time.Second, opts.MinBackoff)
+		opts.MaxBackoff = max(5*time.Second, opts.MinBackoff)
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = 10 * time.Second
