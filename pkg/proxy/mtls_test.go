@@ -380,3 +380,23 @@ func newCSR(t *testing.T, name string) (*ecdsa.PrivateKey, *x509.CertificateRequ
 	}
 	return key, csr
 }
+
+func TestAdminIdentity(t *testing.T) {
+	ca := newMeshCA(t)
+	p, _ := startMeshed(t, Config{InboundTarget: "127.0.0.1:1"}, ca.provider(t, serverID, ca))
+	rec := httptest.NewRecorder()
+	p.adminHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/identity", nil))
+	certs, err := identity.ParseCertificates(rec.Body.Bytes())
+	if rec.Code != 200 || err != nil || len(certs) != 2 || certs[0].DNSNames[0] != serverID {
+		t.Fatalf("/identity: %d, %d certificates, %v\n%s", rec.Code, len(certs), err, rec.Body)
+	}
+	if bytes.Contains(rec.Body.Bytes(), []byte("PRIVATE KEY")) {
+		t.Fatal("/identity leaks a private key")
+	}
+	plain, _ := startMeshed(t, Config{InboundTarget: "127.0.0.1:1"}, nil)
+	rec = httptest.NewRecorder()
+	plain.adminHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/identity", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Fatalf("/identity without identity: %d", rec.Code)
+	}
+}

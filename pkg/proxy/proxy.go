@@ -230,6 +230,7 @@ func (p *Proxy) adminHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(p.cfg)
 	})
+	mux.HandleFunc("GET /identity", p.serveIdentity)
 	mux.HandleFunc("POST /shutdown", func(w http.ResponseWriter, r *http.Request) {
 		if !p.cfg.ShutdownEndpoint {
 			http.Error(w, "shutdown endpoint disabled", http.StatusNotFound)

@@ -74,6 +74,12 @@ type Waiter interface {
 	Ready() <-chan struct{}
 }
 
+// CertificateHolder is implemented by TLS providers that hold a workload
+// certificate; the admin server's /identity shows it (public data only).
+type CertificateHolder interface {
+	Certificate() *tls.Certificate
+}
+
 // Plaintext is the TLS provider used when identity is disabled.
 type Plaintext struct{}
 

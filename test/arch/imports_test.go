@@ -59,7 +59,7 @@ func under(path, dir string) bool {
 }
 
 // features are the user-facing verbs; they never import each other.
-var features = []string{"install", "inject", "check", "viz"} //nolint:gochecknoglobals // test table
+var features = []string{"install", "inject", "check", "viz", "diagnostics"} //nolint:gochecknoglobals // test table
 
 // rule forbids an import edge. from matches the importing package's path
 // inside the module; bad returns why imp is forbidden, or "".

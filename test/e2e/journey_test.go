@@ -118,6 +118,10 @@ func TestJourney(t *testing.T) {
 		meshedPodsTalkMTLS(t)
 	})
 
+	j.stage("identity shows the proxies' certificates", func(t *testing.T) {
+		identityShowsDemoCertificates(t)
+	})
+
 	j.stage("check --proxy sees healthy proxies", func(t *testing.T) {
 		out, errOut, code := meshctl(t, "check", "--proxy", "-n", demoNamespace, "--wait", "2m")
 		if code != 0 {

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,4 +64,33 @@ func meshedPodsTalkMTLS(t *testing.T) {
 	if err != nil || time.Unix(int64(v), 0).Before(time.Now().Add(time.Hour)) {
 		t.Errorf("certificate expiry %q: want a time more than an hour ahead", exp[0])
 	}
+}
+
+// identityShowsDemoCertificates runs `meshctl identity` as a user would:
+// every demo pod's proxy shows a certificate for the demo's identity.
+func identityShowsDemoCertificates(t *testing.T) {
+	t.Helper()
+	out, errOut, code := meshctl(t, "identity", "-n", demoNamespace, "-o", "json")
+	if code != 0 {
+		t.Fatalf("meshctl identity: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var ids []struct {
+		Pod      string    `json:"pod"`
+		Identity string    `json:"identity"`
+		NotAfter time.Time `json:"notAfter"`
+		Error    string    `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(out), &ids); err != nil {
+		t.Fatalf("meshctl identity -o json: %v\n%s", err, out)
+	}
+	if len(ids) == 0 {
+		t.Fatalf("no pods listed:\n%s", errOut)
+	}
+	for _, id := range ids {
+		if id.Error != "" || id.Identity != demoIdentity || time.Until(id.NotAfter) < time.Hour {
+			t.Errorf("pod %s: identity %q, not after %s, error %q", id.Pod, id.Identity, id.NotAfter, id.Error)
+		}
+	}
+	table, _, _ := meshctl(t, "identity", "-n", demoNamespace)
+	t.Logf("meshctl identity -n %s:\n%s", demoNamespace, table)
 }

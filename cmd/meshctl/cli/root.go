@@ -119,6 +119,7 @@ Install the mesh with:
 
 	root.AddCommand(
 		newVersionCmd(g),
+		newIdentityCmd(g),
 		newDocsCmd(g),
 		newInstallCmd(g),
 		newUpgradeCmd(g),
