@@ -31,7 +31,7 @@ func (f fakeReviewer) Review(_ context.Context, token, audience string) (ReviewR
 	return r, nil
 }
 
-func csrFor(t *testing.T, names ...string) []byte {
+func csrFor(t testing.TB, names ...string) []byte {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -44,7 +44,7 @@ func csrFor(t *testing.T, names ...string) []byte {
 	return der
 }
 
-func newCertifier(t *testing.T) (*Certifier, *identity.CA) {
+func newCertifier(t testing.TB) (*Certifier, *identity.CA) {
 	t.Helper()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	root, err := identity.GenerateRoot(identity.GenerateOptions{CommonName: "root", Lifetime: 10 * 365 * 24 * time.Hour, Now: now})

@@ -20,7 +20,7 @@ import (
 
 // startService serves a Service over a real gRPC server on loopback and
 // returns a client for it.
-func startService(t *testing.T, c *Certifier) (identityv1.IdentityClient, *metrics) {
+func startService(t testing.TB, c *Certifier) (identityv1.IdentityClient, *metrics) {
 	t.Helper()
 	m, err := newMetrics(prometheus.NewRegistry(), func() time.Time { return time.Time{} }, time.Now)
 	if err != nil {
