@@ -25,7 +25,7 @@ type pair struct {
 	done           chan struct{}
 }
 
-func listenLoopback(t *testing.T) net.Listener {
+func listenLoopback(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -34,7 +34,7 @@ func listenLoopback(t *testing.T) net.Listener {
 	return ln
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -50,7 +50,7 @@ func startProxy(t *testing.T, ctx context.Context, cfg Config) (*Proxy, Listener
 
 // startProxyWith is startProxy with dependencies and, where set, listeners
 // of the caller's (the others are opened on loopback).
-func startProxyWith(t *testing.T, ctx context.Context, cfg Config, deps Deps, ls Listeners) (*Proxy, Listeners, chan struct{}) {
+func startProxyWith(t testing.TB, ctx context.Context, cfg Config, deps Deps, ls Listeners) (*Proxy, Listeners, chan struct{}) {
 	t.Helper()
 	for _, l := range []*net.Listener{&ls.Inbound, &ls.Outbound, &ls.Admin} {
 		if *l == nil {
