@@ -33,7 +33,11 @@ func (s *side) proxyTCP(ctx context.Context, client net.Conn, br *bufio.Reader, 
 	}
 	upInfo := *info
 	if s.direction == Outbound {
+		// The connection to the server: its TLS and, like the HTTP
+		// upstream series, the endpoint's address rather than the
+		// Service address the application dialled.
 		upInfo.tls = labels
+		upInfo.target = ep.Addr
 	}
 	upMeter := s.metrics.openConn(upInfo.labelValues(), "dst")
 	untrack := s.track(client, upstream)

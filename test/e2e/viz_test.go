@@ -54,11 +54,40 @@ func vizShowsDemoTraffic(t *testing.T) {
 	}
 	t.Logf("viz stat deploy/web: meshed %s, success %.4f, rps %.1f, p99 %.1f ms", web.Meshed, deref(web.Success), deref(web.RPS), deref(web.P99))
 
-	edges, errOut, code := meshctl(t, "viz", "edges", "deploy", "-n", demoNamespace, "-t", "10s")
+	// Every pair the demo wires up, each over mTLS: load → web → backend,
+	// quote, echo (web reaches them through their Services, the
+	// destination controller names the pods behind them).
+	out, errOut, code = meshctl(t, "viz", "edges", "deploy", "-n", demoNamespace, "-t", "10s", "-o", "json")
 	if code != 0 {
 		t.Fatalf("viz edges: exit %d\n%s", code, errOut)
 	}
-	t.Logf("viz edges deploy:\n%s", edges)
+	var edges []struct {
+		Src         string `json:"src"`
+		Dst         string `json:"dst"`
+		ServerID    string `json:"server_id"`
+		NoTLSReason string `json:"no_tls_reason"`
+		Secured     bool   `json:"secured"`
+	}
+	if err := json.Unmarshal([]byte(out), &edges); err != nil {
+		t.Fatalf("viz edges -o json: %v\n%s", err, out)
+	}
+	want := map[string]bool{"load>web": false, "web>backend": false, "web>quote": false, "web>echo": false}
+	for _, e := range edges {
+		key := e.Src + ">" + e.Dst
+		if _, ok := want[key]; ok {
+			want[key] = true
+			if !e.Secured || e.ServerID != demoIdentity {
+				t.Errorf("edge %s: secured %v (%s), server %q; want mTLS to %s", key, e.Secured, e.NoTLSReason, e.ServerID, demoIdentity)
+			}
+		}
+	}
+	for key, seen := range want {
+		if !seen {
+			t.Errorf("viz edges lacks %s:\n%s", key, out)
+		}
+	}
+	table, _, _ := meshctl(t, "viz", "edges", "deploy", "-n", demoNamespace, "-t", "5s", "-o", "wide")
+	t.Logf("viz edges deploy -o wide:\n%s", table)
 }
 
 func deref(f *float64) float64 {
