@@ -41,7 +41,9 @@ func requireCluster(t *testing.T) {
 
 func kubectl(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute) // above every --timeout the suite passes
+	// t.Context() is cancelled before Cleanup functions run; detach from
+	// its cancellation so that clean-ups (namespace deletions) still run.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), 6*time.Minute) // above every --timeout the suite passes
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "kubectl", args...)
 	cmd.Stdin = strings.NewReader(stdin)
