@@ -137,6 +137,10 @@ func TestJourney(t *testing.T) {
 		vizShowsDemoTraffic(t)
 	})
 
+	j.stage("viz stat from saved scrapes, offline", func(t *testing.T) {
+		offlineStatFromSavedScrapes(t)
+	})
+
 	j.stage("uninstall", func(t *testing.T) {
 		// Meshed workloads block uninstall (without --force): remove the demo first.
 		if out, err := kubectl(t, "", "delete", "namespace", demoNamespace, "--ignore-not-found", "--wait=true", "--timeout=2m"); err != nil {

@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"encoding/json"
+
+	"github.com/meshctl/meshctl/pkg/identity"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,4 +95,13 @@ func identityShowsDemoCertificates(t *testing.T) {
 	}
 	table, _, _ := meshctl(t, "identity", "-n", demoNamespace)
 	t.Logf("meshctl identity -n %s:\n%s", demoNamespace, table)
+
+	pemOut, errOut, code := meshctl(t, "diagnostics", "proxy-identity", ids[0].Pod, "-n", demoNamespace)
+	if code != 0 {
+		t.Fatalf("diagnostics proxy-identity: exit %d\n%s", code, errOut)
+	}
+	chain, err := identity.ParseCertificates([]byte(pemOut))
+	if err != nil || len(chain) < 2 || chain[0].DNSNames[0] != demoIdentity {
+		t.Fatalf("diagnostics proxy-identity: %d certificates, %v\n%s", len(chain), err, pemOut)
+	}
 }

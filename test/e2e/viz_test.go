@@ -4,7 +4,11 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 )
 
 // statRow is the part of `meshctl viz stat -o json` the journey checks.
@@ -95,4 +99,48 @@ func deref(f *float64) float64 {
 		return -1
 	}
 	return *f
+}
+
+// offlineStatFromSavedScrapes saves two scrapes of web's proxy with
+// `meshctl diagnostics proxy-metrics` and computes stat from them with no
+// cluster access, as a user sending scrapes to support would.
+func offlineStatFromSavedScrapes(t *testing.T) {
+	t.Helper()
+	var web string
+	for _, p := range demoPods(t) {
+		if p.app == "web" {
+			web = p.name
+		}
+	}
+	dir := t.TempDir()
+	var files []string
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(10 * time.Second)
+		}
+		out, errOut, code := meshctl(t, "diagnostics", "proxy-metrics", web, "-n", demoNamespace)
+		if code != 0 {
+			t.Fatalf("diagnostics proxy-metrics: exit %d\n%s", code, errOut)
+		}
+		f := filepath.Join(dir, fmt.Sprintf("web-%d.prom", i))
+		if err := os.WriteFile(f, []byte(out), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	out, errOut, code := meshctl(t, "viz", "stat", "deploy", "--metrics-file", files[0], "--metrics-file", files[1], "-n", demoNamespace, "-o", "json",
+		"--kubeconfig", filepath.Join(dir, "no-such-kubeconfig"))
+	if code != 0 {
+		t.Fatalf("viz stat --metrics-file: exit %d\n%s", code, errOut)
+	}
+	var rows []statRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 || rows[0].Name != "web" {
+		t.Fatalf("offline stat: %v\n%s", err, out)
+	}
+	if s := rows[0].Success; s == nil || *s < 0.8 || *s > 0.98 {
+		t.Errorf("offline stat success %v, want about 0.90:\n%s", deref(s), out)
+	}
+	if r := rows[0].RPS; r == nil || *r < 30 || *r > 70 {
+		t.Errorf("offline stat rps %v, want about 50:\n%s", deref(r), out)
+	}
 }

@@ -20,3 +20,10 @@ func asUsage(err error) error {
 	}
 	return usageError(err)
 }
+
+// minArgs requires at least n positional arguments (exit 2 otherwise).
+func minArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		return asUsage(cobra.MinimumNArgs(n)(cmd, args))
+	}
+}

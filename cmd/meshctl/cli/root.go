@@ -120,6 +120,7 @@ Install the mesh with:
 	root.AddCommand(
 		newVersionCmd(g),
 		newIdentityCmd(g),
+		newDiagnosticsCmd(g),
 		newDocsCmd(g),
 		newInstallCmd(g),
 		newUpgradeCmd(g),
