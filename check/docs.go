@@ -34,6 +34,9 @@ func WriteDocs(w io.Writer) error {
 			p("\n### %s\n\n", c.Anchor())
 			p("**%s** — %s (%s%s)\n\n", c.Code, c.Description, sev, flags)
 			p("What to do: %s.\n", c.Hint)
+			if c.Fix != nil {
+				p("\n`meshctl check --fix` can fix this: `--fix --dry-run` shows the steps, `--fix --yes` applies them.\n")
+			}
 		}
 	}
 	return nil
