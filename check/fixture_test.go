@@ -150,8 +150,8 @@ func meshedPod(name, anchors, version string, ready bool) *corev1.Pod {
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: "shop",
 			OwnerReferences: []metav1.OwnerReference{controllerRef("ReplicaSet", "web-7d9")},
-			Labels:      map[string]string{meshapi.LabelControlPlaneNS: ns},
-			Annotations: map[string]string{meshapi.AnnotationTrustRootSHA256: sha256Hex(anchors), meshapi.AnnotationProxyVersion: version},
+			Labels:          map[string]string{meshapi.LabelControlPlaneNS: ns},
+			Annotations:     map[string]string{meshapi.AnnotationTrustRootSHA256: sha256Hex(anchors), meshapi.AnnotationProxyVersion: version},
 		},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, InitContainerStatuses: []corev1.ContainerStatus{{Name: meshapi.ProxyContainerName, Ready: ready}}},
 	}
