@@ -116,15 +116,18 @@ func WriteFixPlan(w io.Writer, plans []FixPlan) {
 	}
 }
 
-// ApplyFixes applies every applicable step in order, reporting each to
-// report (a nil error means it was applied). It returns how many failed.
+// ApplyFixes applies every applicable step in order, once (two checks may
+// plan the same restart), reporting each to report (a nil error means it
+// was applied). It returns how many failed.
 func ApplyFixes(ctx context.Context, env *Env, plans []FixPlan, report func(a Action, err error)) int {
 	failed := 0
+	done := map[string]bool{}
 	for _, p := range plans {
 		for _, a := range p.Actions {
-			if a.Apply == nil {
+			if a.Apply == nil || done[a.Show] {
 				continue
 			}
+			done[a.Show] = true
 			err := applyGuarded(ctx, env, a)
 			if err != nil {
 				failed++
