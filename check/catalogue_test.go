@@ -94,9 +94,12 @@ func TestCatalogueRows(t *testing.T) {
 		{"MESH305", "certificate from a foreign root", func(t *testing.T, f *fixture) {
 			f.chains[ns+"/meshctl-identity-abc"] = f.leaf(t, foreignIssuer(t, f), "meshctl-identity.meshctl.serviceaccount.identity.meshctl.cluster.local", 24*time.Hour)
 		}, `pod meshctl-identity-abc: certificate "meshctl-identity.meshctl.serviceaccount.identity.meshctl.cluster.local" (issued by "identity.meshctl.cluster.local") does not chain to the current trust anchors`},
-		{"MESH305", "certificate expiring within the hour", func(t *testing.T, f *fixture) {
-			f.chains[ns+"/meshctl-identity-abc"] = f.leaf(t, f.issuer, "meshctl-identity.meshctl.serviceaccount.identity.meshctl.cluster.local", 30*time.Minute)
+		{"MESH305", "certificate expiring within the hour", func(_ *testing.T, f *fixture) {
+			f.now = f.now.Add(23*time.Hour + 30*time.Minute)
 		}, "in 29m0s: the proxy is not renewing it"},
+		{"MESH305", "short lifetime, renewed in time", func(t *testing.T, f *fixture) {
+			f.chains[ns+"/meshctl-identity-abc"] = f.leaf(t, f.issuer, "meshctl-identity.meshctl.serviceaccount.identity.meshctl.cluster.local", 30*time.Minute)
+		}, ""},
 		{"MESH305", "certificate expired", func(t *testing.T, f *fixture) {
 			f.chains[ns+"/meshctl-identity-abc"] = f.leaf(t, f.issuer, "meshctl-identity.meshctl.serviceaccount.identity.meshctl.cluster.local", 30*time.Minute)
 			f.now = f.now.Add(time.Hour)
