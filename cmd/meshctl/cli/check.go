@@ -32,6 +32,9 @@ type checkOptions struct {
 	yes       bool
 
 	format output.Format
+	// renderNote says, when there is something to fix, that the expected
+	// state is the default render, not the installed settings.
+	renderNote string
 	// interactive reports whether the input is a terminal someone can
 	// answer on; nil means inputIsTerminal.
 	interactive func(io.Reader) bool
@@ -198,6 +201,9 @@ func (o *checkOptions) runFixes(ctx context.Context, env *check.Env, plans []che
 	fmt.Fprintln(out, "Fixes")
 	fmt.Fprintln(out, "-----")
 	check.WriteFixPlan(out, plans)
+	if len(plans) > 0 && o.renderNote != "" {
+		fmt.Fprintln(errOut, o.renderNote)
+	}
 	n := check.Applicable(plans)
 	if o.dryRun || n == 0 {
 		return nil
@@ -303,7 +309,7 @@ func (o *checkOptions) renderControlPlane(ctx context.Context, w *bytes.Buffer) 
 			return nil
 		}
 		w.Reset()
-		fmt.Fprintf(o.streams.ErrOut, "note: fixes re-create objects with the default settings: the installed ones could not be read (%v)\n", err)
+		o.renderNote = fmt.Sprintf("note: fixes re-create objects with the default settings: the installed ones could not be read (%v)", err)
 	}
 	return install.Render(ctx, install.Options{Namespace: o.meshNamespace}, w)
 }
