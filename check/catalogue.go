@@ -32,6 +32,7 @@ func Categories(m Mode) []Category {
 		meshctlExistence(),
 		meshctlIdentity(),
 		meshctlWebhooks(),
+		meshctlControlPlaneProxy(),
 		controlPlaneVersion(),
 	}
 	if m == ModeProxy {

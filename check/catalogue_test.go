@@ -77,6 +77,34 @@ func TestCatalogueRows(t *testing.T) {
 			f.without(meshapi.ConfigMapName)
 			f.objects = append(f.objects, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: meshapi.ConfigMapName, Namespace: ns}, Data: map[string]string{meshapi.ConfigMapVersionKey: "v0.9.0"}})
 		}, "control plane is v0.9.0, CLI is v1.0.0"},
+		{"MESH208", "control plane proxies ready", nil, ""},
+		{"MESH208", "control plane proxy crash-looping", func(_ *testing.T, f *fixture) {
+			f.without("meshctl-identity-abc")
+			p := readyPod("meshctl-identity-abc", "identity")
+			p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: meshapi.ProxyContainerName, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}}}
+			f.objects = append(f.objects, p)
+		}, "pod meshctl-identity-abc: proxy is waiting: CrashLoopBackOff"},
+		{"MESH208", "control plane pod without proxy", func(_ *testing.T, f *fixture) {
+			f.without("meshctl-identity-abc")
+			p := readyPod("meshctl-identity-abc", "identity")
+			p.Status.InitContainerStatuses = nil
+			f.objects = append(f.objects, p)
+		}, "no meshctl-proxy container"},
+		{"MESH305", "control plane certificates current", nil, ""},
+		{"MESH305", "certificate from a foreign root", func(t *testing.T, f *fixture) {
+			f.chains[ns+"/meshctl-identity-abc"] = f.leaf(t, foreignIssuer(t, f), "meshctl-identity.meshctl.serviceaccount.identity.meshctl.cluster.local", 24*time.Hour)
+		}, `pod meshctl-identity-abc: certificate "meshctl-identity.meshctl.serviceaccount.identity.meshctl.cluster.local" (issued by "identity.meshctl.cluster.local") does not chain to the current trust anchors`},
+		{"MESH305", "certificate expiring within the hour", func(_ *testing.T, f *fixture) {
+			f.now = f.now.Add(23*time.Hour + 30*time.Minute)
+		}, "in 29m0s: the proxy is not renewing it"},
+		{"MESH305", "short lifetime, renewed in time", func(t *testing.T, f *fixture) {
+			f.chains[ns+"/meshctl-identity-abc"] = f.leaf(t, f.issuer, "meshctl-identity.meshctl.serviceaccount.identity.meshctl.cluster.local", 30*time.Minute)
+		}, ""},
+		{"MESH305", "certificate expired", func(t *testing.T, f *fixture) {
+			f.chains[ns+"/meshctl-identity-abc"] = f.leaf(t, f.issuer, "meshctl-identity.meshctl.serviceaccount.identity.meshctl.cluster.local", 30*time.Minute)
+			f.now = f.now.Add(time.Hour)
+		}, "is not valid under the current trust anchors"},
+		{"MESH305", "no certificate yet", func(_ *testing.T, f *fixture) { delete(f.chains, ns+"/meshctl-identity-abc") }, "pod meshctl-identity-abc: read the proxy's certificate"},
 		{"MESH301", "anchors valid", nil, ""},
 		{"MESH301", "anchors expired", func(_ *testing.T, f *fixture) { f.now = f.now.Add(11 * 365 * 24 * time.Hour) }, "expired on"},
 		{"MESH301", "anchors garbage", func(_ *testing.T, f *fixture) {
@@ -128,6 +156,19 @@ func TestCatalogueRows(t *testing.T) {
 			f.without("web-1")
 			f.objects = append(f.objects, meshedPod("web-1", "x", "v0.9.0", true))
 		}, "shop/web-1 (v0.9.0)"},
+		{"MESH405", "data plane certificates current", nil, ""},
+		{"MESH405", "stale trust root", func(t *testing.T, f *fixture) {
+			f.chains["shop/web-1"] = f.leaf(t, foreignIssuer(t, f), "web.shop.serviceaccount.identity.meshctl.cluster.local", 24*time.Hour)
+		}, `pod shop/web-1: certificate "web.shop.serviceaccount.identity.meshctl.cluster.local" (issued by "identity.meshctl.cluster.local") does not chain to the current trust anchors: it comes from another trust root`},
+		{"MESH405", "certificate unreadable", func(_ *testing.T, f *fixture) { delete(f.chains, "shop/web-1") }, "pod shop/web-1: read the proxy's certificate"},
+		{"MESH405", "rotated anchors bundle the old root", func(t *testing.T, f *fixture) {
+			newRoot, err := identity.GenerateRoot(identity.GenerateOptions{CommonName: "root-2", Lifetime: 365 * 24 * time.Hour, Now: f.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.without(meshapi.TrustRootsConfigMapName)
+			f.objects = append(f.objects, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: meshapi.TrustRootsConfigMapName, Namespace: ns}, Data: map[string]string{meshapi.TrustRootsKey: string(newRoot.CertPEM) + string(f.root.CertPEM)}})
+		}, ""},
 		{"MESH501", "viz installed", func(_ *testing.T, f *fixture) { withViz(f) }, ""},
 		{"MESH501", "viz not installed", nil, "namespace meshctl-viz"},
 		{"MESH502", "prometheus ready", func(_ *testing.T, f *fixture) { withViz(f) }, ""},
@@ -208,6 +249,21 @@ func TestNoClient(t *testing.T) {
 	if err := runCheck(t, "MESH102", env); err == nil {
 		t.Fatal("MESH102 passed without a client")
 	}
+}
+
+// foreignIssuer is an issuer of the same name under another root: the
+// stale-trust-root case after an anchor rotation.
+func foreignIssuer(t *testing.T, f *fixture) *identity.CA {
+	t.Helper()
+	root, err := identity.GenerateRoot(identity.GenerateOptions{CommonName: "root.meshctl.cluster.local", Lifetime: 365 * 24 * time.Hour, Now: f.now.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := root.IssueIntermediate(identity.GenerateOptions{CommonName: "identity.meshctl.cluster.local", Lifetime: 30 * 24 * time.Hour, Now: f.now.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss
 }
 
 type errorString string

@@ -36,6 +36,11 @@ type Check struct {
 	// Run returns nil when the check passes. Its error text is shown to the
 	// user under the check, so it names what is wrong and where.
 	Run func(ctx context.Context, env *Env) error
+	// Fix, when set, plans the remediation of a failure: only for checks
+	// whose fix is safe and mechanical (`meshctl check --fix`). It reads the
+	// cluster as it is now and returns the steps; none means nothing is left
+	// to do.
+	Fix func(ctx context.Context, env *Env) ([]Action, error)
 }
 
 // Anchor is the check's anchor in docs/checks.md.
@@ -78,6 +83,8 @@ type Object struct {
 	Namespace  string
 	// Versions are the served versions of a CustomResourceDefinition.
 	Versions []string
+	// Raw is the document as rendered, for fixes that re-create it.
+	Raw []byte
 }
 
 // Status is the outcome of one check.

@@ -127,9 +127,10 @@ func meshctlConfig() Category {
 		{
 			Code:        "MESH205",
 			Description: "the proxy injector webhook is configured",
-			Hint:        "re-apply the control plane: `meshctl upgrade | kubectl apply -f -`; without the webhook, pods of annotated namespaces start without a proxy",
+			Hint:        "re-apply the control plane: `meshctl upgrade | kubectl apply -f -`, or `meshctl check --fix`; without the webhook, pods of annotated namespaces start without a proxy",
 			Fatal:       true,
 			Run:         objectsExist("MutatingWebhookConfiguration"),
+			Fix:         fixInjectorWebhook,
 		},
 	}}
 }

@@ -44,9 +44,10 @@ func meshctlDataPlane() Category {
 		{
 			Code:        "MESH403",
 			Description: "data plane proxies trust the current trust anchors",
-			Hint:        "restart the listed workloads so their proxies pick up the current anchors: `kubectl rollout restart`",
+			Hint:        "restart the listed workloads so their proxies pick up the current anchors: `kubectl rollout restart`, or `meshctl check --proxy --fix`",
 			Severity:    Warning,
 			Run:         dataPlaneTrustRoots,
+			Fix:         fixStaleTrust,
 		},
 		{
 			Code:        "MESH404",
@@ -54,6 +55,13 @@ func meshctlDataPlane() Category {
 			Hint:        "restart the listed workloads after an upgrade so they get the current proxy: `kubectl rollout restart`",
 			Severity:    Warning,
 			Run:         dataPlaneVersions,
+		},
+		{
+			Code:        "MESH405",
+			Description: "data plane proxies hold certificates that chain to the current trust anchors",
+			Hint:        "a proxy holding a certificate from an old trust root cannot talk to proxies that trust only the new one: restart the listed workloads (`kubectl rollout restart`, or `meshctl check --proxy --fix`); a pod whose certificate cannot be read is not ready or its admin port 4191 is not reachable from the API server",
+			Run:         dataPlaneCerts,
+			Fix:         fixStaleCerts,
 		},
 	}}
 }
@@ -124,10 +132,12 @@ func proxyNotReady(ctx context.Context, env *Env, p *corev1.Pod) string {
 	return "no meshctl-proxy container: the pod is labelled as meshed but runs without the proxy"
 }
 
-func dataPlaneTrustRoots(ctx context.Context, env *Env) error {
+// staleTrustPods lists the meshed pods whose proxies were started with
+// other trust anchors than the current ones (their injection annotation).
+func staleTrustPods(ctx context.Context, env *Env) ([]corev1.Pod, error) {
 	cm, err := env.Kube.CoreV1().ConfigMaps(env.Namespace).Get(ctx, meshapi.TrustRootsConfigMapName, metav1.GetOptions{})
 	if err != nil {
-		return fmt.Errorf("configmap %s/%s: %w", env.Namespace, meshapi.TrustRootsConfigMapName, err)
+		return nil, fmt.Errorf("configmap %s/%s: %w", env.Namespace, meshapi.TrustRootsConfigMapName, err)
 	}
 	// The annotation hashes the anchors as rendered; the ConfigMap holds them
 	// trimmed with one final newline: accept either spelling.
@@ -135,19 +145,99 @@ func dataPlaneTrustRoots(ctx context.Context, env *Env) error {
 	current := map[string]bool{sha256Hex(bundle): true, sha256Hex(bundle + "\n"): true}
 	pods, err := meshedPods(ctx, env)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var stale []string
+	var stale []corev1.Pod
 	for _, p := range pods {
 		if h := p.Annotations[meshapi.AnnotationTrustRootSHA256]; h != "" && !current[h] {
-			stale = append(stale, p.Namespace+"/"+p.Name)
+			stale = append(stale, p)
 		}
 	}
+	sortPods(stale)
+	return stale, nil
+}
+
+func dataPlaneTrustRoots(ctx context.Context, env *Env) error {
+	stale, err := staleTrustPods(ctx, env)
+	if err != nil {
+		return err
+	}
 	if len(stale) > 0 {
-		sort.Strings(stale)
-		return fmt.Errorf("proxies started with other trust anchors: %s", strings.Join(stale, ", "))
+		return fmt.Errorf("proxies started with other trust anchors: %s", podNames(stale))
 	}
 	return nil
+}
+
+// staleCertPods reads each running meshed pod's certificate chain and
+// returns the pods whose chain does not verify under the current anchors,
+// with why, and the pods whose chain could not be read.
+func staleCertPods(ctx context.Context, env *Env) (stale []corev1.Pod, problems, unreadable []string, err error) {
+	anchors, err := trustAnchors(ctx, env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pods, err := meshedPods(ctx, env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sortPods(pods)
+	for i := range pods {
+		p := &pods[i]
+		if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
+			continue
+		}
+		chain, err := proxyChain(ctx, env, p)
+		if err != nil {
+			unreadable = append(unreadable, fmt.Sprintf("pod %s/%s: %v", p.Namespace, p.Name, err))
+			continue
+		}
+		if err := verifyChain(chain, anchors, env.Now()); err != nil {
+			stale = append(stale, *p)
+			problems = append(problems, fmt.Sprintf("pod %s/%s: %v", p.Namespace, p.Name, err))
+		}
+	}
+	return stale, problems, unreadable, nil
+}
+
+func dataPlaneCerts(ctx context.Context, env *Env) error {
+	_, problems, unreadable, err := staleCertPods(ctx, env)
+	if err != nil {
+		return err
+	}
+	return joinProblems(append(problems, unreadable...))
+}
+
+func fixStaleTrust(ctx context.Context, env *Env) ([]Action, error) {
+	stale, err := staleTrustPods(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return restartActions(ctx, env, stale, "run proxies started with other trust anchors")
+}
+
+func fixStaleCerts(ctx context.Context, env *Env) ([]Action, error) {
+	stale, _, _, err := staleCertPods(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return restartActions(ctx, env, stale, "hold certificates that do not chain to the current trust anchors")
+}
+
+func sortPods(pods []corev1.Pod) {
+	sort.Slice(pods, func(i, j int) bool {
+		if pods[i].Namespace != pods[j].Namespace {
+			return pods[i].Namespace < pods[j].Namespace
+		}
+		return pods[i].Name < pods[j].Name
+	})
+}
+
+func podNames(pods []corev1.Pod) string {
+	names := make([]string, len(pods))
+	for i, p := range pods {
+		names[i] = p.Namespace + "/" + p.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 func dataPlaneVersions(ctx context.Context, env *Env) error {

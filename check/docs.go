@@ -17,6 +17,11 @@ func WriteDocs(w io.Writer) error {
 	p("`meshctl check -o json` prints `{\"success\", \"errors\", \"warnings\", \"categories\": [{\"categoryName\",\n")
 	p("\"checks\": [{\"code\", \"description\", \"result\", \"error\", \"hint\", \"hintURL\"}]}]}`, where `result` is\n")
 	p("`success`, `warning` or `error`; `error`, `hint` and `hintURL` appear only when the check did not pass.\n")
+	p("\nSome failures have a safe, mechanical fix, marked below. `meshctl check --fix --dry-run` prints the steps\n")
+	p("(and the command or YAML to do each by hand; Secrets' data is never shown); `meshctl check --fix` asks y/N\n")
+	p("on the terminal before applying them and refuses without one; `--fix --yes` applies them without asking.\n")
+	p("Steps no controller can do (a bare pod to re-create) are shown as \"by hand\". Run `meshctl check` again\n")
+	p("once restarted pods are ready to see the result.\n")
 	for _, cat := range Catalogue() {
 		p("\n## %s\n", cat.ID)
 		for _, c := range cat.Checks {
@@ -34,6 +39,9 @@ func WriteDocs(w io.Writer) error {
 			p("\n### %s\n\n", c.Anchor())
 			p("**%s** — %s (%s%s)\n\n", c.Code, c.Description, sev, flags)
 			p("What to do: %s.\n", c.Hint)
+			if c.Fix != nil {
+				p("\n`meshctl check --fix` can fix this: `--fix --dry-run` shows the steps, `--fix --yes` applies them.\n")
+			}
 		}
 	}
 	return nil

@@ -2,10 +2,12 @@ package check
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +18,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/meshctl/meshctl/pkg/identity"
@@ -35,6 +38,11 @@ type fixture struct {
 	manifest   []Object
 	crdObjects []Object
 	prom       *fakePrometheus // the viz Prometheus behind services/proxy; nil: none
+	// chains are what each pod's proxy serves at /identity, by
+	// "namespace/name"; a pod without one answers 503.
+	chains map[string][]byte
+	root   *identity.CA
+	issuer *identity.CA
 }
 
 const ns = "meshctl"
@@ -59,7 +67,10 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	meta := func(name string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: ns} }
-	f := &fixture{now: now, version: "v1.37.2", deny: map[string]bool{}}
+	f := &fixture{now: now, version: "v1.37.2", deny: map[string]bool{}, root: root, issuer: issuer, chains: map[string][]byte{}}
+	f.chains[ns+"/meshctl-identity-abc"] = f.leaf(t, issuer, "meshctl-identity.meshctl.serviceaccount.identity.meshctl.cluster.local", 24*time.Hour)
+	f.chains["shop/web-1"] = f.leaf(t, issuer, "web.shop.serviceaccount.identity.meshctl.cluster.local", 24*time.Hour)
+	webRS := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-7d9", Namespace: "shop", OwnerReferences: []metav1.OwnerReference{controllerRef("Deployment", "web")}}}
 	f.objects = []runtime.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 		&corev1.ConfigMap{ObjectMeta: meta(meshapi.ConfigMapName), Data: map[string]string{meshapi.ConfigMapVersionKey: "v1.0.0"}},
@@ -77,6 +88,9 @@ func newFixture(t *testing.T) *fixture {
 		readyPod("meshctl-identity-abc", "identity"),
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
 		meshedPod("web-1", string(root.CertPEM), "v1.0.0", true),
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}},
+		webRS,
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "meshctl-injector", Namespace: ns}},
 	}
 	f.manifest = []Object{
 		{APIVersion: "v1", Kind: "Namespace", Name: ns},
@@ -93,8 +107,41 @@ func newFixture(t *testing.T) *fixture {
 func readyPod(name, component string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{meshapi.LabelControlPlaneComponent: component}},
-		Status:     corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}},
+		Status: corev1.PodStatus{
+			Phase:                 corev1.PodRunning,
+			Conditions:            []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+			InitContainerStatuses: []corev1.ContainerStatus{{Name: meshapi.ProxyContainerName, Ready: true}},
+		},
 	}
+}
+
+func controllerRef(kind, name string) metav1.OwnerReference {
+	yes := true
+	return metav1.OwnerReference{APIVersion: "apps/v1", Kind: kind, Name: name, Controller: &yes}
+}
+
+// leaf issues a proxy certificate for name and returns the chain the proxy
+// serves at /identity: the leaf, then the issuer.
+func (f *fixture) leaf(t *testing.T, issuer *identity.CA, name string, lifetime time.Duration) []byte {
+	t.Helper()
+	crt, _, err := issuer.IssueServing([]string{name}, lifetime, f.now.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(crt, issuer.CertPEM...)
+}
+
+// identityReactor serves the proxies' /identity on pods/proxy.
+func (f *fixture) identityReactor(a k8stesting.Action) (bool, rest.ResponseWrapper, error) {
+	pa := a.(k8stesting.ProxyGetAction)
+	if pa.GetPort() != "4191" || pa.GetPath() != "/identity" {
+		return true, proxyAnswer{err: errors.New("the server could not find the requested resource")}, nil
+	}
+	chain, ok := f.chains[pa.GetNamespace()+"/"+pa.GetName()]
+	if !ok {
+		return true, proxyAnswer{err: errors.New("the server is currently unable to handle the request (get pods " + pa.GetName() + ":4191)")}, nil
+	}
+	return true, proxyAnswer{body: chain}, nil
 }
 
 // meshedPod is an injected pod in namespace shop whose proxy is ready or not.
@@ -102,8 +149,9 @@ func meshedPod(name, anchors, version string, ready bool) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: "shop",
-			Labels:      map[string]string{meshapi.LabelControlPlaneNS: ns},
-			Annotations: map[string]string{meshapi.AnnotationTrustRootSHA256: sha256Hex(anchors), meshapi.AnnotationProxyVersion: version},
+			OwnerReferences: []metav1.OwnerReference{controllerRef("ReplicaSet", "web-7d9")},
+			Labels:          map[string]string{meshapi.LabelControlPlaneNS: ns},
+			Annotations:     map[string]string{meshapi.AnnotationTrustRootSHA256: sha256Hex(anchors), meshapi.AnnotationProxyVersion: version},
 		},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, InitContainerStatuses: []corev1.ContainerStatus{{Name: meshapi.ProxyContainerName, Ready: ready}}},
 	}
@@ -138,6 +186,7 @@ func (f *fixture) env() *Env {
 		review.Status.Allowed = !f.deny[review.Spec.ResourceAttributes.Resource]
 		return true, review, nil
 	})
+	cs.PrependProxyReactor("pods", f.identityReactor)
 	if f.prom != nil {
 		cs.PrependProxyReactor("services", f.prom.reactor)
 	}

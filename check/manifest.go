@@ -40,7 +40,7 @@ func ParseManifest(manifest []byte) ([]Object, error) {
 		if head.Kind == "" {
 			continue // comment-only document
 		}
-		o := Object{APIVersion: head.APIVersion, Kind: head.Kind, Name: head.Metadata.Name, Namespace: head.Metadata.Namespace}
+		o := Object{APIVersion: head.APIVersion, Kind: head.Kind, Name: head.Metadata.Name, Namespace: head.Metadata.Namespace, Raw: []byte(doc)}
 		if head.Kind == "CustomResourceDefinition" {
 			for _, v := range head.Spec.Versions {
 				if v.Served {

@@ -98,6 +98,7 @@ func TestJourney(t *testing.T) {
 	j.stage("check catches what breaks", func(t *testing.T) {
 		requireCommand(t, "issue 6", "check")
 		checkCatchesBreakage(t, ns, controlPlane)
+		checkCatchesBadIssuer(t, ns)
 	})
 
 	j.stage("mesh the demo application", func(t *testing.T) {
