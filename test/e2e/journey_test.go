@@ -99,6 +99,7 @@ func TestJourney(t *testing.T) {
 		requireCommand(t, "issue 6", "check")
 		checkCatchesBreakage(t, ns, controlPlane)
 		checkCatchesBadIssuer(t, ns)
+		checkFixRecreatesWebhook(t, ns)
 	})
 
 	j.stage("mesh the demo application", func(t *testing.T) {
