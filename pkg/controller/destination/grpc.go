@@ -22,6 +22,9 @@ const (
 	DefaultDebounce    = 100 * time.Millisecond
 	DefaultSendTimeout = 10 * time.Second
 	DefaultMaxStreams  = 10000
+	// DefaultUnknownGrace is how long a first answer of "unknown" is held
+	// back in case the informers have not seen the object yet.
+	DefaultUnknownGrace = time.Second
 )
 
 // errShuttingDown ends streams when the server closes; clients retry.
@@ -44,6 +47,11 @@ type ServerOptions struct {
 	SendTimeout time.Duration
 	// MaxStreams bounds the Get streams open at once, all clients together.
 	MaxStreams int
+	// UnknownGrace holds back a stream's first "unknown" answer this long
+	// while the source changes: a Service or pod created a moment ago may
+	// not be in the informers' caches yet, and "unknown" makes the proxy
+	// connect in plaintext. Negative disables the wait.
+	UnknownGrace time.Duration
 	// Registerer receives the metrics; nil means a private registry.
 	Registerer prometheus.Registerer
 	// Logger receives stream errors; nil discards them.
@@ -71,6 +79,9 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	}
 	if opts.SendTimeout <= 0 {
 		opts.SendTimeout = DefaultSendTimeout
+	}
+	if opts.UnknownGrace == 0 {
+		opts.UnknownGrace = DefaultUnknownGrace
 	}
 	if opts.MaxStreams <= 0 {
 		opts.MaxStreams = DefaultMaxStreams
@@ -126,11 +137,30 @@ func (s *Server) Get(req *destinationv1.GetRequest, stream destinationv1.Destina
 
 	ctx := stream.Context()
 	var last *destinationv1.Update
+	graceUntil := time.Now().Add(s.opts.UnknownGrace)
 	for {
 		// Taken before resolving, so a change during resolution still
 		// wakes this loop.
 		changed := s.opts.Resolver.Source.Changed()
 		upd := s.opts.Resolver.Resolve(target)
+		if last == nil && upd.GetKind() == destinationv1.Kind_KIND_UNKNOWN {
+			if wait := time.Until(graceUntil); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return nil
+				case <-s.done:
+					t.Stop()
+					return errShuttingDown
+				case <-changed:
+					t.Stop()
+					continue
+				case <-t.C:
+					continue
+				}
+			}
+		}
 		if last == nil {
 			s.metrics.lookups.WithLabelValues(kindLabel(upd.GetKind())).Inc()
 		}

@@ -139,3 +139,42 @@ func TestGetRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestGetHoldsBackUnknownBriefly: a Service the source learns of just after
+// the proxy asks is answered as the Service, not first as "unknown"
+// (which would have sent the first requests in plaintext).
+func TestGetHoldsBackUnknownBriefly(t *testing.T) {
+	src := &MemorySource{}
+	client := serve(t, newTestServer(t, ServerOptions{Resolver: Resolver{Source: src, MeshNamespace: "meshctl", TrustDomain: "cluster.local"}}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := client.Get(ctx, &destinationv1.GetRequest{Target: "10.96.0.20:80"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the informer's lag
+	web := Pod{Namespace: "demo", Name: "web-1", ServiceAccount: "web", Meshed: true}
+	src.SetService(netip.MustParseAddr("10.96.0.20"), Service{Namespace: "demo", Name: "web"}, map[uint16][]Backend{
+		80: {{Addr: netip.MustParseAddrPort("10.1.0.5:8080"), Pod: &web}},
+	})
+	first, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.GetKind() != destinationv1.Kind_KIND_SERVICE || first.GetEndpoints()[0].GetTlsIdentity() == "" {
+		t.Fatalf("first answer %v, want the Service with its identity", first)
+	}
+
+	// A target that stays unknown is answered once the grace has passed.
+	start := time.Now()
+	stream, err = client.Get(ctx, &destinationv1.GetRequest{Target: "192.0.2.1:80"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upd, err := stream.Recv(); err != nil || upd.GetKind() != destinationv1.Kind_KIND_UNKNOWN {
+		t.Fatalf("unknown target: %v, %v", upd, err)
+	}
+	if waited := time.Since(start); waited < 900*time.Millisecond || waited > 5*time.Second {
+		t.Fatalf("unknown answered after %s, want about the 1 s grace", waited)
+	}
+}
