@@ -56,17 +56,19 @@ func titleCase(s string) string {
 	return s
 }
 
-// outline is the plan of each rotation, stage by stage, for --dry-run.
-var anchorOutline = []struct{ title, does, check string }{
-	{"bundle the old and new trust anchors",
-		"Generate a new trust anchor and a new issuer signed by it. ConfigMaps " + meshapi.TrustRootsConfigMapName + " and " + meshapi.ConfigMapName + " trust old and new anchors; Secret " + StagedIssuerSecretName + " stages the new issuer. With --output-dir the new anchor's key is written there (keep it to rotate the issuer later).",
-		"meshctl upgrade | kubectl apply -f -, then kubectl rollout restart every meshed workload; meshctl check --proxy; every meshed pod's meshctl.io/trust-root-sha256 matches the bundle"},
-	{"switch the issuer to the new one",
-		"Secret " + meshapi.IssuerSecretName + " takes the staged issuer. It chains to the new anchor, which the trust roots already hold, so the identity controller accepts it.",
-		"kubectl rollout restart every meshed workload (or wait for renewal, 17 h); meshctl identity shows the new issuer; meshctl check --proxy"},
-	{"drop the old trust anchor",
-		"ConfigMaps " + meshapi.TrustRootsConfigMapName + " and " + meshapi.ConfigMapName + " trust only the anchors the issuer chains to.",
-		"meshctl upgrade | kubectl apply -f -, then kubectl rollout restart every meshed workload; meshctl check --proxy; kubectl delete secret " + StagedIssuerSecretName},
+// anchorOutline is the plan of each stage, for --dry-run.
+func anchorOutline() []struct{ title, does, check string } {
+	return []struct{ title, does, check string }{
+		{"bundle the old and new trust anchors",
+			"Generate a new trust anchor and a new issuer signed by it. ConfigMaps " + meshapi.TrustRootsConfigMapName + " and " + meshapi.ConfigMapName + " trust old and new anchors; Secret " + StagedIssuerSecretName + " stages the new issuer. With --output-dir the new anchor's key is written there (keep it to rotate the issuer later).",
+			"meshctl upgrade | kubectl apply -f -, then kubectl rollout restart every meshed workload; meshctl check --proxy; every meshed pod's meshctl.io/trust-root-sha256 matches the bundle"},
+		{"switch the issuer to the new one",
+			"Secret " + meshapi.IssuerSecretName + " takes the staged issuer. It chains to the new anchor, which the trust roots already hold, so the identity controller accepts it.",
+			"kubectl rollout restart every meshed workload (or wait for renewal, 17 h); meshctl identity shows the new issuer; meshctl check --proxy"},
+		{"drop the old trust anchor",
+			"ConfigMaps " + meshapi.TrustRootsConfigMapName + " and " + meshapi.ConfigMapName + " trust only the anchors the issuer chains to.",
+			"meshctl upgrade | kubectl apply -f -, then kubectl rollout restart every meshed workload; meshctl check --proxy; kubectl delete secret " + StagedIssuerSecretName},
+	}
 }
 
 // WriteRotationOutline writes the plan of every stage of a rotation without
@@ -81,14 +83,14 @@ func WriteRotationOutline(w io.Writer, kind RotateKind, detected *AnchorStage) {
 		return
 	}
 	fmt.Fprintf(w, "Trust-anchor rotation (%d stages, each one run of meshctl identity rotate anchors | kubectl apply -f -):\n", AnchorStages)
-	for i, s := range anchorOutline {
+	for i, s := range anchorOutline() {
 		mark := ""
 		if detected != nil && detected.Stage == i+1 {
 			mark = "   <- the cluster is here"
 		}
 		fmt.Fprintf(w, "  %d. %s%s\n", i+1, s.title, mark)
 		fmt.Fprintf(w, "     %s\n", s.does)
-		fmt.Fprintf(w, "     Before the next stage: %s\n", s.check)
+		fmt.Fprintf(w, "     Then: %s\n", s.check)
 	}
 	if detected != nil {
 		if detected.Done {

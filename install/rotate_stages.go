@@ -115,7 +115,7 @@ func (c *current) planBundle(st RotationState, o RotateOptions, now time.Time) (
 		fmt.Sprintf("ConfigMap %s/%s stores the same bundle in identity.trustAnchorsPEM, so proxies injected from now on trust both (annotation meshctl.io/trust-root-sha256=%s).", c.ns, meshapi.ConfigMapName, sha),
 		fmt.Sprintf("Secret %s/%s stages the new issuer %s, signed by the new anchor. The identity controller keeps signing with the current issuer until stage 2.", c.ns, StagedIssuerSecretName, describeCert(staged.Cert)),
 	}
-	p.Then = append([]string{"Apply this manifest (meshctl identity rotate anchors" + c.nsFlag() + " --stage 1 | kubectl apply -f -), then roll every proxy so that it trusts both anchors:"}, c.rollSteps(sha)...)
+	p.Then = append([]string{"Apply this manifest (kubectl apply -f -), then roll every proxy so that it trusts both anchors:"}, c.rollSteps(sha)...)
 	p.Next = "meshctl identity rotate anchors" + c.nsFlag() + " | kubectl apply -f -   # stage 2: switch the issuer"
 	return p, nil
 }
