@@ -33,6 +33,11 @@ issuer from the cluster, works out the next stage, prints its manifest on
 stdout for kubectl apply and, on stderr, what it changes, what to run before
 the next stage and the command of the next stage. Nothing is applied for you.
 See docs/identity-rotation.md.`,
+		Example: `  # The plan of an anchor rotation, and where the cluster stands
+  meshctl identity rotate anchors --dry-run
+
+  # The next stage of the anchor rotation
+  meshctl identity rotate anchors | kubectl apply -f -`,
 		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return usageError(errors.New("say what to rotate: meshctl identity rotate anchors, or meshctl identity rotate issuer"))
