@@ -38,7 +38,7 @@ func (c *current) rollSteps(sha string) []string {
 		"kubectl -n " + c.ns + " rollout status deploy   # wait for the control plane; the injector re-reads the values within 30 s",
 		"kubectl rollout restart -n <namespace> deploy,statefulset,daemonset   # every namespace with meshed workloads",
 		"kubectl get pods -A -l " + meshapi.LabelControlPlaneNS + "=" + c.ns + ` -o custom-columns='NAMESPACE:.metadata.namespace,POD:.metadata.name,ROOTS:.metadata.annotations.meshctl\.io/trust-root-sha256' | grep -v ` + sha + "   # pods still to restart (none listed = done)",
-		"meshctl check --proxy   # every proxy healthy",
+		"meshctl check --proxy   # MESH403: every proxy trusts the current anchors",
 	}
 }
 
