@@ -210,7 +210,7 @@ func (c *current) planDone() *RotationPlan {
 	return &RotationPlan{
 		Kind: RotateAnchors, Stages: AnchorStages, Done: true, Title: "rotation complete",
 		Does: []string{fmt.Sprintf("The rotation is complete: the issuer chains to the only trust anchor(s) %s. Nothing to apply.", describeAll(c.anchors))},
-		Then: []string{"kubectl -n " + c.ns + " delete secret " + StagedIssuerSecretName + "   # no longer needed"},
+		Then: []string{"kubectl -n " + c.ns + " delete secret " + StagedIssuerSecretName + "   # no longer needed; a new rotation then starts at stage 1 (or pass --stage 1)"},
 	}
 }
 

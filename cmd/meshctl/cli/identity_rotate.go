@@ -156,6 +156,9 @@ func (o *identityRotateOptions) run(ctx context.Context) error {
 	if err != nil {
 		return inputError(fmt.Errorf("rotate %s: %w", o.kind, err))
 	}
+	if len(p.Files) == 0 && o.outputDir != "" && !p.Done {
+		p.Warnings = append(p.Warnings, "--output-dir is not used: this stage generates no keys.")
+	}
 	if len(p.Files) > 0 {
 		if o.outputDir == "" {
 			p.Warnings = append(p.Warnings, "The new trust anchor's private key is not kept (no --output-dir): to rotate the issuer later, rotate the anchors again.")
