@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -142,17 +141,4 @@ func getSecret(ctx context.Context, cs kubernetes.Interface, ns, name string) (*
 		return nil, fmt.Errorf("get secret %s/%s: %w", ns, name, err)
 	}
 	return s, nil
-}
-
-// DetectOrNil is DetectAnchorStage for --dry-run: nil when the state does
-// not allow a decision.
-func DetectOrNil(st *RotationState, now time.Time) *AnchorStage {
-	if st == nil {
-		return nil
-	}
-	d, err := DetectAnchorStage(*st, now)
-	if err != nil {
-		return nil
-	}
-	return &d
 }

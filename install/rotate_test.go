@@ -427,7 +427,11 @@ func TestRotateIssuer(t *testing.T) {
 func TestRotationOutline(t *testing.T) {
 	st := installedState(t)
 	var b bytes.Buffer
-	WriteRotationOutline(&b, RotateAnchors, DetectOrNil(&st, fixedNow()))
+	d, err := DetectAnchorStage(st, fixedNow())
+	if err != nil {
+		t.Fatal(err)
+	}
+	WriteRotationOutline(&b, RotateAnchors, &d)
 	b.WriteString("---\n")
 	WriteRotationOutline(&b, RotateIssuer, nil)
 	golden.Assert(t, filepath.Join("testdata", "rotate", "outline.txt"), b.Bytes())

@@ -180,18 +180,27 @@ func (o *identityRotateOptions) run(ctx context.Context) error {
 func (o *identityRotateOptions) outline(ctx context.Context) error {
 	var detected *install.AnchorStage
 	if o.kind == install.RotateAnchors {
-		if cs, err := o.Factory().Kubernetes(); err == nil {
-			st, err := install.ReadRotationState(ctx, cs, o.meshNamespace)
-			if err == nil {
-				detected = install.DetectOrNil(st, o.Now())
-			}
-		}
-		if detected == nil {
-			fmt.Fprintln(o.streams.ErrOut, "Could not tell the cluster's stage (run without --dry-run to see why).")
+		d, err := o.detect(ctx)
+		if err != nil {
+			fmt.Fprintf(o.streams.ErrOut, "Cannot tell the cluster's stage: %v\n", err)
+		} else {
+			detected = &d
 		}
 	}
 	install.WriteRotationOutline(o.streams.Out, o.kind, detected)
 	return nil
+}
+
+func (o *identityRotateOptions) detect(ctx context.Context) (install.AnchorStage, error) {
+	cs, err := o.Factory().Kubernetes()
+	if err != nil {
+		return install.AnchorStage{}, err
+	}
+	st, err := install.ReadRotationState(ctx, cs, o.meshNamespace)
+	if err != nil {
+		return install.AnchorStage{}, err
+	}
+	return install.DetectAnchorStage(*st, o.Now())
 }
 
 func readInput(flag, path string) ([]byte, error) {
