@@ -171,7 +171,7 @@ func parseState(st RotationState, now time.Time) (*current, error) {
 	}
 	iss, err := identity.ValidateIssuer(identity.EncodeCertificates(c.anchors), c.issuerCrt, c.issuerKey, now)
 	if err != nil {
-		return nil, fmt.Errorf("the current issuer (Secret %s/%s) does not validate against the trust roots: %w; fix it before rotating", ns, meshapi.IssuerSecretName, err)
+		return nil, fmt.Errorf("the current issuer (Secret %s/%s) does not validate against the trust roots: %w; a staged rotation needs a working issuer: if the anchor or the issuer has expired, replace both at once (meshctl upgrade --identity-trust-anchors-file, --identity-issuer-certificate-file, --identity-issuer-key-file) and restart every meshed workload", ns, meshapi.IssuerSecretName, err)
 	}
 	c.issuer = iss.Cert
 	if st.Staged != nil {

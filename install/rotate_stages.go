@@ -11,6 +11,9 @@ import (
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
+// expiryMargin is how close to an anchor's expiry a rotation warns.
+const expiryMargin = 30 * 24 * time.Hour
+
 // parseStoredValues decodes data.values of meshctl-config, as upgrade does.
 func parseStoredValues(raw []byte) (*Values, error) {
 	m := map[string]any{}
@@ -100,6 +103,11 @@ func (c *current) planBundle(st RotationState, o RotateOptions, now time.Time) (
 	staged, err := identity.ValidateIssuer(bundlePEM, stagedCrt, stagedKey, now)
 	if err != nil {
 		return nil, fmt.Errorf("the new issuer under the bundle: %w", err)
+	}
+	for _, a := range c.anchors {
+		if a.NotAfter.Before(now.Add(expiryMargin)) {
+			p.Warnings = append(p.Warnings, fmt.Sprintf("The current anchor %s expires soon: finish all three stages before then, since the identity controller refuses a bundle that holds an expired anchor.", describeCert(a)))
+		}
 	}
 	objs, sha, err := c.anchorObjects(st, bundlePEM)
 	if err != nil {
@@ -240,6 +248,9 @@ func (c *current) planIssuer(st RotationState, o RotateOptions, now time.Time) (
 		return nil, fmt.Errorf("the new issuer under the trust roots: %w", err)
 	}
 	p := &RotationPlan{Kind: RotateIssuer, Stage: 1, Stages: 1, Title: "replace the identity issuer"}
+	if v.Cert.NotAfter.Before(now.Add(life)) {
+		p.Warnings = append(p.Warnings, fmt.Sprintf("The new issuer expires on %s with its anchor, before its full lifetime: rotate the anchors (meshctl identity rotate anchors) before then.", expiry(v.Cert.NotAfter)))
+	}
 	if p.Manifest, err = encodeRotation([]any{issuerSecret(st.Issuer, c.ns, iss.CertPEM, iss.KeyPEM)}, bundlePEM, now); err != nil {
 		return nil, err
 	}

@@ -463,5 +463,58 @@ func TestValidateRotationManifest(t *testing.T) {
 			}
 		})
 	}
-	_ = time.Second
+}
+
+// stateWith is the installed state with another anchor and issuer.
+func stateWith(t *testing.T, anchor, issuer *identity.CA) RotationState {
+	t.Helper()
+	st := installedState(t)
+	st.TrustRoots = st.TrustRoots.DeepCopy()
+	st.TrustRoots.Data[meshapi.TrustRootsKey] = string(anchor.CertPEM)
+	st.Issuer = st.Issuer.DeepCopy()
+	st.Issuer.Data[corev1.TLSCertKey], st.Issuer.Data[corev1.TLSPrivateKeyKey] = issuer.CertPEM, issuer.KeyPEM
+	v, err := storedValues(st.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Identity.TrustAnchorsPEM = string(anchor.CertPEM)
+	b, err := v.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Config = st.Config.DeepCopy()
+	st.Config.Data[meshapi.ConfigMapValuesKey] = string(b)
+	return st
+}
+
+// TestRotateExpiringAnchor: an anchor close to expiry is warned about, and
+// an expired one stops the staged rotation with the way out.
+func TestRotateExpiringAnchor(t *testing.T) {
+	anchor, err := identity.GenerateRoot(identity.GenerateOptions{Lifetime: 10 * 24 * time.Hour, Now: fixedNow()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := anchor.IssueIntermediate(identity.GenerateOptions{Now: fixedNow()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := stateWith(t, anchor, issuer)
+	p, err := PlanRotation(st, RotateOptions{Kind: RotateAnchors, Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(p.Warnings, "\n"), "expires soon") {
+		t.Errorf("stage 1 warnings: %q", p.Warnings)
+	}
+	p, err = PlanRotation(st, RotateOptions{Kind: RotateIssuer, Now: fixedNow, RootCertPEM: anchor.CertPEM, RootKeyPEM: anchor.KeyPEM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(p.Warnings, "\n"), "before its full lifetime") {
+		t.Errorf("issuer warnings: %q", p.Warnings)
+	}
+	later := func() time.Time { return fixedNow().Add(11 * 24 * time.Hour) }
+	if _, err := PlanRotation(st, RotateOptions{Kind: RotateAnchors, Now: later}); err == nil || !strings.Contains(err.Error(), "replace both at once") {
+		t.Errorf("expired anchor: %v", err)
+	}
 }
