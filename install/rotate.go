@@ -1,7 +1,6 @@
 package install
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -347,6 +346,3 @@ func trustRootSHA256(anchorsPEM string) string {
 
 // errNothingStaged is the error of stage 2 without a staged issuer.
 var errNothingStaged = errors.New("no issuer is staged")
-
-// samePEM compares two PEM inputs ignoring surrounding space.
-func samePEM(a, b []byte) bool { return bytes.Equal(bytes.TrimSpace(a), bytes.TrimSpace(b)) }

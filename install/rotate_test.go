@@ -117,6 +117,9 @@ func storedAnchors(t *testing.T, st RotationState) string {
 	return v.Identity.TrustAnchorsPEM
 }
 
+// samePEM compares two PEM inputs ignoring surrounding space.
+func samePEM(a, b []byte) bool { return bytes.Equal(bytes.TrimSpace(a), bytes.TrimSpace(b)) }
+
 func planReport(p *RotationPlan) string {
 	var b bytes.Buffer
 	WriteRotationReport(&b, p)
