@@ -41,6 +41,7 @@ answer is listed with the reason.
 			return o.run(cmd.Context(), args)
 		},
 	}
+	cmd.AddCommand(newIdentityRotateCmd(g))
 	f := cmd.Flags()
 	f.StringVarP(&o.namespace, "namespace", "n", "default", "Namespace of the pods")
 	f.StringVarP(&o.selector, "selector", "l", "", "Label selector on the pods (for example app=web)")
