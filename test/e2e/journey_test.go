@@ -54,6 +54,8 @@ func TestJourney(t *testing.T) {
 	j := &journey{t: t}
 	const ns = "meshctl"
 
+	removeLeftovers(t, ns)
+
 	j.stage("install CRDs", func(t *testing.T) {
 		crds, errOut, code := meshctl(t, "install", "--crds")
 		if code != 0 {
@@ -163,6 +165,25 @@ func TestJourney(t *testing.T) {
 			t.Fatalf("mesh objects left behind after uninstall:\n%s", out)
 		}
 	})
+}
+
+// removeLeftovers deletes what a failed earlier run on the same cluster
+// left behind (a failed journey keeps its state for the logs), so that
+// the journey starts from a cluster without the mesh.
+func removeLeftovers(t *testing.T, ns string) {
+	t.Helper()
+	if _, err := kubectl(t, "", "-n", ns, "get", "configmap", "meshctl-config"); err != nil {
+		return
+	}
+	t.Logf("removing the mesh a previous run left in %s", ns)
+	_, _ = kubectl(t, "", "delete", "namespace", demoNamespace, "--ignore-not-found", "--wait=true", "--timeout=2m")
+	manifest, errOut, code := meshctl(t, "uninstall", "--force")
+	if code != 0 {
+		t.Fatalf("uninstall the leftovers: %s", errOut)
+	}
+	if out, err := kubectl(t, manifest, "delete", "--ignore-not-found", "--wait=true", "--timeout=2m", "-f", "-"); err != nil {
+		t.Fatalf("delete the leftovers: %v\n%s", err, out)
+	}
 }
 
 // waitControlPlane waits until every control-plane Deployment is available,
