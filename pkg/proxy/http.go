@@ -216,11 +216,16 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ep, err := hp.s.resolve(r.Context(), Target{Addr: info.target, Authority: r.Host})
 	labels := info
-	if hp.s.direction == Outbound && err == nil {
+	if hp.s.direction == Outbound {
 		// Outbound series describe the hop to the server: mTLS or not,
-		// and whom it proved to be.
+		// and whom it proved to be; a request with no endpoint to send it
+		// to went nowhere, in plaintext or otherwise.
 		l := *info
-		l.tls = hp.s.upstreamLabels(ep)
+		if err == nil {
+			l.tls = hp.s.upstreamLabels(ep)
+		} else {
+			l.tls = tlsLabels{tls: "no_identity", noTLSReason: "no_endpoints"}
+		}
 		labels = &l
 	}
 	ex.labels = append(labels.labelValues(), m.authorities.value(r.Host))
