@@ -25,11 +25,19 @@ type connInfo struct {
 	appTLS bool
 	// denied is the inbound policy's refusal, nil when allowed.
 	denied error
+	// dst are the values of dstLabelNames (outbound, once an endpoint is
+	// chosen); nil means all empty.
+	dst []string
 }
 
 // labelValues returns the values of connLabelNames for the connection.
 func (c *connInfo) labelValues() []string {
-	return []string{string(c.direction), c.target.String(), c.tls.tls, c.tls.noTLSReason, c.tls.clientID, c.tls.serverID}
+	v := make([]string, 6, 6+len(dstLabelNames()))
+	v[0], v[1], v[2], v[3], v[4], v[5] = string(c.direction), c.target.String(), c.tls.tls, c.tls.noTLSReason, c.tls.clientID, c.tls.serverID
+	if c.dst != nil {
+		return append(v, c.dst...)
+	}
+	return append(v, make([]string, len(dstLabelNames()))...)
 }
 
 // connMeter records one connection's TCP metrics. Counter handles are looked

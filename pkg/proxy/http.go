@@ -223,6 +223,7 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l := *info
 		if err == nil {
 			l.tls = hp.s.upstreamLabels(ep)
+			l.dst = dstValues(ep.Labels)
 		} else {
 			l.tls = tlsLabels{tls: "no_identity", noTLSReason: "no_endpoints"}
 		}

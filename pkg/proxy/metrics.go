@@ -18,9 +18,30 @@ func durationBucketsMs() []float64 {
 	return []float64{1, 10, 100, 1000, 10000, 60000, 300000, 1800000, 3600000}
 }
 
+// dstLabelNames are the destination's labels on outbound series, as the
+// destination controller names them (Linkerd's names, so that dashboards
+// grouping by dst_deployment or dst_service work). Inbound series leave
+// them empty, which Prometheus treats as absent.
+func dstLabelNames() []string {
+	return []string{"dst_namespace", "dst_service", "dst_pod", "dst_serviceaccount", "dst_deployment", "dst_statefulset", "dst_daemonset"}
+}
+
 // Label names shared by the HTTP and TCP metrics (conventions.md).
 func connLabelNames() []string {
-	return []string{"direction", "target_addr", "tls", "no_tls_reason", "client_id", "server_id"}
+	return append([]string{"direction", "target_addr", "tls", "no_tls_reason", "client_id", "server_id"}, dstLabelNames()...)
+}
+
+// dstValues are the values of dstLabelNames from an endpoint's labels.
+func dstValues(labels map[string]string) []string {
+	if len(labels) == 0 {
+		return nil
+	}
+	names := dstLabelNames()
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = labels[n]
+	}
+	return out
 }
 
 func httpLabelNames() []string { return append(connLabelNames(), "authority") }

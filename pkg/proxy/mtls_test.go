@@ -192,13 +192,13 @@ func TestMTLSBetweenProxies(t *testing.T) {
 	}
 	for _, c := range []struct {
 		p    *Proxy
-		want string
+		want map[string]string
 	}{
-		{server, `request_total{authority="` + cls.Outbound.Addr().String() + `",client_id="` + clientID + `",direction="inbound",no_tls_reason="",server_id="",target_addr="` + backend.Listener.Addr().String() + `",tls="true"} 1`},
-		{client, `client_id="",direction="outbound",no_tls_reason="",server_id="` + serverID + `",target_addr="` + tap + `",tls="true"} 1`},
+		{server, map[string]string{"authority": cls.Outbound.Addr().String(), "client_id": clientID, "direction": "inbound", "no_tls_reason": "", "server_id": "", "target_addr": backend.Listener.Addr().String(), "tls": "true"}},
+		{client, map[string]string{"client_id": "", "direction": "outbound", "no_tls_reason": "", "server_id": serverID, "target_addr": tap, "tls": "true"}},
 	} {
-		if m := scrape(t, c.p); !strings.Contains(m, c.want) {
-			t.Errorf("metrics lack %s:\n%s", c.want, grepLines(m, "request_total"))
+		if !hasSeries(c.p, "request_total", c.want) {
+			t.Errorf("metrics lack request_total with %v:\n%s", c.want, grepLines(scrape(t, c.p), "request_total"))
 		}
 	}
 }

@@ -38,6 +38,7 @@ func (s *side) proxyTCP(ctx context.Context, client net.Conn, br *bufio.Reader, 
 		// Service address the application dialled.
 		upInfo.tls = labels
 		upInfo.target = ep.Addr
+		upInfo.dst = dstValues(ep.Labels)
 	}
 	upMeter := s.metrics.openConn(upInfo.labelValues(), "dst")
 	untrack := s.track(client, upstream)

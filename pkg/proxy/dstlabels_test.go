@@ -1,0 +1,50 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// labelledDestination answers every target with one endpoint carrying the
+// destination controller's metric labels.
+type labelledDestination struct {
+	addr   netip.AddrPort
+	labels map[string]string
+}
+
+func (d labelledDestination) Resolve(context.Context, Target) ([]Endpoint, error) {
+	return []Endpoint{{Addr: d.addr, Labels: d.labels}}, nil
+}
+
+// TestOutboundSeriesCarryDestinationLabels: outbound series carry the
+// dst_* labels of the endpoint the request went to (Linkerd's names), so
+// dashboards can group by dst_deployment or dst_service.
+func TestOutboundSeriesCarryDestinationLabels(t *testing.T) {
+	backend := newCountingBackend(t)
+	dst := labelledDestination{
+		addr:   netip.MustParseAddrPort(backend.Listener.Addr().String()),
+		labels: map[string]string{"dst_namespace": "shop", "dst_service": "web", "dst_pod": "web-1", "dst_deployment": "web", "dst_serviceaccount": "web"},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, ls, done := startProxyWith(t, ctx, Config{InboundTarget: "127.0.0.1:1", OutboundTarget: "10.96.0.10:80", ShutdownGracePeriod: time.Second}, Deps{Destination: dst}, Listeners{})
+	t.Cleanup(func() { cancel(); <-done })
+	resp, err := http.Get("http://" + ls.Outbound.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	want := map[string]string{"direction": "outbound", "dst_namespace": "shop", "dst_service": "web", "dst_pod": "web-1", "dst_deployment": "web", "dst_serviceaccount": "web", "dst_statefulset": ""}
+	for _, name := range []string{"request_total", "response_total", "response_latency_ms"} {
+		if !hasSeries(p, name, want) {
+			t.Errorf("%s lacks the destination's labels %v:\n%s", name, want, grepLines(scrape(t, p), name))
+		}
+	}
+	if hasSeries(p, "request_total", map[string]string{"direction": "inbound", "dst_service": "web"}) {
+		t.Error("inbound series carry destination labels")
+	}
+}
