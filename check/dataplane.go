@@ -3,11 +3,13 @@ package check
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -181,12 +183,13 @@ func staleCertPods(ctx context.Context, env *Env) (stale []corev1.Pod, problems,
 		return nil, nil, nil, err
 	}
 	sortPods(pods)
+	chains, errs := readChains(ctx, env, pods)
 	for i := range pods {
 		p := &pods[i]
 		if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
 			continue
 		}
-		chain, err := proxyChain(ctx, env, p)
+		chain, err := chains[i], errs[i]
 		if err != nil {
 			unreadable = append(unreadable, fmt.Sprintf("pod %s/%s: %v", p.Namespace, p.Name, err))
 			continue
@@ -197,6 +200,34 @@ func staleCertPods(ctx context.Context, env *Env) (stale []corev1.Pod, problems,
 		}
 	}
 	return stale, problems, unreadable, nil
+}
+
+// maxConcurrentReads bounds the proxies asked at once.
+const maxConcurrentReads = 16
+
+// readChains reads the running pods' proxy certificate chains, at most
+// maxConcurrentReads at a time, so a large data plane is read within the
+// per-call timeout; results are indexed like pods.
+func readChains(ctx context.Context, env *Env, pods []corev1.Pod) ([][]*x509.Certificate, []error) {
+	chains := make([][]*x509.Certificate, len(pods))
+	errs := make([]error, len(pods))
+	sem := make(chan struct{}, maxConcurrentReads)
+	var wg sync.WaitGroup
+	for i := range pods {
+		p := &pods[i]
+		if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			chains[i], errs[i] = proxyChain(ctx, env, p)
+		}()
+	}
+	wg.Wait()
+	return chains, errs
 }
 
 func dataPlaneCerts(ctx context.Context, env *Env) error {

@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/meshctl/meshctl/pkg/identity"
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
@@ -115,16 +114,9 @@ func controlPlaneProxyCerts(ctx context.Context, env *Env) error {
 // proxyChain reads the certificate chain (leaf first) a pod's proxy
 // presents, from its admin /identity through the API server's pod proxy.
 func proxyChain(ctx context.Context, env *Env, p *corev1.Pod) ([]*x509.Certificate, error) {
-	raw, err := env.Kube.CoreV1().Pods(p.Namespace).ProxyGet("http", p.Name, strconv.Itoa(meshapi.ProxyAdminPort), "/identity", nil).DoRaw(ctx)
+	chain, err := kube.ProxyIdentityChain(ctx, env.Kube, p.Namespace, p.Name)
 	if err != nil {
-		return nil, fmt.Errorf("read the proxy's certificate (GET /identity on port %d through the API server): %w", meshapi.ProxyAdminPort, err)
-	}
-	chain, err := identity.ParseCertificates(raw)
-	if err != nil {
-		return nil, fmt.Errorf("the proxy's /identity is not a certificate chain: %w", err)
-	}
-	if len(chain) == 0 {
-		return nil, errors.New("the proxy's /identity holds no certificate")
+		return nil, fmt.Errorf("read the proxy's certificate: %w", err)
 	}
 	return chain, nil
 }

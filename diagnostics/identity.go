@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/meshctl/meshctl/pkg/identity"
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
@@ -134,14 +133,9 @@ func readIdentity(ctx context.Context, cs kubernetes.Interface, p corev1.Pod, ti
 	r := ProxyIdentity{Namespace: p.Namespace, Pod: p.Name}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	raw, err := cs.CoreV1().Pods(p.Namespace).ProxyGet("http", p.Name, strconv.Itoa(meshapi.ProxyAdminPort), "/identity", nil).DoRaw(ctx)
+	chain, err := kube.ProxyIdentityChain(ctx, cs, p.Namespace, p.Name)
 	if err != nil {
-		r.Error = fmt.Sprintf("proxy admin /identity: %v", err)
-		return r
-	}
-	chain, err := identity.ParseCertificates(raw)
-	if err != nil || len(chain) == 0 {
-		r.Error = fmt.Sprintf("proxy admin /identity returned no certificate (%v)", err)
+		r.Error = err.Error()
 		return r
 	}
 	leaf := chain[0]

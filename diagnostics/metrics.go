@@ -3,12 +3,12 @@ package diagnostics
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
@@ -31,9 +31,9 @@ func ProxyMetrics(ctx context.Context, cs kubernetes.Interface, namespace, pod s
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	at := now()
-	raw, err := cs.CoreV1().Pods(namespace).ProxyGet("http", pod, strconv.Itoa(meshapi.ProxyAdminPort), "/metrics", nil).DoRaw(ctx)
+	raw, err := kube.ProxyAdminGet(ctx, cs, namespace, pod, "/metrics")
 	if err != nil {
-		return nil, fmt.Errorf("pod %s/%s: proxy admin /metrics: %w", namespace, pod, err)
+		return nil, fmt.Errorf("pod %s/%s: %w", namespace, pod, err)
 	}
 	header := fmt.Sprintf("# pod: %s/%s", namespace, pod)
 	if kind, name := workloadOf(p.Labels); kind != "" {
