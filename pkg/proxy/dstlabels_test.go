@@ -48,3 +48,29 @@ func TestOutboundSeriesCarryDestinationLabels(t *testing.T) {
 		t.Error("inbound series carry destination labels")
 	}
 }
+
+// noEndpoints resolves every target to nothing (a Service whose pods are
+// not ready yet).
+type noEndpoints struct{}
+
+func (noEndpoints) Resolve(context.Context, Target) ([]Endpoint, error) { return nil, nil }
+
+// TestNoEndpointRequestsAreNotPlaintext: a request with no endpoint is
+// answered 503 and counted with no_tls_reason="no_endpoints" — it went
+// nowhere, so it must not look like a plaintext request to the service.
+func TestNoEndpointRequestsAreNotPlaintext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p, ls, done := startProxyWith(t, ctx, Config{InboundTarget: "127.0.0.1:1", OutboundTarget: "10.96.0.10:80", ShutdownGracePeriod: time.Second}, Deps{Destination: noEndpoints{}}, Listeners{})
+	t.Cleanup(func() { cancel(); <-done })
+	resp, err := http.Get("http://" + ls.Outbound.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", resp.StatusCode)
+	}
+	if !hasSeries(p, "request_total", map[string]string{"direction": "outbound", "tls": "no_identity", "no_tls_reason": "no_endpoints"}) {
+		t.Fatalf("request_total:\n%s", grepLines(scrape(t, p), "request_total"))
+	}
+}
