@@ -56,8 +56,10 @@ func (r *IssuerReloader) Reload(ctx context.Context) error {
 	return nil
 }
 
-// Run reloads on every change of the Secret until ctx ends. Errors are
-// logged and retried; the store keeps its last valid issuer meanwhile.
+// Run reloads on every change of the issuer Secret or the trust-roots
+// ConfigMap until ctx ends: a new issuer is taken without a restart, and
+// new anchors are checked against the current issuer. Errors are logged
+// and retried; the store keeps its last valid issuer meanwhile.
 func (r *IssuerReloader) Run(ctx context.Context) {
 	retry := r.Retry
 	if retry <= 0 {
@@ -67,24 +69,48 @@ func (r *IssuerReloader) Run(ctx context.Context) {
 		if err := r.Reload(ctx); err != nil {
 			r.log().Warn("issuer not (re)loaded", "error", err)
 		}
-		w, err := r.Client.CoreV1().Secrets(r.Namespace).Watch(ctx, metav1.ListOptions{
-			FieldSelector: fields.OneTermEqualSelector("metadata.name", meshapi.IssuerSecretName).String(),
-		})
-		if err != nil {
-			r.log().Warn("watch the issuer secret", "error", err)
-		} else {
-			for range w.ResultChan() {
-				if err := r.Reload(ctx); err != nil {
-					r.log().Warn("issuer rotation refused", "error", err)
-				} else {
-					r.log().Info("issuer loaded", "expires", r.Store.Expiry())
-				}
-			}
-			w.Stop()
-		}
+		r.watch(ctx)
 		select {
 		case <-ctx.Done():
 		case <-time.After(retry):
+		}
+	}
+}
+
+// watch reloads on each event of either object until a watch ends.
+func (r *IssuerReloader) watch(ctx context.Context) {
+	byName := func(name string) metav1.ListOptions {
+		return metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
+	}
+	secrets, err := r.Client.CoreV1().Secrets(r.Namespace).Watch(ctx, byName(meshapi.IssuerSecretName))
+	if err != nil {
+		r.log().Warn("watch the issuer secret", "error", err)
+		return
+	}
+	defer secrets.Stop()
+	roots, err := r.Client.CoreV1().ConfigMaps(r.Namespace).Watch(ctx, byName(meshapi.TrustRootsConfigMapName))
+	if err != nil {
+		r.log().Warn("watch the trust roots", "error", err)
+		return
+	}
+	defer roots.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-secrets.ResultChan():
+			if !ok {
+				return
+			}
+		case _, ok := <-roots.ResultChan():
+			if !ok {
+				return
+			}
+		}
+		if err := r.Reload(ctx); err != nil {
+			r.log().Warn("issuer or trust roots change refused", "error", err)
+		} else {
+			r.log().Info("issuer loaded", "expires", r.Store.Expiry())
 		}
 	}
 }

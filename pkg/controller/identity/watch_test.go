@@ -76,3 +76,48 @@ func TestIssuerReloaderPicksUpRotation(t *testing.T) {
 		t.Fatalf("current issuer after a refused rotation: %v", ca)
 	}
 }
+
+// TestIssuerReloaderChecksNewAnchors: trust roots that no longer include
+// the issuer's root are refused (reported) and the issuer keeps signing.
+func TestIssuerReloaderChecksNewAnchors(t *testing.T) {
+	now := time.Now()
+	root, err := identity.GenerateRoot(identity.GenerateOptions{CommonName: "root", Lifetime: 24 * time.Hour, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := root.IssueIntermediate(identity.GenerateOptions{CommonName: "issuer", Lifetime: 12 * time.Hour, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := identity.GenerateRoot(identity.GenerateOptions{CommonName: "other", Lifetime: 24 * time.Hour, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: meshapi.TrustRootsConfigMapName, Namespace: "meshctl"}, Data: map[string]string{meshapi.TrustRootsKey: string(root.CertPEM)}}
+	cs := fake.NewClientset(cm, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: meshapi.IssuerSecretName, Namespace: "meshctl"}, Data: map[string][]byte{"tls.crt": issuer.CertPEM, "tls.key": issuer.KeyPEM}})
+	store := &IssuerStore{}
+	refused := make(chan error, 10)
+	r := &IssuerReloader{Client: cs, Namespace: "meshctl", Store: store, Retry: 10 * time.Millisecond, OnRefused: func(err error) { refused <- err }}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx)
+	deadline := time.Now().Add(5 * time.Second)
+	for store.CA() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("issuer not loaded")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cm.Data = map[string]string{meshapi.TrustRootsKey: string(other.CertPEM)}
+	if _, err := cs.CoreV1().ConfigMaps("meshctl").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-refused:
+	case <-time.After(5 * time.Second):
+		t.Fatal("trust roots without the issuer's root were not reported")
+	}
+	if ca := store.CA(); ca == nil || ca.Cert.Subject.CommonName != "issuer" {
+		t.Fatalf("issuer after refused roots: %v", ca)
+	}
+}
