@@ -48,6 +48,12 @@ func rotateAnchorsUnderLoad(t *testing.T) {
 		}
 	}
 	defer stop()
+	// Whatever ends the stage, say which requests failed, when and why.
+	defer func() {
+		if _, f := load.counts(); f != 0 {
+			t.Logf("failed requests (first %d, with the step running):\n%s", min(f, maxSamples), load.failures())
+		}
+	}()
 	// Let the client warm up: a failure now is not the rotation's.
 	time.Sleep(3 * time.Second)
 	if s, f := load.counts(); f != 0 || s == 0 {
@@ -91,13 +97,16 @@ func rotateAnchorsUnderLoad(t *testing.T) {
 	})
 	timed("stage 3: upgrade the control plane", func() { upgradeControlPlane(t, ns) })
 	timed("stage 3: restart the demo, check --proxy", func() { restartDemo(t) })
-	timed("stage 3: delete the staged issuer", func() {
+	timed("stage 3: complete; delete the staged issuer", func() {
+		// The rotation is reported complete only while the staged Secret
+		// is there: once it is deleted, a further run sees "no rotation in
+		// progress" and starts a new one (stage 1, new keys).
+		out, errOut, code := meshctl(t, "identity", "rotate", "anchors")
+		if code != 0 || strings.TrimSpace(out) != "" || !strings.Contains(errOut, "rotation complete") {
+			t.Fatalf("rotate anchors after stage 3: exit %d, want it complete with nothing on stdout\n%s\n%s", code, errOut, out)
+		}
 		if out, err := kubectl(t, "", "-n", ns, "delete", "secret", "meshctl-identity-issuer-next"); err != nil {
 			t.Fatalf("delete the staged issuer: %v\n%s", err, out)
-		}
-		out, errOut, code := meshctl(t, "identity", "rotate", "anchors")
-		if code != 0 || strings.TrimSpace(out) != "" || !strings.Contains(errOut, "complete") {
-			t.Fatalf("rotate anchors after the rotation: exit %d, want it complete with nothing on stdout\n%s\n%s", code, out, errOut)
 		}
 	})
 	// A few more seconds of traffic on the final state.
@@ -285,6 +294,8 @@ func verifyDemoChains(t *testing.T, newRoot, oldRoot *x509.Certificate) {
 	}
 }
 
+const maxSamples = 40
+
 // loadClient calls a URL at a fixed rate, each request on a new
 // connection (no keep-alive, so no silent retry on a reused connection)
 // with a 5 s timeout, and counts every answer that is not a 200 and
@@ -340,7 +351,7 @@ func startLoad(t *testing.T, url string, rps int) *loadClient {
 				if why != "" {
 					l.failed.Add(1)
 					l.mu.Lock()
-					if len(l.samples) < 40 {
+					if len(l.samples) < maxSamples {
 						l.samples = append(l.samples, fmt.Sprintf("%s [%s] %s", time.Now().Format("15:04:05.000"), l.phase, why))
 					}
 					l.mu.Unlock()
