@@ -126,6 +126,11 @@ func TestJourney(t *testing.T) {
 		identityShowsDemoCertificates(t)
 	})
 
+	j.stage("anchors rotated under load (0 failed requests)", func(t *testing.T) {
+		requireCommand(t, "issue 5", "identity", "rotate", "anchors")
+		rotateAnchorsUnderLoad(t)
+	})
+
 	j.stage("check --proxy sees healthy proxies", func(t *testing.T) {
 		out, errOut, code := meshctl(t, "check", "--proxy", "-n", demoNamespace, "--wait", "2m")
 		if code != 0 {
