@@ -70,6 +70,7 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, h2c bool) error
 	srv := &http.Server{Addr: addr, Handler: h, Protocols: &p, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
+		time.Sleep(5 * time.Second)
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shut)
@@ -186,7 +187,7 @@ func runEcho(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	go func() { <-ctx.Done(); ln.Close() }()
+	go func() { <-ctx.Done(); time.Sleep(5 * time.Second); ln.Close() }()
 	log.Printf("listening on %s", *addr)
 	for {
 		c, err := ln.Accept()
