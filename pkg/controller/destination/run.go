@@ -2,9 +2,7 @@ package destination
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
-	"github.com/meshctl/meshctl/pkg/admin"
 	destinationv1 "github.com/meshctl/meshctl/pkg/api/destination/v1"
 	"github.com/meshctl/meshctl/pkg/controller"
 	"github.com/meshctl/meshctl/pkg/meshapi"
@@ -67,23 +64,9 @@ func Spec() controller.Spec {
 // caches are synced; until then Get answers Unavailable.
 func Run(ctx context.Context, cfg Config, deps Deps) error {
 	cfg = cfg.withDefaults()
-	log := deps.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With("component", meshapi.ComponentDestination)
-	if deps.Kube == nil {
-		return errors.New("destination: no Kubernetes client")
-	}
-	cs, err := deps.Kube.Kubernetes()
+	deps, log, cs, err := deps.Prepare(meshapi.ComponentDestination)
 	if err != nil {
-		return fmt.Errorf("destination: %w", err)
-	}
-	if deps.Registry == nil {
-		deps.Registry = admin.NewRegistry()
-	}
-	if deps.Readiness == nil {
-		deps.Readiness = &admin.Readiness{}
+		return err
 	}
 	ready := deps.Readiness
 	ready.Set(ReadySynced, false, "pod, service and endpointslice caches not synced yet")
@@ -122,30 +105,19 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		return fmt.Errorf("destination: %w", err)
 	}
 
-	ln := cfg.GRPCListener
-	if ln == nil {
-		if ln, err = (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.GRPCAddr); err != nil {
-			return fmt.Errorf("destination: listen %s: %w", cfg.GRPCAddr, err)
-		}
-	}
 	srv := NewGRPCServer()
 	destinationv1.RegisterDestinationServer(srv, svc)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	log.Info("destination service listening", "addr", ln.Addr().String(), "trust_domain", cfg.TrustDomain)
+	stopGRPC, addr, err := controller.StartGRPC(ctx, srv, cfg.GRPCListener, cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("destination: %w", err)
+	}
+	log.Info("destination service listening", "addr", addr.String(), "trust_domain", cfg.TrustDomain)
 
 	err = controller.Serve(ctx, Spec(), cfg.Config, deps)
 	// Streams live until their clients leave: end them, then give the
 	// server a moment to flush before cutting connections.
 	svc.Close()
-	stopped := make(chan struct{})
-	go func() { srv.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-time.After(5 * time.Second):
-		srv.Stop()
-	}
-	if gerr := <-served; gerr != nil && !errors.Is(gerr, grpc.ErrServerStopped) && err == nil {
+	if gerr := stopGRPC(); gerr != nil && err == nil {
 		err = fmt.Errorf("destination: destination service: %w", gerr)
 	}
 	return err

@@ -2,9 +2,7 @@ package identity
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
-	"github.com/meshctl/meshctl/pkg/admin"
 	identityv1 "github.com/meshctl/meshctl/pkg/api/identity/v1"
 	"github.com/meshctl/meshctl/pkg/controller"
 	"github.com/meshctl/meshctl/pkg/meshapi"
@@ -59,23 +56,9 @@ func Spec() controller.Spec {
 // valid issuer is loaded; until then Certify answers Unavailable.
 func Run(ctx context.Context, cfg Config, deps Deps) error {
 	cfg = cfg.withDefaults()
-	log := deps.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With("component", meshapi.ComponentIdentity)
-	if deps.Kube == nil {
-		return errors.New("identity: no Kubernetes client")
-	}
-	cs, err := deps.Kube.Kubernetes()
+	deps, log, cs, err := deps.Prepare(meshapi.ComponentIdentity)
 	if err != nil {
-		return fmt.Errorf("identity: %w", err)
-	}
-	if deps.Registry == nil {
-		deps.Registry = admin.NewRegistry()
-	}
-	if deps.Readiness == nil {
-		deps.Readiness = &admin.Readiness{}
+		return err
 	}
 	ready := deps.Readiness
 	ready.Set(ReadyIssuer, false, "no issuer loaded yet")
@@ -116,31 +99,20 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		now:     time.Now,
 	}
 
-	ln := cfg.GRPCListener
-	if ln == nil {
-		if ln, err = (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.GRPCAddr); err != nil {
-			return fmt.Errorf("identity: listen %s: %w", cfg.GRPCAddr, err)
-		}
-	}
 	srv := newGRPCServer()
 	identityv1.RegisterIdentityServer(srv, svc)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	stopGRPC, addr, err := controller.StartGRPC(ctx, srv, cfg.GRPCListener, cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("identity: %w", err)
+	}
 	rctx, stopReload := context.WithCancel(ctx)
 	defer stopReload()
 	go reloader.Run(rctx)
-	log.Info("certify service listening", "addr", ln.Addr().String(), "trust_domain", cfg.TrustDomain, "lifetime", cfg.Lifetime.String())
+	log.Info("certify service listening", "addr", addr.String(), "trust_domain", cfg.TrustDomain, "lifetime", cfg.Lifetime.String())
 
 	err = controller.Serve(ctx, Spec(), cfg.Config, deps)
 	stopReload()
-	stopped := make(chan struct{})
-	go func() { srv.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-time.After(5 * time.Second):
-		srv.Stop()
-	}
-	if gerr := <-served; gerr != nil && !errors.Is(gerr, grpc.ErrServerStopped) && err == nil {
+	if gerr := stopGRPC(); gerr != nil && err == nil {
 		err = fmt.Errorf("identity: certify service: %w", gerr)
 	}
 	return err

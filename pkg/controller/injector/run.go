@@ -12,7 +12,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/meshctl/meshctl/pkg/admin"
 	"github.com/meshctl/meshctl/pkg/controller"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 	"github.com/meshctl/meshctl/pkg/sidecar"
@@ -72,17 +71,9 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if cfg.ValuesRefresh <= 0 {
 		cfg.ValuesRefresh = 30 * time.Second
 	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	log = log.With("component", meshapi.ComponentInjector)
-	if deps.Kube == nil {
-		return errors.New("injector: no Kubernetes client")
-	}
-	cs, err := deps.Kube.Kubernetes()
+	deps, log, cs, err := deps.Prepare(meshapi.ComponentInjector)
 	if err != nil {
-		return fmt.Errorf("injector: %w", err)
+		return err
 	}
 	certs, err := newCertReloader(cfg.TLSDir)
 	if err != nil {
@@ -91,9 +82,6 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	vals := &valueSource{client: cs, namespace: cfg.MeshNamespace}
 	if err := vals.load(ctx); err != nil {
 		return fmt.Errorf("injector: %w", err)
-	}
-	if deps.Registry == nil {
-		deps.Registry = admin.NewRegistry()
 	}
 	m, err := newMetrics(deps.Registry)
 	if err != nil {
