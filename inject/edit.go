@@ -104,37 +104,28 @@ func setKV(m *yaml.Node, key, value string) {
 // deleteKeys removes the entries of mapping m for which drop is true and
 // reports whether it removed any.
 func deleteKeys(m *yaml.Node, drop func(k, v string) bool) bool {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return false
-	}
-	out := m.Content[:0]
-	removed := false
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if drop(m.Content[i].Value, scalar(m.Content[i+1])) {
-			removed = true
-			continue
-		}
-		out = append(out, m.Content[i], m.Content[i+1])
-	}
-	m.Content = out
-	return removed
+	return deleteKeysNode(m, func(k string, v *yaml.Node) bool { return drop(k, scalar(v)) })
 }
 
 // removeNamed removes the items of sequence s whose name is owned and
-// reports whether it removed any.
+// reports whether it removed any. Comments above a removed item move to
+// the item that takes its place.
 func removeNamed(s *yaml.Node, owned func(string) bool) bool {
 	if s == nil || s.Kind != yaml.SequenceNode {
 		return false
 	}
-	out := s.Content[:0]
-	removed := false
+	var out []*yaml.Node
+	var orphan comments
 	for _, item := range s.Content {
 		if owned(scalar(sidecar.MapGet(item, "name"))) {
-			removed = true
+			orphan.take(item)
 			continue
 		}
+		orphan.giveHead(item)
 		out = append(out, item)
 	}
+	orphan.giveFoot(s, out)
+	removed := len(out) != len(s.Content)
 	s.Content = out
 	return removed
 }
@@ -146,24 +137,40 @@ func dropEmpty(m *yaml.Node, key string) {
 	})
 }
 
-func deleteKeysNode(m *yaml.Node, drop func(string, *yaml.Node) bool) {
+// deleteKeysNode removes the entries of mapping m for which drop is true
+// and reports whether it removed any. The user's comments on a removed
+// entry move to the entry that follows it (or, at the end, below the one
+// before it): a comment heading a section inject emptied is not the
+// injector's to delete.
+func deleteKeysNode(m *yaml.Node, drop func(string, *yaml.Node) bool) bool {
 	if m == nil || m.Kind != yaml.MappingNode {
-		return
+		return false
 	}
-	out := m.Content[:0]
+	var out []*yaml.Node
+	var orphan comments
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if !drop(m.Content[i].Value, m.Content[i+1]) {
-			out = append(out, m.Content[i], m.Content[i+1])
+		k, v := m.Content[i], m.Content[i+1]
+		if drop(k.Value, v) {
+			orphan.take(k)
+			orphan.take(v)
+			continue
 		}
+		orphan.giveHead(k)
+		out = append(out, k, v)
 	}
+	orphan.giveFoot(m, out)
+	removed := len(out) != len(m.Content)
 	m.Content = out
+	return removed
 }
 
 // strip removes from pod template tpl everything inject adds: meshctl's
 // containers, volumes, labels and annotations (but not meshctl.io/inject:
 // disabled nor config.meshctl.io/*). Keys in keep are left for the caller
-// to overwrite in place. Collections emptied by the removal are dropped.
-func strip(tpl *yaml.Node, keep map[string]bool) bool {
+// to overwrite in place, and so are the spec's lists in refill, even when
+// emptied (the caller fills them again, where they were). Other
+// collections emptied by the removal are dropped.
+func strip(tpl *yaml.Node, keep, refill map[string]bool) bool {
 	changed := false
 	meta := sidecar.MapGet(tpl, "metadata")
 	if meta != nil && meta.Kind == yaml.MappingNode {
@@ -186,7 +193,7 @@ func strip(tpl *yaml.Node, keep map[string]bool) bool {
 	}{{"initContainers", sidecar.OwnedContainer}, {"containers", sidecar.OwnedContainer}, {"volumes", sidecar.OwnedVolume}} {
 		if removeNamed(sidecar.MapGet(spec, f.key), f.owned) {
 			changed = true
-			if f.key != "containers" {
+			if f.key != "containers" && !refill[f.key] {
 				dropEmpty(spec, f.key)
 			}
 		}
@@ -204,7 +211,8 @@ func applyPatch(tpl *yaml.Node, p *sidecar.Patch) error {
 	for _, kv := range p.Annotations {
 		keep[kv.Key] = true
 	}
-	strip(tpl, keep)
+	refill := map[string]bool{"initContainers": len(p.InitContainers) > 0, "volumes": len(p.Volumes) > 0}
+	strip(tpl, keep, refill)
 	if err := setMeta(tpl, p.Labels, p.Annotations); err != nil {
 		return err
 	}

@@ -63,8 +63,10 @@ func FuzzInject(f *testing.F) {
 	})
 }
 
-// decodeAll decodes a stream into values, dropping empty maps and lists
-// (uninject may leave an emptied collection where there was none).
+// decodeAll decodes a stream into values, dropping nulls and empty maps and
+// lists: Kubernetes reads a null or empty field as an absent one, and
+// uninject removes a collection it emptied even where the input held an
+// explicit null (`metadata:` with nothing under it).
 func decodeAll(b []byte) ([]any, error) {
 	var out []any
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -91,6 +93,14 @@ func prune(v any) any {
 			}
 		}
 		return m
+	case map[any]any: // a mapping with a non-string key
+		m := map[any]any{}
+		for k, e := range t {
+			if p := prune(e); !empty(p) {
+				m[k] = p
+			}
+		}
+		return m
 	case []any:
 		l := make([]any, 0, len(t))
 		for _, e := range t {
@@ -103,7 +113,11 @@ func prune(v any) any {
 
 func empty(v any) bool {
 	switch t := v.(type) {
+	case nil:
+		return true
 	case map[string]any:
+		return len(t) == 0
+	case map[any]any:
 		return len(t) == 0
 	case []any:
 		return len(t) == 0

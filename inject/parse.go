@@ -90,7 +90,24 @@ func trimYAMLPrefix(msg string) string {
 	return msg
 }
 
-// checkTree rejects duplicate keys, nesting deeper than maxDepth and
+// checkKey rejects a mapping key that no Kubernetes object can have: a null
+// or a collection. kubectl's YAML-to-JSON conversion refuses them too, and
+// re-encoding such a key does not always give it back (an anchored null key
+// comes out as '').
+func checkKey(d document, k *yaml.Node) error {
+	if k.Kind == yaml.AliasNode && k.Alias != nil {
+		k = k.Alias
+	}
+	switch {
+	case k.Kind != yaml.ScalarNode:
+		return &parseError{doc: d, line: d.line + k.Line - 1, msg: "a mapping key is a list or a map: Kubernetes objects have string keys"}
+	case k.ShortTag() == "!!null":
+		return &parseError{doc: d, line: d.line + k.Line - 1, msg: fmt.Sprintf("mapping key %q is null: Kubernetes objects have string keys, quote it", k.Value)}
+	}
+	return nil
+}
+
+// checkTree rejects null and collection keys, duplicate keys, nesting deeper than maxDepth and
 // aliases that expand beyond maxAliasExpansion.
 func checkTree(d document, root *yaml.Node) error {
 	memo := map[*yaml.Node]int{}
@@ -116,6 +133,9 @@ func checkTree(d document, root *yaml.Node) error {
 			seen := make(map[string]struct{}, len(n.Content)/2)
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k := n.Content[i]
+				if err := checkKey(d, k); err != nil {
+					return 0, err
+				}
 				if k.Kind == yaml.ScalarNode && k.Value != "<<" {
 					if _, dup := seen[k.Value]; dup {
 						return 0, &parseError{doc: d, line: d.line + k.Line - 1, msg: fmt.Sprintf("duplicate key %q: remove one of them", k.Value)}

@@ -21,8 +21,9 @@ type document struct {
 	index int
 	// line is the 1-based line of the source where text starts.
 	line int
-	// text is the document without its separator line, ending in "\n"
-	// unless empty.
+	// text is the document without its separator line (or with it, when
+	// the line carries content: see ownsMarker), ending in "\n" unless
+	// empty.
 	text []byte
 }
 
@@ -73,7 +74,10 @@ func split(name string, data []byte) []document {
 	start := 1
 	started := false // a marker opened the current document
 	flush := func() {
-		if started || len(bytes.TrimSpace(cur)) > 0 {
+		// A document of whitespace alone ("---" right after "---") says
+		// nothing and is dropped: kept, it would print as a trailing "---"
+		// that the next run reads as no document.
+		if len(bytes.TrimSpace(cur)) > 0 {
 			docs = append(docs, document{source: name, line: start, text: cur})
 		}
 		cur = nil
@@ -91,8 +95,11 @@ func split(name string, data []byte) []document {
 		case isMarker(l, "---"):
 			flush()
 			started, start = true, line+1
-			if rest := bytes.TrimLeft(l[3:], " \t"); len(bytes.TrimSpace(rest)) > 0 {
-				cur, start = append(cur, rest...), line
+			if len(bytes.TrimSpace(l[3:])) > 0 {
+				// Content on the marker line stays behind its marker:
+				// "--- --- " is the scalar "---", which the content
+				// alone would not be.
+				cur, start = append(cur, l...), line
 			}
 		case isMarker(l, "...") && len(bytes.TrimSpace(l[3:])) == 0:
 			flush()
@@ -121,6 +128,12 @@ func split(name string, data []byte) []document {
 
 // isMarker reports whether line l starts with marker followed by a space,
 // a tab or the end of the line.
+// ownsMarker reports whether text begins with its own "---" line, so that
+// joining documents must not add another.
+func ownsMarker(text []byte) bool {
+	return isMarker(text, "---")
+}
+
 func isMarker(l []byte, marker string) bool {
 	if !bytes.HasPrefix(l, []byte(marker)) {
 		return false

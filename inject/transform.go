@@ -47,11 +47,11 @@ func Run(srcs []Source, opts Options) (*Result, error) {
 		}
 		t.res.Resources = append(t.res.Resources, r.resources...)
 		t.failures = append(t.failures, r.failures...)
-		if i > 0 {
+		if i > 0 && !ownsMarker(d.text) {
 			in.WriteString("---\n")
-			if opts.Output == output.YAML {
-				out.WriteString("---\n")
-			}
+		}
+		if i > 0 && opts.Output == output.YAML && !ownsMarker(r.text) {
+			out.WriteString("---\n")
 		}
 		in.Write(d.text)
 		out.Write(r.text)

@@ -22,7 +22,7 @@ func (t *transformer) workload(obj *yaml.Node, h header, info kindInfo, r *Resou
 	}
 	if t.opts.Uninject {
 		r.Action = ActionSkipped
-		if strip(tpl, nil) {
+		if strip(tpl, nil, nil) {
 			r.Action = ActionUninjected
 		}
 		return nil
@@ -81,7 +81,7 @@ func (t *transformer) workload(obj *yaml.Node, h header, info kindInfo, r *Resou
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s is in namespace %s, which the injector never meshes: use --manual", r.ref(), ns))
 	}
 	r.Annotations = t.annotations()
-	strip(tpl, map[string]bool{meshapi.AnnotationInject: true})
+	strip(tpl, map[string]bool{meshapi.AnnotationInject: true}, nil)
 	if err := setMeta(tpl, nil, r.Annotations); err != nil {
 		return err
 	}
