@@ -93,7 +93,7 @@ func trimYAMLPrefix(msg string) string {
 // checkKey rejects a mapping key that no Kubernetes object can have: a null
 // or a collection. kubectl's YAML-to-JSON conversion refuses them too, and
 // re-encoding such a key does not always give it back (an anchored null key
-// comes out as '').
+// comes out as an empty string).
 func checkKey(d document, k *yaml.Node) error {
 	if k.Kind == yaml.AliasNode && k.Alias != nil {
 		k = k.Alias
