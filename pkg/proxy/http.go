@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/meshctl/meshctl/pkg/proxy/balance"
 )
 
 // HeaderClientID carries the verified identity of the client to the
@@ -30,6 +32,13 @@ const (
 // exchange follows one request through the reverse proxy, for its metrics.
 type exchange struct {
 	endpoint Endpoint
+	// candidates are the target's endpoints, for a retry after a failed
+	// connect; tried are those that failed.
+	candidates []Endpoint
+	tried      []netip.AddrPort
+	// tracker reports the request's latency and end to the balancer.
+	tracker  *balance.Tracker
+	sent     time.Time // when the current attempt started
 	start    time.Time
 	status   int
 	grpc     string
@@ -121,7 +130,7 @@ func (hp *httpProxy) dial(ctx context.Context, addr, identity string) (net.Conn,
 	}
 	c, labels, err := hp.s.dialUpstream(ctx, Endpoint{Addr: ap, Identity: identity})
 	if err != nil {
-		return nil, err
+		return nil, &connectError{err: err}
 	}
 	info := &connInfo{direction: hp.s.direction, tls: labels, target: ap}
 	meter := hp.s.metrics.openConn(info.labelValues(), "dst")
@@ -131,17 +140,119 @@ func (hp *httpProxy) dial(ctx context.Context, addr, identity string) (net.Conn,
 }
 
 // RoundTrip sends h2 requests over the h2c transport and the rest over
-// HTTP/1.1, each to the pool of the endpoint's identity.
+// HTTP/1.1, each to the pool of the endpoint's identity. A request whose
+// connection could not be opened was not sent, so it goes to another
+// endpoint (up to maxConnectAttempts); its metric labels stay those of the
+// first endpoint, so that request_total and response_total agree.
 func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
-	var identity string
-	if ex, ok := r.Context().Value(exchangeKey).(*exchange); ok {
-		identity = ex.endpoint.Identity
+	ex, _ := r.Context().Value(exchangeKey).(*exchange)
+	if ex == nil {
+		return hp.poolFor("").roundTrip(r)
 	}
-	p := hp.poolFor(identity)
+	var body *heldBody
+	if r.Body != nil && r.Body != http.NoBody {
+		body = &heldBody{rc: r.Body}
+		r = r.WithContext(r.Context()) // a copy: the caller's request stays as it was
+		r.Body = body
+	}
+	for attempt := 1; ; attempt++ {
+		ex.sent = time.Now()
+		resp, err := hp.poolFor(ex.endpoint.Identity).roundTrip(r)
+		var ce *connectError
+		if err == nil || !errors.As(err, &ce) || attempt >= maxConnectAttempts || !body.unread() || r.Context().Err() != nil {
+			body.release()
+			return resp, err
+		}
+		ex.tracker.Fail()
+		ex.tracker.Release()
+		ex.tried = append(ex.tried, ex.endpoint.Addr)
+		ep, tr, ok := hp.s.pick(ex.candidates, ex.tried)
+		if !ok {
+			ex.tracker = nil
+			body.release()
+			return nil, err
+		}
+		hp.s.metrics.connectRetries.WithLabelValues(string(hp.s.direction)).Inc()
+		hp.s.log.Debug("connect failed, trying another endpoint", "endpoint", ex.endpoint.Addr, "next", ep.Addr, "error", err)
+		ex.endpoint, ex.tracker = ep, tr
+		u := *r.URL
+		u.Host = ep.Addr.String()
+		r = r.Clone(r.Context())
+		r.URL = &u
+	}
+}
+
+func (p *pool) roundTrip(r *http.Request) (*http.Response, error) {
 	if r.ProtoMajor == 2 {
 		return p.h2.RoundTrip(r)
 	}
 	return p.h1.RoundTrip(r)
+}
+
+// connectError is a failure to open (or, over mTLS, to verify) an upstream
+// connection: the request was not sent.
+type connectError struct{ err error }
+
+func (e *connectError) Error() string { return e.err.Error() }
+func (e *connectError) Unwrap() error { return e.err }
+
+// heldBody is a request body that may be sent again after a failed
+// connect: the transport closes a request's body when its round trip
+// fails, so the close is held back until the request's last attempt,
+// and a body already read from is never retried.
+type heldBody struct {
+	rc io.ReadCloser
+
+	mu      sync.Mutex
+	read    bool
+	closed  bool // the transport closed it while held
+	settled bool // the last attempt is under way: Close goes through
+}
+
+func (b *heldBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 || err != nil {
+		b.mu.Lock()
+		b.read = true
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+func (b *heldBody) Close() error {
+	b.mu.Lock()
+	if !b.settled && !b.read {
+		b.closed = true
+		b.mu.Unlock()
+		return nil
+	}
+	b.mu.Unlock()
+	return b.rc.Close()
+}
+
+// unread reports whether the body can still be sent whole (true for none).
+func (b *heldBody) unread() bool {
+	if b == nil {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.read
+}
+
+// release ends the holding: a close held back happens now, later ones go
+// straight through.
+func (b *heldBody) release() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.settled = true
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		_ = b.rc.Close()
+	}
 }
 
 func (hp *httpProxy) closeIdle() {
@@ -214,7 +325,15 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hp.record(ex)
 		return
 	}
-	ep, err := hp.s.resolve(r.Context(), Target{Addr: info.target, Authority: r.Host})
+	eps, err := hp.s.endpoints(r.Context(), Target{Addr: info.target, Authority: r.Host})
+	var ep Endpoint
+	if err == nil {
+		var ok bool
+		ep, ex.tracker, ok = hp.s.pick(eps, nil)
+		if !ok {
+			err = fmt.Errorf("resolve %s: no endpoints", info.target)
+		}
+	}
 	labels := info
 	if hp.s.direction == Outbound {
 		// Outbound series describe the hop to the server: mTLS or not,
@@ -238,7 +357,7 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hp.record(ex)
 		return
 	}
-	ex.endpoint = ep
+	ex.endpoint, ex.candidates = ep, eps
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &requestBodyWatcher{ReadCloser: r.Body, ex: ex}
 	}
@@ -262,6 +381,7 @@ func (hp *httpProxy) modifyResponse(resp *http.Response) error {
 	ex.grpc = resp.Header.Get("Grpc-Status") // trailers-only responses
 	ex.mu.Unlock()
 	moveGRPCStatusToTrailers(resp)
+	ex.tracker.Observe(time.Since(ex.sent))
 	m := hp.s.metrics
 	lat := append(append([]string(nil), ex.labels...), statusLabel(resp.StatusCode))
 	m.latency.WithLabelValues(lat...).Observe(float64(time.Since(ex.start).Microseconds()) / 1000)
@@ -387,6 +507,7 @@ func (hp *httpProxy) record(ex *exchange) {
 		return
 	}
 	ex.recorded = true
+	ex.tracker.Release()
 	class := "success"
 	if ex.status >= 500 || ex.err != "" || (ex.grpc != "" && ex.grpc != "0") {
 		class = "failure"

@@ -69,6 +69,8 @@ type metrics struct {
 	tcpWrite    *prometheus.CounterVec
 	tcpDuration *prometheus.HistogramVec
 	tlsFailures *prometheus.CounterVec
+	// connectRetries counts connects retried on another endpoint.
+	connectRetries *prometheus.CounterVec
 
 	authorities *boundedLabel
 }
@@ -107,9 +109,12 @@ func newMetrics(reg prometheus.Registerer, maxAuthorities int) *metrics {
 		tlsFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meshctl_proxy_tls_handshake_failures_total", Help: "mTLS handshakes with meshed peers that failed (wrong identity, untrusted or expired certificate, timeout).",
 		}, []string{"direction"}),
+		connectRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshctl_proxy_connect_retries_total", Help: "Connects retried on another endpoint after a failed connect (refused, timed out, or identity not proved).",
+		}, []string{"direction"}),
 		authorities: newBoundedLabel(maxAuthorities),
 	}
-	reg.MustRegister(m.requests, m.responses, m.latency, m.tcpOpen, m.tcpClose, m.tcpOpenConn, m.tcpRead, m.tcpWrite, m.tcpDuration, m.tlsFailures)
+	reg.MustRegister(m.requests, m.responses, m.latency, m.tcpOpen, m.tcpClose, m.tcpOpenConn, m.tcpRead, m.tcpWrite, m.tcpDuration, m.tlsFailures, m.connectRetries)
 	return m
 }
 

@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/meshctl/meshctl/pkg/proxy/balance"
 )
 
 // side is one direction of the proxy: a listener, protocol detection, the
@@ -27,10 +28,11 @@ type side struct {
 	// ownPorts are the proxy's listener ports, never a valid destination.
 	ownPorts []uint16
 
-	dialer *net.Dialer
-	queue  *connQueue
-	server *http.Server
-	http   *httpProxy
+	dialer   *net.Dialer
+	balancer *balance.Balancer
+	queue    *connQueue
+	server   *http.Server
+	http     *httpProxy
 
 	mu     sync.Mutex
 	active map[net.Conn]struct{}
@@ -45,6 +47,7 @@ func newSide(d Direction, cfg Config, deps Deps, log *slog.Logger, m *metrics, e
 		log:       log.With("direction", string(d)),
 		metrics:   m,
 		dialer:    &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second},
+		balancer:  balance.New(balance.Options{}),
 		queue:     newConnQueue(nil), // its address is set when the proxy binds
 		active:    map[net.Conn]struct{}{},
 	}
@@ -218,46 +221,86 @@ func (s *side) isLoop(target netip.AddrPort) bool {
 	return false
 }
 
-// resolve picks one endpoint for a target, by weight. Inbound traffic is
-// for the local application, reached on loopback at the original port, as
+// endpoints lists where a target may be served. Inbound traffic is for
+// the local application, reached on loopback at the original port, as
 // Linkerd does: dialling the pod's own address from the proxy would be
 // redirected back into the inbound listener by meshctl proxy init's
 // own-pod rule, a loop.
-func (s *side) resolve(ctx context.Context, t Target) (Endpoint, error) {
+func (s *side) endpoints(ctx context.Context, t Target) ([]Endpoint, error) {
 	if s.direction == Inbound && !s.explicit.IsValid() {
 		lo := netip.IPv6Loopback()
 		if t.Addr.Addr().Unmap().Is4() {
 			lo = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 		}
-		return Endpoint{Addr: netip.AddrPortFrom(lo, t.Addr.Port())}, nil
+		return []Endpoint{{Addr: netip.AddrPortFrom(lo, t.Addr.Port())}}, nil
 	}
 	if s.direction == Outbound && s.explicit.IsValid() && s.cfg.OutboundTargetIdentity != "" {
-		return Endpoint{Addr: s.explicit, Identity: s.cfg.OutboundTargetIdentity}, nil
+		return []Endpoint{{Addr: s.explicit, Identity: s.cfg.OutboundTargetIdentity}}, nil
 	}
 	eps, err := s.deps.Destination.Resolve(ctx, t)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("resolve %s: %w", t.Addr, err)
+		return nil, fmt.Errorf("resolve %s: %w", t.Addr, err)
 	}
 	if len(eps) == 0 {
-		return Endpoint{}, fmt.Errorf("resolve %s: no endpoints", t.Addr)
+		return nil, fmt.Errorf("resolve %s: no endpoints", t.Addr)
 	}
-	if len(eps) == 1 {
-		return eps[0], nil
-	}
-	var total uint64
-	for _, e := range eps {
-		total += uint64(max(e.Weight, 1))
-	}
-	n := rand.Uint64N(total)
-	for _, e := range eps {
-		w := uint64(max(e.Weight, 1))
-		if n < w {
-			return e, nil
-		}
-		n -= w
-	}
-	return eps[len(eps)-1], nil
+	return eps, nil
 }
+
+// pick chooses among eps, leaving out those already tried, with the
+// balancer (power of two choices over peak-EWMA latency, by weight). The
+// tracker, nil for a lone endpoint, reports the outcome back.
+func (s *side) pick(eps []Endpoint, tried []netip.AddrPort) (Endpoint, *balance.Tracker, bool) {
+	if len(eps) == 1 {
+		if len(tried) > 0 {
+			return Endpoint{}, nil, false
+		}
+		return eps[0], nil, true
+	}
+	i := s.balancer.Pick(len(eps), func(i int) balance.Candidate {
+		return balance.Candidate{Addr: eps[i].Addr, Weight: eps[i].Weight}
+	}, tried)
+	if i < 0 {
+		return Endpoint{}, nil, false
+	}
+	return eps[i], s.balancer.Start(eps[i].Addr), true
+}
+
+// connect opens a connection to one of eps. A failed connect (refused,
+// timed out, or a server that could not prove its identity) is retried on
+// another endpoint, up to maxConnectAttempts: nothing was sent yet, so it
+// is always safe, and it is what keeps a client's requests whole while a
+// pod behind the target restarts. The tracker follows the connection.
+func (s *side) connect(ctx context.Context, eps []Endpoint) (net.Conn, Endpoint, tlsLabels, *balance.Tracker, error) {
+	var tried []netip.AddrPort
+	var lastErr error
+	for attempt := 0; attempt < maxConnectAttempts; attempt++ {
+		ep, tr, ok := s.pick(eps, tried)
+		if !ok {
+			break
+		}
+		if attempt > 0 {
+			s.metrics.connectRetries.WithLabelValues(string(s.direction)).Inc()
+		}
+		start := time.Now()
+		c, labels, err := s.dialUpstream(ctx, ep)
+		if err == nil {
+			tr.Observe(time.Since(start))
+			return c, ep, labels, tr, nil
+		}
+		tr.Fail()
+		tr.Release()
+		lastErr = err
+		tried = append(tried, ep.Addr)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, Endpoint{}, tlsLabels{}, nil, lastErr
+}
+
+// maxConnectAttempts bounds the endpoints one connection or request tries.
+const maxConnectAttempts = 3
 
 // track registers connections for forced close at the end of the grace
 // period; the returned func unregisters them.

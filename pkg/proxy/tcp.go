@@ -17,20 +17,21 @@ const spliceChunk = 1 << 20
 // sides have finished, forwarding half-closes (RFC 9293 FIN) in each
 // direction. br holds bytes already read during detection.
 func (s *side) proxyTCP(ctx context.Context, client net.Conn, br *bufio.Reader, clientMeter *connMeter, info *connInfo) {
-	ep, err := s.resolve(ctx, Target{Addr: info.target})
+	eps, err := s.endpoints(ctx, Target{Addr: info.target})
 	if err != nil {
 		s.log.Debug("no endpoint", "target", info.target, "error", err)
 		clientMeter.close(err)
 		_ = client.Close()
 		return
 	}
-	upstream, labels, err := s.dialUpstream(ctx, ep)
+	upstream, ep, labels, tr, err := s.connect(ctx, eps)
 	if err != nil {
-		s.log.Debug("connect failed", "target", ep.Addr, "error", err)
+		s.log.Debug("connect failed", "target", info.target, "error", err)
 		clientMeter.close(err)
 		_ = client.Close()
 		return
 	}
+	defer tr.Release()
 	upInfo := *info
 	if s.direction == Outbound {
 		// The connection to the server: its TLS and, like the HTTP

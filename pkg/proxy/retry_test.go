@@ -1,0 +1,185 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// endpointList is a destination answering every target with fixed endpoints.
+type endpointList []Endpoint
+
+func (l endpointList) Resolve(context.Context, Target) ([]Endpoint, error) { return l, nil }
+
+// deadAddr is a loopback address where nothing listens (connect refused).
+func deadAddr(t *testing.T) netip.AddrPort {
+	t.Helper()
+	ln := listenLoopback(t)
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	ln.Close()
+	return ap
+}
+
+// startOutbound starts a proxy whose outbound side resolves every
+// connection with dst.
+func startOutbound(t *testing.T, cfg Config, deps Deps) (*Proxy, Listeners) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.ShutdownGracePeriod = time.Second
+	p, ls, done := startProxyWith(t, ctx, cfg, deps, Listeners{})
+	t.Cleanup(func() { cancel(); <-done })
+	return p, ls
+}
+
+func connectRetries(p *Proxy) float64 {
+	return testutil.ToFloat64(p.outbound.metrics.connectRetries.WithLabelValues(string(Outbound)))
+}
+
+// TestConnectRetriedOnAnotherEndpoint: with two of three endpoints
+// refusing connections (pods going away), every HTTP request (bodies
+// included) and every opaque TCP connection still reaches the live one,
+// and the balancer soon stops choosing the dead ones.
+func TestConnectRetriedOnAnotherEndpoint(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(b)
+	}))
+	defer backend.Close()
+	echo := tcpEcho(t)
+	live := netip.MustParseAddrPort(strings.TrimPrefix(backend.URL, "http://"))
+	httpEps := endpointList{{Addr: deadAddr(t)}, {Addr: deadAddr(t)}, {Addr: live}}
+	p, ls := startOutbound(t, Config{OutboundTarget: "127.0.0.1:1"}, Deps{Destination: httpEps})
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	for i := range 200 {
+		body := strings.Repeat("x", i*37)
+		resp, err := client.Post("http://"+ls.Outbound.Addr().String()+"/", "text/plain", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(got) != body {
+			t.Fatalf("request %d: %d, %d bytes back of %d", i, resp.StatusCode, len(got), len(body))
+		}
+	}
+	retries := connectRetries(p)
+	if retries == 0 {
+		t.Fatal("no connect was retried: the dead endpoints were never picked?")
+	}
+	// Backed off after their first failures, the dead endpoints are
+	// seldom picked again; pooled connections to the live one do the rest.
+	if retries > 20 {
+		t.Fatalf("%v retries for 200 requests: failed endpoints are not set aside", retries)
+	}
+
+	tcpEps := endpointList{{Addr: deadAddr(t)}, {Addr: deadAddr(t)}, {Addr: netip.MustParseAddrPort(echo)}}
+	port := uint16(4444)
+	tp, tls := startOutbound(t, Config{OutboundTarget: "127.0.0.1:4444", OpaquePorts: PortSet{port: {}}}, Deps{Destination: tcpEps})
+	for i := range 50 {
+		c, err := net.DialTimeout("tcp", tls.Outbound.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		msg := []byte(strings.Repeat("y", i+1))
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.(*net.TCPConn).CloseWrite()
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("connection %d: %q, %v", i, got, err)
+		}
+	}
+	if connectRetries(tp) == 0 {
+		t.Fatal("no TCP connect was retried")
+	}
+}
+
+// TestConnectGivesUpAfterThreeEndpoints: when every endpoint refuses, the
+// request fails with 502 connect_error after three attempts, not one per
+// endpoint.
+func TestConnectGivesUpAfterThreeEndpoints(t *testing.T) {
+	var eps endpointList
+	for range 6 {
+		eps = append(eps, Endpoint{Addr: deadAddr(t)})
+	}
+	p, ls := startOutbound(t, Config{OutboundTarget: "127.0.0.1:1"}, Deps{Destination: eps})
+	resp, err := http.Post("http://"+ls.Outbound.Addr().String()+"/", "text/plain", strings.NewReader("body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("meshctl-proxy-error") != "connect_error" {
+		t.Fatalf("%d %q, want 502 connect_error", resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
+	}
+	if got := connectRetries(p); got != maxConnectAttempts-1 {
+		t.Fatalf("%v retries, want %d", got, maxConnectAttempts-1)
+	}
+}
+
+// TestConnectRetriedAfterIdentityFailure: an endpoint that cannot prove
+// the expected identity (a pod with a stale or foreign certificate) is
+// skipped like a refused one, and the request is sent over mTLS to the
+// endpoint that can.
+func TestConnectRetriedAfterIdentityFailure(t *testing.T) {
+	ca := newMeshCA(t)
+	backend := newCountingBackend(t)
+	_, right := startMeshed(t, Config{InboundTarget: backend.Listener.Addr().String()}, ca.provider(t, serverID, ca))
+	_, wrong := startMeshed(t, Config{InboundTarget: backend.Listener.Addr().String()}, ca.provider(t, "impostor.shop.serviceaccount.identity.meshctl.cluster.local", ca))
+	eps := endpointList{
+		{Addr: netip.MustParseAddrPort(wrong.Inbound.Addr().String()), Identity: serverID},
+		{Addr: netip.MustParseAddrPort(right.Inbound.Addr().String()), Identity: serverID},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	client, cls, done := startProxyWith(t, ctx, Config{OutboundTarget: "127.0.0.1:1", ShutdownGracePeriod: time.Second}, Deps{TLS: ca.provider(t, clientID, ca), Destination: eps}, Listeners{})
+	t.Cleanup(func() { cancel(); <-done })
+	for i := range 20 {
+		resp, err := http.Get("http://" + cls.Outbound.Addr().String() + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
+		}
+	}
+	if got := testutil.ToFloat64(client.outbound.metrics.tlsFailures); got == 0 {
+		t.Fatal("the impostor was never tried: the test proves nothing")
+	}
+	if !hasSeries(client, "response_total", map[string]string{"direction": "outbound", "tls": "true", "server_id": serverID, "classification": "success"}) {
+		t.Fatal("no successful mTLS response counted")
+	}
+}
+
+// tcpEcho is a loopback TCP server echoing each connection until its
+// client half-closes.
+func tcpEcho(t *testing.T) string {
+	t.Helper()
+	ln := listenLoopback(t)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(c, c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
