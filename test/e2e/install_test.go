@@ -26,7 +26,7 @@ const clusterHint = "start the local cluster with `hack/cluster/cluster.sh up` a
 
 // requireCluster skips the test unless KUBECONFIG points at a reachable
 // API server and kubectl is installed.
-func requireCluster(t *testing.T) {
+func requireCluster(t testing.TB) {
 	t.Helper()
 	if os.Getenv("KUBECONFIG") == "" {
 		t.Skipf("KUBECONFIG is not set: %s", clusterHint)
@@ -39,7 +39,7 @@ func requireCluster(t *testing.T) {
 	}
 }
 
-func kubectl(t *testing.T, stdin string, args ...string) (string, error) {
+func kubectl(t testing.TB, stdin string, args ...string) (string, error) {
 	t.Helper()
 	// t.Context() is cancelled before Cleanup functions run; detach from
 	// its cancellation so that clean-ups (namespace deletions) still run.

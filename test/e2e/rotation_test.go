@@ -29,12 +29,8 @@ var demoDeployments = []string{"web", "backend", "quote", "echo", "load"}
 // the new anchor only, and meshctl check must pass.
 func rotateAnchorsUnderLoad(t *testing.T) {
 	t.Helper()
-	if os.Getenv("MESHCTL_E2E_ROTATION") == "" {
-		t.Skip("skipped until restarts drop no requests (set MESHCTL_E2E_ROTATION=1 to run it): " +
-			"the last run sent 5446 requests through all three stages and 1 failed, during a demo restart in stage 2: " +
-			"web -> quote \"502 proxy: connect_error\" — the proxy connected to a quote endpoint that was going away " +
-			"and does not yet retry a failed connect on another endpoint (issue 4, traffic policy); " +
-			"the rotation steps themselves failed none, and every proxy ended on the new anchor only")
+	if os.Getenv("MESHCTL_E2E_ROTATION") == "0" {
+		t.Skip("MESHCTL_E2E_ROTATION=0: the anchor rotation stage is skipped")
 	}
 	const ns = "meshctl"
 	oldRoots := trustRoots(t, ns)

@@ -75,7 +75,10 @@ type Certifier struct {
 	// Lifetime of issued certificates (default 24h) and the clock-skew
 	// allowance they are backdated by (default 20s).
 	Lifetime, ClockSkew time.Duration
-	// PerIdentity bounds certifications per identity (default 1/s, burst 5).
+	// PerIdentity bounds certifications per identity (default 10/s, burst
+	// 50): every replica of a Deployment shares its ServiceAccount's
+	// identity, so a rollout of 100 pods certifies within seconds, while
+	// one stolen token cannot make the controller sign without bound.
 	PerIdentity rate.Limit
 	Burst       int
 	// Now is the clock (default time.Now).
@@ -206,10 +209,10 @@ func (c *Certifier) limiter(name string) *rate.Limiter {
 	if !ok {
 		limit, burst := c.PerIdentity, c.Burst
 		if limit == 0 {
-			limit = 1
+			limit = 10
 		}
 		if burst == 0 {
-			burst = 5
+			burst = 50
 		}
 		l = rate.NewLimiter(limit, burst)
 		c.limiters[name] = l
