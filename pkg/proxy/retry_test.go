@@ -183,3 +183,45 @@ func tcpEcho(t *testing.T) string {
 	}()
 	return ln.Addr().String()
 }
+
+// TestOpaqueRefusedByAppRetriedElsewhere: on an opaque port the server
+// proxy connects to its application before finishing the mTLS handshake,
+// so an application that refuses (a pod shutting down) makes the client
+// proxy's connect fail and go to another endpoint, instead of accepting
+// the client's bytes and resetting them.
+func TestOpaqueRefusedByAppRetriedElsewhere(t *testing.T) {
+	ca := newMeshCA(t)
+	echo := netip.MustParseAddrPort(tcpEcho(t))
+	dead := deadAddr(t)
+	opaque := PortSet{echo.Port(): {}, dead.Port(): {}, 4444: {}}
+	_, down := startMeshed(t, Config{InboundTarget: dead.String(), OpaquePorts: opaque}, ca.provider(t, serverID, ca))
+	_, up := startMeshed(t, Config{InboundTarget: echo.String(), OpaquePorts: opaque}, ca.provider(t, serverID, ca))
+	eps := endpointList{
+		{Addr: netip.MustParseAddrPort(down.Inbound.Addr().String()), Identity: serverID},
+		{Addr: netip.MustParseAddrPort(up.Inbound.Addr().String()), Identity: serverID},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	client, cls, done := startProxyWith(t, ctx, Config{OutboundTarget: "127.0.0.1:4444", OpaquePorts: opaque, ShutdownGracePeriod: time.Second},
+		Deps{TLS: ca.provider(t, clientID, ca), Destination: eps}, Listeners{})
+	t.Cleanup(func() { cancel(); <-done })
+	for i := range 30 {
+		c, err := net.DialTimeout("tcp", cls.Outbound.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		msg := []byte("ping\n")
+		if _, err := c.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.(*net.TCPConn).CloseWrite()
+		got, err := io.ReadAll(c)
+		c.Close()
+		if err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("connection %d: %q, %v: a refused application broke the client's connection", i, got, err)
+		}
+	}
+	if connectRetries(client) == 0 {
+		t.Fatal("no connect was retried: the endpoint with the refusing application was never tried")
+	}
+}

@@ -114,9 +114,10 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 
 	var c net.Conn = conn
 	br := bufio.NewReaderSize(conn, inboundBufferSize)
+	var pre *upstreamConn
 	if s.direction == Inbound {
 		var ok bool
-		if c, br, ok = s.acceptTLS(conn, br, info, opaque); !ok {
+		if c, br, pre, ok = s.acceptTLS(ctx, conn, br, info, opaque); !ok {
 			return
 		}
 	}
@@ -134,9 +135,10 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		if info.denied != nil {
 			meter.close(info.denied)
 			_ = c.Close()
+			pre.close()
 			return
 		}
-		s.proxyTCP(ctx, c, br, meter, info)
+		s.proxyTCP(ctx, c, br, meter, info, pre)
 		return
 	}
 	proto, err := detect(c, br, s.cfg.DetectTimeout)
@@ -149,7 +151,7 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		return
 	}
 	if proto == ProtocolOpaque {
-		s.proxyTCP(ctx, c, br, meter, info)
+		s.proxyTCP(ctx, c, br, meter, info, nil)
 		return
 	}
 	mc := newMeteredConn(c, br, meter, info)
@@ -164,11 +166,12 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 // acceptTLS terminates the mTLS of a meshed client: a ClientHello naming
 // this proxy's identity. TLS for any other name is the application's own
 // and passes through untouched (info.appTLS). It returns the connection to
-// read the client's bytes from, and false when the connection was closed.
-func (s *side) acceptTLS(conn net.Conn, br *bufio.Reader, info *connInfo, opaque bool) (net.Conn, *bufio.Reader, bool) {
+// read the client's bytes from, on an opaque port the connection to the
+// application already opened, and false when the connection was closed.
+func (s *side) acceptTLS(ctx context.Context, conn net.Conn, br *bufio.Reader, info *connInfo, opaque bool) (net.Conn, *bufio.Reader, *upstreamConn, bool) {
 	local := s.deps.TLS.LocalName()
 	if local == "" {
-		return conn, br, true
+		return conn, br, nil, true
 	}
 	wait := s.cfg.DetectTimeout
 	if opaque {
@@ -177,24 +180,46 @@ func (s *side) acceptTLS(conn net.Conn, br *bufio.Reader, info *connInfo, opaque
 	isTLS, sni, err := peekClientHello(conn, br, wait)
 	if err != nil {
 		_ = conn.Close()
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	if !isTLS {
-		return conn, br, true
+		return conn, br, nil, true
 	}
 	if sni != local {
 		info.appTLS = true
-		return conn, br, true
+		return conn, br, nil, true
+	}
+	var pre *upstreamConn
+	if opaque {
+		// Connect to the application before completing the handshake:
+		// when it refuses (it is shutting down), the client's proxy sees
+		// its connect fail and tries another endpoint, which it could not
+		// do once its bytes had gone into an accepted connection.
+		if pre, err = s.connectTarget(ctx, info.target); err != nil {
+			s.log.Debug("application refused; abandoning the handshake so the client retries elsewhere", "target", info.target, "error", err)
+			_ = conn.Close()
+			return nil, nil, nil, false
+		}
 	}
 	tc, clientID, err := terminateTLS(conn, br, s.deps.TLS.ServerConfig(), s.cfg.DetectTimeout)
 	if err != nil {
 		s.log.Info("mTLS handshake failed", "peer", info.peer, "error", err)
 		s.metrics.tlsFailures.WithLabelValues(string(s.direction)).Inc()
 		_ = conn.Close()
-		return nil, nil, false
+		pre.close()
+		return nil, nil, nil, false
 	}
 	info.tls = tlsLabels{tls: "true", clientID: clientID}
-	return tc, bufio.NewReaderSize(tc, maxRequestLine), true
+	return tc, bufio.NewReaderSize(tc, maxRequestLine), pre, true
+}
+
+// close closes an unused upstream connection (nil is fine).
+func (u *upstreamConn) close() {
+	if u == nil {
+		return
+	}
+	_ = u.Close()
+	u.tracker.Release()
 }
 
 // originalDst is the explicit target, or the address the client dialled
@@ -266,12 +291,21 @@ func (s *side) pick(eps []Endpoint, tried []netip.AddrPort) (Endpoint, *balance.
 	return eps[i], s.balancer.Start(eps[i].Addr), true
 }
 
+// upstreamConn is an open connection to an endpoint.
+type upstreamConn struct {
+	net.Conn
+	ep     Endpoint
+	labels tlsLabels
+	// tracker follows the connection for the balancer.
+	tracker *balance.Tracker
+}
+
 // connect opens a connection to one of eps. A failed connect (refused,
 // timed out, or a server that could not prove its identity) is retried on
 // another endpoint, up to maxConnectAttempts: nothing was sent yet, so it
 // is always safe, and it is what keeps a client's requests whole while a
-// pod behind the target restarts. The tracker follows the connection.
-func (s *side) connect(ctx context.Context, eps []Endpoint) (net.Conn, Endpoint, tlsLabels, *balance.Tracker, error) {
+// pod behind the target restarts.
+func (s *side) connect(ctx context.Context, eps []Endpoint) (*upstreamConn, error) {
 	var tried []netip.AddrPort
 	var lastErr error
 	for attempt := 0; attempt < maxConnectAttempts; attempt++ {
@@ -286,7 +320,7 @@ func (s *side) connect(ctx context.Context, eps []Endpoint) (net.Conn, Endpoint,
 		c, labels, err := s.dialUpstream(ctx, ep)
 		if err == nil {
 			tr.Observe(time.Since(start))
-			return c, ep, labels, tr, nil
+			return &upstreamConn{Conn: c, ep: ep, labels: labels, tracker: tr}, nil
 		}
 		tr.Fail()
 		tr.Release()
@@ -296,7 +330,16 @@ func (s *side) connect(ctx context.Context, eps []Endpoint) (net.Conn, Endpoint,
 			break
 		}
 	}
-	return nil, Endpoint{}, tlsLabels{}, nil, lastErr
+	return nil, lastErr
+}
+
+// connectTarget resolves target and connects to one of its endpoints.
+func (s *side) connectTarget(ctx context.Context, target netip.AddrPort) (*upstreamConn, error) {
+	eps, err := s.endpoints(ctx, Target{Addr: target})
+	if err != nil {
+		return nil, err
+	}
+	return s.connect(ctx, eps)
 }
 
 // maxConnectAttempts bounds the endpoints one connection or request tries.

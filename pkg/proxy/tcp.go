@@ -13,25 +13,23 @@ import (
 // counters are updated, so that long-lived connections report progress.
 const spliceChunk = 1 << 20
 
-// proxyTCP connects to the target and copies bytes both ways until both
-// sides have finished, forwarding half-closes (RFC 9293 FIN) in each
-// direction. br holds bytes already read during detection.
-func (s *side) proxyTCP(ctx context.Context, client net.Conn, br *bufio.Reader, clientMeter *connMeter, info *connInfo) {
-	eps, err := s.endpoints(ctx, Target{Addr: info.target})
-	if err != nil {
-		s.log.Debug("no endpoint", "target", info.target, "error", err)
-		clientMeter.close(err)
-		_ = client.Close()
-		return
+// proxyTCP connects to the target (unless up is already connected) and
+// copies bytes both ways until both sides have finished, forwarding
+// half-closes (RFC 9293 FIN) in each direction. br holds bytes already read
+// during detection.
+func (s *side) proxyTCP(ctx context.Context, client net.Conn, br *bufio.Reader, clientMeter *connMeter, info *connInfo, up *upstreamConn) {
+	if up == nil {
+		var err error
+		if up, err = s.connectTarget(ctx, info.target); err != nil {
+			s.log.Debug("connect failed", "target", info.target, "error", err)
+			clientMeter.close(err)
+			_ = client.Close()
+			return
+		}
 	}
-	upstream, ep, labels, tr, err := s.connect(ctx, eps)
-	if err != nil {
-		s.log.Debug("connect failed", "target", info.target, "error", err)
-		clientMeter.close(err)
-		_ = client.Close()
-		return
-	}
-	defer tr.Release()
+	defer up.tracker.Release()
+	var upstream net.Conn = up.Conn
+	ep, labels := up.ep, up.labels
 	upInfo := *info
 	if s.direction == Outbound {
 		// The connection to the server: its TLS and, like the HTTP
