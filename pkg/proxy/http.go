@@ -36,6 +36,7 @@ type exchange struct {
 	// connect; tried are those that failed.
 	candidates []Endpoint
 	tried      []netip.AddrPort
+	target     Target
 	// tracker reports the request's latency and end to the balancer.
 	tracker  *balance.Tracker
 	sent     time.Time // when the current attempt started
@@ -140,36 +141,36 @@ func (hp *httpProxy) dial(ctx context.Context, addr, identity string) (net.Conn,
 }
 
 // RoundTrip sends h2 requests over the h2c transport and the rest over
-// HTTP/1.1, each to the pool of the endpoint's identity. A request whose
-// connection could not be opened was not sent, so it goes to another
-// endpoint (up to maxConnectAttempts); its metric labels stay those of the
-// first endpoint, so that request_total and response_total agree.
+// HTTP/1.1, each to the pool of the endpoint's identity. A request without
+// a body whose connection could not be opened was not sent, so it goes to
+// another endpoint (or, outbound, waits for the destination's next answer
+// within endpointWait); its metric labels stay those of the first
+// endpoint, so that request_total and response_total agree. Requests with
+// a body are not retried: holding a body back for a second attempt was
+// seen to send a truncated body (see retry_test.go).
 func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
 	ex, _ := r.Context().Value(exchangeKey).(*exchange)
 	if ex == nil {
 		return hp.poolFor("").roundTrip(r)
 	}
-	var body *heldBody
-	if r.Body != nil && r.Body != http.NoBody {
-		body = &heldBody{rc: r.Body}
-		r = r.WithContext(r.Context()) // a copy: the caller's request stays as it was
-		r.Body = body
-	}
+	retryable := r.Body == nil || r.Body == http.NoBody
 	for attempt := 1; ; attempt++ {
 		ex.sent = time.Now()
 		resp, err := hp.poolFor(ex.endpoint.Identity).roundTrip(r)
 		var ce *connectError
-		if err == nil || !errors.As(err, &ce) || attempt >= maxConnectAttempts || !body.unread() || r.Context().Err() != nil {
-			body.release()
+		if err == nil || !retryable || !errors.As(err, &ce) || attempt >= maxHTTPConnectAttempts || r.Context().Err() != nil {
 			return resp, err
 		}
 		ex.tracker.Fail()
 		ex.tracker.Release()
+		ex.tracker = nil
 		ex.tried = append(ex.tried, ex.endpoint.Addr)
 		ep, tr, ok := hp.s.pick(ex.candidates, ex.tried)
 		if !ok {
-			ex.tracker = nil
-			body.release()
+			// Every endpoint failed: ask again, as connectTarget does.
+			ep, tr, ok = hp.reresolve(r.Context(), ex)
+		}
+		if !ok {
 			return nil, err
 		}
 		hp.s.metrics.connectRetries.WithLabelValues(string(hp.s.direction)).Inc()
@@ -180,6 +181,26 @@ func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
 		r = r.Clone(r.Context())
 		r.URL = &u
 	}
+}
+
+// maxHTTPConnectAttempts bounds the connects one request makes, across
+// re-resolutions.
+const maxHTTPConnectAttempts = 8
+
+// reresolve waits a moment, within endpointWait of the request's start,
+// and picks from the target's endpoints anew (outbound only: the local
+// application has no replacement).
+func (hp *httpProxy) reresolve(ctx context.Context, ex *exchange) (Endpoint, *balance.Tracker, bool) {
+	pause := min(50*time.Millisecond<<min(len(ex.tried)/maxConnectAttempts, 4), 500*time.Millisecond)
+	if hp.s.direction == Inbound || time.Since(ex.start)+pause > endpointWait || !sleepCtx(ctx, pause) {
+		return Endpoint{}, nil, false
+	}
+	eps, err := hp.s.endpoints(ctx, ex.target)
+	if err != nil {
+		return Endpoint{}, nil, false
+	}
+	ex.candidates, ex.tried = eps, nil
+	return hp.s.pick(eps, nil)
 }
 
 func (p *pool) roundTrip(r *http.Request) (*http.Response, error) {
@@ -195,65 +216,6 @@ type connectError struct{ err error }
 
 func (e *connectError) Error() string { return e.err.Error() }
 func (e *connectError) Unwrap() error { return e.err }
-
-// heldBody is a request body that may be sent again after a failed
-// connect: the transport closes a request's body when its round trip
-// fails, so the close is held back until the request's last attempt,
-// and a body already read from is never retried.
-type heldBody struct {
-	rc io.ReadCloser
-
-	mu      sync.Mutex
-	read    bool
-	closed  bool // the transport closed it while held
-	settled bool // the last attempt is under way: Close goes through
-}
-
-func (b *heldBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if n > 0 || err != nil {
-		b.mu.Lock()
-		b.read = true
-		b.mu.Unlock()
-	}
-	return n, err
-}
-
-func (b *heldBody) Close() error {
-	b.mu.Lock()
-	if !b.settled && !b.read {
-		b.closed = true
-		b.mu.Unlock()
-		return nil
-	}
-	b.mu.Unlock()
-	return b.rc.Close()
-}
-
-// unread reports whether the body can still be sent whole (true for none).
-func (b *heldBody) unread() bool {
-	if b == nil {
-		return true
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return !b.read
-}
-
-// release ends the holding: a close held back happens now, later ones go
-// straight through.
-func (b *heldBody) release() {
-	if b == nil {
-		return
-	}
-	b.mu.Lock()
-	b.settled = true
-	closed := b.closed
-	b.mu.Unlock()
-	if closed {
-		_ = b.rc.Close()
-	}
-}
 
 func (hp *httpProxy) closeIdle() {
 	hp.mu.Lock()
@@ -358,6 +320,7 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ex.endpoint, ex.candidates = ep, eps
+	ex.target = Target{Addr: info.target, Authority: r.Host}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &requestBodyWatcher{ReadCloser: r.Body, ex: ex}
 	}

@@ -3,12 +3,14 @@ package proxy
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,12 +47,15 @@ func connectRetries(p *Proxy) float64 {
 }
 
 // TestConnectRetriedOnAnotherEndpoint: with two of three endpoints
-// refusing connections (pods going away), every HTTP request (bodies
-// included) and every opaque TCP connection still reaches the live one,
-// and the balancer soon stops choosing the dead ones.
+// refusing connections (pods going away), every HTTP request without a
+// body and every opaque TCP connection still reaches the live one, and
+// the balancer soon stops choosing the dead ones.
 func TestConnectRetriedOnAnotherEndpoint(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
+		b, err := io.ReadAll(r.Body)
+		if err != nil || int64(len(b)) != max(r.ContentLength, 0) {
+			t.Errorf("the backend read %d bytes of a body of %d: %v", len(b), r.ContentLength, err)
+		}
 		_, _ = w.Write(b)
 	}))
 	defer backend.Close()
@@ -61,15 +66,13 @@ func TestConnectRetriedOnAnotherEndpoint(t *testing.T) {
 
 	client := &http.Client{Timeout: 5 * time.Second}
 	for i := range 200 {
-		body := strings.Repeat("x", i*37)
-		resp, err := client.Post("http://"+ls.Outbound.Addr().String()+"/", "text/plain", strings.NewReader(body))
+		resp, err := client.Get("http://" + ls.Outbound.Addr().String() + "/")
 		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
+			t.Fatalf("GET %d: %v", i, err)
 		}
-		got, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || string(got) != body {
-			t.Fatalf("request %d: %d, %d bytes back of %d", i, resp.StatusCode, len(got), len(body))
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %d: %d %s", i, resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
 		}
 	}
 	retries := connectRetries(p)
@@ -107,16 +110,18 @@ func TestConnectRetriedOnAnotherEndpoint(t *testing.T) {
 	}
 }
 
-// TestConnectGivesUpAfterThreeEndpoints: when every endpoint refuses, the
-// request fails with 502 connect_error after three attempts, not one per
-// endpoint.
-func TestConnectGivesUpAfterThreeEndpoints(t *testing.T) {
+// TestConnectGivesUpWhenEveryEndpointRefuses: when every endpoint
+// refuses, the request waits for one that accepts (the destination's
+// answer may change) for a bounded time and number of connects, then
+// fails with 502 connect_error.
+func TestConnectGivesUpWhenEveryEndpointRefuses(t *testing.T) {
 	var eps endpointList
 	for range 6 {
 		eps = append(eps, Endpoint{Addr: deadAddr(t)})
 	}
 	p, ls := startOutbound(t, Config{OutboundTarget: "127.0.0.1:1"}, Deps{Destination: eps})
-	resp, err := http.Post("http://"+ls.Outbound.Addr().String()+"/", "text/plain", strings.NewReader("body"))
+	start := time.Now()
+	resp, err := http.Get("http://" + ls.Outbound.Addr().String() + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +129,11 @@ func TestConnectGivesUpAfterThreeEndpoints(t *testing.T) {
 	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("meshctl-proxy-error") != "connect_error" {
 		t.Fatalf("%d %q, want 502 connect_error", resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
 	}
-	if got := connectRetries(p); got != maxConnectAttempts-1 {
-		t.Fatalf("%v retries, want %d", got, maxConnectAttempts-1)
+	if d := time.Since(start); d > endpointWait+time.Second {
+		t.Fatalf("gave up after %v, want within %v", d, endpointWait)
+	}
+	if got := connectRetries(p); got < maxConnectAttempts-1 || got > maxHTTPConnectAttempts-1 {
+		t.Fatalf("%v retries, want %d to %d", got, maxConnectAttempts-1, maxHTTPConnectAttempts-1)
 	}
 }
 
@@ -223,5 +231,73 @@ func TestOpaqueRefusedByAppRetriedElsewhere(t *testing.T) {
 	}
 	if connectRetries(client) == 0 {
 		t.Fatal("no connect was retried: the endpoint with the refusing application was never tried")
+	}
+}
+
+// switchingDestination answers with one set of endpoints, then another:
+// a rollout where the old pods go before the destination's answer moves.
+type switchingDestination struct {
+	mu     sync.Mutex
+	calls  int
+	before endpointList
+	after  endpointList
+}
+
+func (d *switchingDestination) Resolve(context.Context, Target) ([]Endpoint, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls++
+	if d.calls == 1 {
+		return d.before, nil
+	}
+	return d.after, nil
+}
+
+// TestWaitsForTheNextAnswer: when every endpoint of the answer refuses,
+// the proxy asks the destination again instead of failing, for HTTP and
+// opaque TCP.
+func TestWaitsForTheNextAnswer(t *testing.T) {
+	backend := newCountingBackend(t)
+	echo := netip.MustParseAddrPort(tcpEcho(t))
+	for _, tc := range []struct {
+		name string
+		live netip.AddrPort
+		cfg  Config
+		do   func(addr string) error
+	}{
+		{"http", netip.MustParseAddrPort(backend.Listener.Addr().String()), Config{OutboundTarget: "127.0.0.1:1"}, func(addr string) error {
+			resp, err := http.Get("http://" + addr + "/")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("status %d %s", resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
+			}
+			return nil
+		}},
+		{"opaque", echo, Config{OutboundTarget: "127.0.0.1:4444", OpaquePorts: PortSet{4444: {}}}, func(addr string) error {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			_, _ = c.Write([]byte("x"))
+			_ = c.(*net.TCPConn).CloseWrite()
+			got, err := io.ReadAll(c)
+			if err != nil || string(got) != "x" {
+				return fmt.Errorf("echo %q, %v", got, err)
+			}
+			return nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := &switchingDestination{before: endpointList{{Addr: deadAddr(t)}}, after: endpointList{{Addr: tc.live}}}
+			_, ls := startOutbound(t, tc.cfg, Deps{Destination: dst})
+			if err := tc.do(ls.Outbound.Addr().String()); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

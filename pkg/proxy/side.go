@@ -334,12 +334,48 @@ func (s *side) connect(ctx context.Context, eps []Endpoint) (*upstreamConn, erro
 }
 
 // connectTarget resolves target and connects to one of its endpoints.
+// Outbound, when every endpoint fails, or there is none, it asks again (the answer
+// changes as pods become ready during a rollout) with a growing pause,
+// for up to endpointWait, as Linkerd's balancer queues requests until its
+// fail-fast timeout instead of failing at once.
 func (s *side) connectTarget(ctx context.Context, target netip.AddrPort) (*upstreamConn, error) {
-	eps, err := s.endpoints(ctx, Target{Addr: target})
-	if err != nil {
-		return nil, err
+	wait := endpointWait
+	if s.direction == Inbound {
+		// The local application has no replacement: fail at once (on an
+		// opaque port that makes the client's proxy go elsewhere).
+		wait = 0
 	}
-	return s.connect(ctx, eps)
+	deadline := time.Now().Add(wait)
+	pause := 50 * time.Millisecond
+	for {
+		eps, err := s.endpoints(ctx, Target{Addr: target})
+		if err == nil {
+			var up *upstreamConn
+			if up, err = s.connect(ctx, eps); err == nil {
+				return up, nil
+			}
+		}
+		if time.Now().Add(pause).After(deadline) || !sleepCtx(ctx, pause) {
+			return nil, err
+		}
+		pause = min(2*pause, 500*time.Millisecond)
+	}
+}
+
+// endpointWait bounds how long a connection or request waits for an
+// endpoint that accepts it.
+const endpointWait = 3 * time.Second
+
+// sleepCtx sleeps for d unless ctx ends first; it reports whether it slept.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // maxConnectAttempts bounds the endpoints one connection or request tries.
