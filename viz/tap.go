@@ -86,7 +86,7 @@ type Tapper struct {
 func OpenPodProxyTap(ctx context.Context, kube kubernetes.Interface, p Pod, token string, body []byte) (io.ReadCloser, error) {
 	return kube.CoreV1().RESTClient().Post().
 		Namespace(p.Namespace).Resource("pods").SubResource("proxy").
-		Name("http:" + p.Name + ":" + strconv.Itoa(meshapi.ProxyControlPort)).Suffix(tapapi.Path).
+		Name("http:"+p.Name+":"+strconv.Itoa(meshapi.ProxyControlPort)).Suffix(tapapi.Path).
 		SetHeader(tapapi.HeaderToken, token).SetHeader("Content-Type", "application/json").
 		Body(body).Stream(ctx)
 }
@@ -309,4 +309,3 @@ func (idx podNameIndex) name(addr, tapped string) string {
 	}
 	return p.Namespace + "/" + p.Name
 }
-

@@ -44,13 +44,19 @@ func tapFixture() []TapEvent {
 		return te
 	}
 	return []TapEvent{
-		ev(0, in, 1, "req", 0, func(e *tapapi.Event) { e.Method, e.Scheme, e.Authority, e.Path = "GET", "http", "web.shop:8080", "/books?page=2" }),
+		ev(0, in, 1, "req", 0, func(e *tapapi.Event) {
+			e.Method, e.Scheme, e.Authority, e.Path = "GET", "http", "web.shop:8080", "/books?page=2"
+		}),
 		ev(0, in, 1, "rsp", 2, func(e *tapapi.Event) { e.Status, e.LatencyMicros = 200, 1850 }),
 		ev(0, in, 1, "end", 3, func(e *tapapi.Event) { e.Status, e.DurationMicros, e.ResponseBytes = 200, 2410, 512 }),
-		ev(0, out, 2, "req", 5, func(e *tapapi.Event) { e.Method, e.Scheme, e.Authority, e.Path = "POST", "http", "db.shop:9090", "/grpc.health.v1.Health/Check" }),
+		ev(0, out, 2, "req", 5, func(e *tapapi.Event) {
+			e.Method, e.Scheme, e.Authority, e.Path = "POST", "http", "db.shop:9090", "/grpc.health.v1.Health/Check"
+		}),
 		ev(0, out, 2, "rsp", 17, func(e *tapapi.Event) { e.Status, e.LatencyMicros = 200, 12003 }),
 		ev(0, out, 2, "end", 17, func(e *tapapi.Event) { e.Status, e.GRPCStatus, e.DurationMicros, e.ResponseBytes = 200, "5", 12100, 0 }),
-		ev(1, in, 7, "req", 20, func(e *tapapi.Event) { e.Method, e.Scheme, e.Authority, e.Path = "GET", "http", "web.shop:8080", "/books" }),
+		ev(1, in, 7, "req", 20, func(e *tapapi.Event) {
+			e.Method, e.Scheme, e.Authority, e.Path = "GET", "http", "web.shop:8080", "/books"
+		}),
 		ev(1, in, 7, "end", 1020, func(e *tapapi.Event) { e.Status, e.Error, e.DurationMicros = 502, "connect_error", 1000000 }),
 		ev(1, in, 8, "req", 30, func(e *tapapi.Event) {
 			e.Method, e.Scheme, e.Authority, e.Path = "GET", "http", "evil\x1b[2J host", "/a b\"c\\\n\u00e9\x07"
