@@ -196,8 +196,8 @@ func TestVizTapRealProxy(t *testing.T) {
 	kubeconfig := tapAPIServer(t, control, token)
 	out, errOut, stop := startCommand(t, "viz tap po/web-1 -n shop --path /api --authority web.shop --kubeconfig "+kubeconfig)
 	waitFor(t, out, "end id=0:", func() {
-		get(t, "http://"+inbound+"/other", "web.shop")               // filtered out: path
-		get(t, "http://"+inbound+"/api/x", "db.shop")                // filtered out: authority
+		get(t, "http://"+inbound+"/other", "web.shop")            // filtered out: path
+		get(t, "http://"+inbound+"/api/x", "db.shop")             // filtered out: authority
 		get(t, "http://"+inbound+`/api/a%20b?x="y"\`, "web.shop") // quotes and a backslash
 	})
 	if code := stop(); code != 0 {
