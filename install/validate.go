@@ -115,6 +115,9 @@ func (v *Values) Validate() error {
 	ports("proxy.skipOutboundPorts", p.SkipOutboundPorts)
 	ports("proxy.opaquePorts", p.OpaquePorts)
 	oneOf("proxy.defaultInboundPolicy", p.DefaultInboundPolicy, DefaultInboundPolicies()...)
+	if p.TapTokenSHA256 != "" && !sha256Hex.MatchString(p.TapTokenSHA256) {
+		add("proxy.tapTokenSHA256", "is not a SHA-256 in hex (64 digits): use the output of printf %%s \"$TOKEN\" | sha256sum")
+	}
 	ports("proxyInit.kubeAPIServerPorts", v.ProxyInit.KubeAPIServerPorts)
 	return errors.Join(errs...)
 }
@@ -179,3 +182,6 @@ func parsePort(s string) (int, error) {
 	}
 	return p, nil
 }
+
+// sha256Hex matches a SHA-256 in lowercase or uppercase hex.
+var sha256Hex = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)

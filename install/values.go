@@ -99,6 +99,7 @@ type Proxy struct {
 	DefaultInboundPolicy string     `json:"defaultInboundPolicy"`
 	Await                bool       `json:"await"`
 	NativeSidecar        bool       `json:"nativeSidecar"`
+	TapTokenSHA256       string     `json:"tapTokenSHA256"`
 }
 
 // ProxyPorts are the proxy's ports.

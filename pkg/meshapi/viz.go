@@ -17,3 +17,14 @@ const (
 	// (ProxyAdminPort): the viz Prometheus scrapes ports of that name.
 	ProxyAdminPortName = "meshctl-admin"
 )
+
+// The tap token: proxies are configured with its SHA-256
+// (proxy.tapTokenSHA256, env MESHCTL_PROXY_TAP_TOKEN_SHA256) and
+// `meshctl viz tap` and `viz top` read it from this Secret in the control
+// plane's namespace (or --token-file).
+const (
+	// TapTokenSecretName names the Secret holding the tap token.
+	TapTokenSecretName = "meshctl-tap-token"
+	// TapTokenSecretKey is the Secret's key holding the token.
+	TapTokenSecretKey = "token"
+)

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -20,6 +22,16 @@ type Config struct {
 	OutboundAddr string `json:"outboundAddr"`
 	// AdminAddr serves /metrics, /ready, /live and /config (default 0.0.0.0:4191).
 	AdminAddr string `json:"adminAddr"`
+	// ControlAddr serves the tap stream (default 0.0.0.0:4190). It is bound
+	// only when TapTokenSHA256 is set.
+	ControlAddr string `json:"controlAddr"`
+	// TapTokenSHA256 is the hex SHA-256 of the token a tap client must
+	// present (header Meshctl-Tap-Token); empty disables tap. Only the hash
+	// is configured, so the pod spec does not reveal the token; /config
+	// does not show it either.
+	TapTokenSHA256 string `json:"-"`
+	// TapMaxStreams bounds the tap streams open at once (default 4).
+	TapMaxStreams int `json:"tapMaxStreams"`
 
 	// InboundTarget, when set, sends every inbound connection to this address
 	// instead of its original destination (explicit-target mode, used outside
@@ -89,6 +101,10 @@ func (c Config) Defaults() Config {
 	set(&c.InboundAddr, fmt.Sprintf("0.0.0.0:%d", meshapi.ProxyInboundPort))
 	set(&c.OutboundAddr, fmt.Sprintf("127.0.0.1:%d", meshapi.ProxyOutboundPort))
 	set(&c.AdminAddr, fmt.Sprintf("0.0.0.0:%d", meshapi.ProxyAdminPort))
+	set(&c.ControlAddr, fmt.Sprintf("0.0.0.0:%d", meshapi.ProxyControlPort))
+	if c.TapMaxStreams == 0 {
+		c.TapMaxStreams = 4
+	}
 	set(&c.LogLevel, "info")
 	set(&c.DefaultInboundPolicy, PolicyAllUnauthenticated)
 	if c.ClusterNetworks == nil {
@@ -124,7 +140,7 @@ func (c Config) Validate() error {
 		name  string
 		value T
 	}
-	for _, f := range []field[string]{{"inbound address", c.InboundAddr}, {"outbound address", c.OutboundAddr}, {"admin address", c.AdminAddr}} {
+	for _, f := range []field[string]{{"inbound address", c.InboundAddr}, {"outbound address", c.OutboundAddr}, {"admin address", c.AdminAddr}, {"control address", c.ControlAddr}} {
 		if _, err := netip.ParseAddrPort(f.value); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q: want ip:port: %w", f.name, f.value, err))
 		}
@@ -157,6 +173,14 @@ func (c Config) Validate() error {
 	}
 	if c.OutboundTargetIdentity != "" && c.OutboundTarget == "" {
 		errs = append(errs, errors.New("outbound target identity is set without an outbound target"))
+	}
+	if c.TapTokenSHA256 != "" {
+		if b, err := hex.DecodeString(c.TapTokenSHA256); err != nil || len(b) != sha256.Size {
+			errs = append(errs, errors.New("tap token SHA-256: want 64 hex digits (sha256sum of the token)"))
+		}
+	}
+	if c.TapMaxStreams < 1 || c.TapMaxStreams > 100 {
+		errs = append(errs, fmt.Errorf("tap max streams %d: want 1 to 100", c.TapMaxStreams))
 	}
 	if c.MaxHeaderBytes < 1024 || c.MaxHeaderBytes > 1<<20 {
 		errs = append(errs, fmt.Errorf("max header bytes %d: want 1 KiB to 1 MiB", c.MaxHeaderBytes))

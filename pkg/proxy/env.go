@@ -12,6 +12,9 @@ const (
 	EnvInboundAddr         = "MESHCTL_PROXY_INBOUND_ADDR"
 	EnvOutboundAddr        = "MESHCTL_PROXY_OUTBOUND_ADDR"
 	EnvAdminAddr           = "MESHCTL_PROXY_ADMIN_ADDR"
+	EnvControlAddr         = "MESHCTL_PROXY_CONTROL_ADDR"
+	EnvTapTokenSHA256      = "MESHCTL_PROXY_TAP_TOKEN_SHA256"
+	EnvTapMaxStreams       = "MESHCTL_PROXY_TAP_MAX_STREAMS"
 	EnvInboundTarget       = "MESHCTL_PROXY_INBOUND_TARGET"
 	EnvOutboundTarget      = "MESHCTL_PROXY_OUTBOUND_TARGET"
 	EnvDetectTimeout       = "MESHCTL_PROXY_DETECT_TIMEOUT"
@@ -52,6 +55,15 @@ func FromEnv(c Config, getenv func(string) string) (Config, error) {
 	str(EnvInboundAddr, &c.InboundAddr)
 	str(EnvOutboundAddr, &c.OutboundAddr)
 	str(EnvAdminAddr, &c.AdminAddr)
+	str(EnvControlAddr, &c.ControlAddr)
+	str(EnvTapTokenSHA256, &c.TapTokenSHA256)
+	if v := getenv(EnvTapMaxStreams); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want a number of streams", EnvTapMaxStreams, v))
+		}
+		c.TapMaxStreams = n
+	}
 	str(EnvInboundTarget, &c.InboundTarget)
 	str(EnvOutboundTarget, &c.OutboundTarget)
 	str(EnvLogLevel, &c.LogLevel)

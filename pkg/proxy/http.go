@@ -45,7 +45,8 @@ type exchange struct {
 	grpc     string
 	err      string
 	bodyErr  error
-	labels   []string // httpLabelNames values
+	labels   []string     // httpLabelNames values
+	tap      *tapExchange // nil unless a tap stream sampled it
 	recorded bool
 	mu       sync.Mutex
 }
@@ -269,6 +270,7 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := hp.s.metrics
 	ex := &exchange{start: time.Now()}
 	if info.denied != nil {
+		ex.tap = hp.s.taps.begin(r, info, info.target, ex.start)
 		ex.labels = append(info.labelValues(), m.authorities.value(r.Host))
 		m.requests.WithLabelValues(ex.labels...).Inc()
 		ex.status, ex.err = http.StatusForbidden, "forbidden"
@@ -312,6 +314,7 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ex.labels = append(labels.labelValues(), m.authorities.value(r.Host))
 	m.requests.WithLabelValues(ex.labels...).Inc()
+	ex.tap = hp.s.taps.begin(r, labels, tapDestination(ep, info), ex.start)
 	if err != nil {
 		ex.err = "no_endpoints"
 		ex.status = http.StatusServiceUnavailable
@@ -353,6 +356,7 @@ func (hp *httpProxy) modifyResponse(resp *http.Response) error {
 	if resp.Body != nil && resp.Body != http.NoBody && resp.StatusCode != http.StatusSwitchingProtocols {
 		resp.Body = &trailerWatcher{ReadCloser: resp.Body, resp: resp, ex: ex}
 	}
+	ex.tap.response(resp)
 	return nil
 }
 
@@ -477,4 +481,5 @@ func (hp *httpProxy) record(ex *exchange) {
 	}
 	vals := append(append([]string(nil), ex.labels...), statusLabel(ex.status), class, ex.grpc, ex.err)
 	hp.s.metrics.responses.WithLabelValues(vals...).Inc()
+	ex.tap.end(ex.status, ex.grpc, ex.err)
 }

@@ -19,12 +19,14 @@ import (
 )
 
 // Listeners are the sockets a proxy serves; Listen opens them from a Config,
-// tests may pass their own.
+// tests may pass their own. Control (the tap server) is nil when tap is
+// off.
 type Listeners struct {
-	Inbound, Outbound, Admin net.Listener
+	Inbound, Outbound, Admin, Control net.Listener
 }
 
-// Listen binds the addresses of cfg. On error nothing stays open.
+// Listen binds the addresses of cfg (the control address only when tap is
+// configured). On error nothing stays open.
 func Listen(cfg Config) (Listeners, error) {
 	var ls Listeners
 	var lc net.ListenConfig
@@ -36,7 +38,11 @@ func Listen(cfg Config) (Listeners, error) {
 		{"inbound", cfg.InboundAddr, &ls.Inbound},
 		{"outbound", cfg.OutboundAddr, &ls.Outbound},
 		{"admin", cfg.AdminAddr, &ls.Admin},
+		{"control", cfg.ControlAddr, &ls.Control},
 	} {
+		if b.name == "control" && cfg.TapTokenSHA256 == "" {
+			continue
+		}
 		ln, err := lc.Listen(context.Background(), "tcp", b.addr)
 		if err != nil {
 			ls.Close()
@@ -49,7 +55,7 @@ func Listen(cfg Config) (Listeners, error) {
 
 // Close closes every listener that is open.
 func (l Listeners) Close() {
-	for _, ln := range []net.Listener{l.Inbound, l.Outbound, l.Admin} {
+	for _, ln := range []net.Listener{l.Inbound, l.Outbound, l.Admin, l.Control} {
 		if ln != nil {
 			_ = ln.Close()
 		}
@@ -65,6 +71,7 @@ type Proxy struct {
 	inbound   *side
 	outbound  *side
 	ls        Listeners
+	taps      *tapHub
 	// tlsProvider is deps.TLS, kept to wait for its first certificate.
 	tlsProvider TLS
 
@@ -98,6 +105,8 @@ func New(cfg Config, deps Deps, log *slog.Logger, ls Listeners) (*Proxy, error) 
 	if p.outbound, err = newSide(Outbound, cfg, deps, log, m, cfg.OutboundTarget); err != nil {
 		return nil, err
 	}
+	p.taps = newTapHub(cfg, log)
+	p.inbound.taps, p.outbound.taps = p.taps, p.taps
 	p.tlsProvider = deps.TLS
 	p.readiness.Set("listeners", false, "starting")
 	return p, nil
@@ -110,8 +119,8 @@ func (p *Proxy) bind(ctx context.Context) error {
 	for _, b := range []struct {
 		name, addr string
 		dst        *net.Listener
-	}{{"inbound", p.cfg.InboundAddr, &p.ls.Inbound}, {"outbound", p.cfg.OutboundAddr, &p.ls.Outbound}} {
-		if *b.dst != nil {
+	}{{"inbound", p.cfg.InboundAddr, &p.ls.Inbound}, {"outbound", p.cfg.OutboundAddr, &p.ls.Outbound}, {"control", p.cfg.ControlAddr, &p.ls.Control}} {
+		if *b.dst != nil || b.name == "control" && p.cfg.TapTokenSHA256 == "" {
 			continue
 		}
 		ln, err := lc.Listen(ctx, "tcp", b.addr)
@@ -121,8 +130,16 @@ func (p *Proxy) bind(ctx context.Context) error {
 		*b.dst = ln
 	}
 	p.inbound.queue.addr, p.outbound.queue.addr = p.ls.Inbound.Addr(), p.ls.Outbound.Addr()
-	for _, ln := range []net.Listener{p.ls.Inbound, p.ls.Outbound, p.ls.Admin} {
-		if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil {
+	// The control port is never a destination either, bound or not: a
+	// connection proxied to it would reach the tap server from loopback.
+	addrs := []string{p.cfg.ControlAddr}
+	for _, ln := range []net.Listener{p.ls.Inbound, p.ls.Outbound, p.ls.Admin, p.ls.Control} {
+		if ln != nil {
+			addrs = append(addrs, ln.Addr().String())
+		}
+	}
+	for _, a := range addrs {
+		if ap, err := netip.ParseAddrPort(a); err == nil {
 			p.inbound.ownPorts = append(p.inbound.ownPorts, ap.Port())
 			p.outbound.ownPorts = append(p.outbound.ownPorts, ap.Port())
 		}
@@ -191,6 +208,11 @@ func (p *Proxy) Run(ctx context.Context) error {
 		_ = adminSrv.Close()
 		return err
 	}
+	var controlSrv *http.Server
+	if p.ls.Control != nil {
+		controlSrv = p.controlServer()
+		go func() { _ = controlSrv.Serve(p.ls.Control) }()
+	}
 	go func() { errc <- p.inbound.serve(serveCtx, p.ls.Inbound) }()
 	go func() { errc <- p.outbound.serve(serveCtx, p.ls.Outbound) }()
 	p.readiness.Set("listeners", true, fmt.Sprintf("inbound %s, outbound %s", p.ls.Inbound.Addr(), p.ls.Outbound.Addr()))
@@ -204,6 +226,10 @@ func (p *Proxy) Run(ctx context.Context) error {
 	}
 	p.log.Info("shutting down", "grace_period", p.cfg.ShutdownGracePeriod.String())
 	p.readiness.Set("listeners", false, "shutting down")
+	p.taps.close()
+	if controlSrv != nil {
+		_ = controlSrv.Close()
+	}
 	_ = p.ls.Inbound.Close()
 	_ = p.ls.Outbound.Close()
 	graceCtx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownGracePeriod)
@@ -219,6 +245,19 @@ func (p *Proxy) Run(ctx context.Context) error {
 	_ = adminSrv.Shutdown(shutCtx)
 	p.log.Info("proxy stopped")
 	return runErr
+}
+
+// controlServer serves the tap stream on the control port. Streams are
+// long-lived, so there is no overall write timeout: each write has its own
+// deadline, and the body read its own (tap.go).
+func (p *Proxy) controlServer() *http.Server {
+	return &http.Server{
+		Handler:           p.taps.handler(),
+		ReadHeaderTimeout: admin.DefaultReadHeaderTimeout,
+		IdleTimeout:       admin.DefaultIdleTimeout,
+		MaxHeaderBytes:    admin.DefaultMaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+	}
 }
 
 func (p *Proxy) adminHandler() http.Handler {

@@ -33,6 +33,8 @@ type side struct {
 	queue    *connQueue
 	server   *http.Server
 	http     *httpProxy
+	// taps reports sampled exchanges to tap streams (shared by both sides).
+	taps *tapHub
 
 	mu     sync.Mutex
 	active map[net.Conn]struct{}

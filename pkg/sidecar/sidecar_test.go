@@ -173,3 +173,33 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+// TestTapTokenHashRendered: the proxy gets MESHCTL_PROXY_TAP_TOKEN_SHA256
+// only when proxy.tapTokenSHA256 is set (tap is off otherwise).
+func TestTapTokenHashRendered(t *testing.T) {
+	render := func(hash string) string {
+		t.Helper()
+		values := defaults(t)
+		if hash != "" {
+			if err := SetValue(values, "proxy.tapTokenSHA256", hash); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := New(Options{Version: "v1.2.3"}).Decide(Request{Owner: Owner{"Deployment", "web"}, Namespace: "shop", Template: podTemplate(nil), Values: values})
+		if err != nil || d.Patch == nil {
+			t.Fatalf("decide: %v", err)
+		}
+		out, err := yaml.Marshal(d.Patch.InitContainers[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	if off := render(""); strings.Contains(off, "MESHCTL_PROXY_TAP_TOKEN_SHA256") {
+		t.Errorf("tap env rendered without a hash:\n%s", off)
+	}
+	hash := strings.Repeat("ab", 32)
+	if on := render(hash); !strings.Contains(on, "MESHCTL_PROXY_TAP_TOKEN_SHA256") || !strings.Contains(on, hash) {
+		t.Errorf("tap env missing:\n%s", on)
+	}
+}

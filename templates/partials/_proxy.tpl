@@ -67,6 +67,10 @@ variables, and serves /live and /ready on the admin port.
       value: {{ $p.opaquePorts | quote }}
     - name: MESHCTL_PROXY_SHUTDOWN_ENDPOINT_ENABLED
       value: "false"
+    {{- with $p.tapTokenSHA256 }}
+    - name: MESHCTL_PROXY_TAP_TOKEN_SHA256
+      value: {{ . | quote }}
+    {{- end }}
   ports:
     - name: meshctl-proxy
       containerPort: {{ $p.ports.inbound }}

@@ -6,8 +6,9 @@ func newVizCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "viz",
 		Short: "Show the mesh's traffic from the proxies' metrics",
-		Long: `Show traffic as the proxies see it: golden metrics per workload (stat) and
-who talks to whom, with TLS status (edges).
+		Long: `Show traffic as the proxies see it: golden metrics per workload (stat),
+who talks to whom, with TLS status (edges), and live requests sampled by the
+proxies themselves (tap, top).
 
 No Prometheus is needed: without one, meshctl scrapes each selected proxy's
 admin /metrics (port 4191) through the Kubernetes API server twice, a time
@@ -19,6 +20,6 @@ be read with --metrics-file, without a cluster. viz check diagnoses the
 extension. docs/viz.md explains every number.`,
 		Args: noArgs,
 	}
-	cmd.AddCommand(newVizStatCmd(g), newVizEdgesCmd(g), newVizInstallCmd(g), newVizUninstallCmd(g), newVizCheckCmd(g), newVizDashboardCmd(g))
+	cmd.AddCommand(newVizStatCmd(g), newVizEdgesCmd(g), newVizInstallCmd(g), newVizUninstallCmd(g), newVizCheckCmd(g), newVizDashboardCmd(g), newVizTapCmd(g), newVizTopCmd(g))
 	return cmd
 }
