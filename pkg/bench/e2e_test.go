@@ -2,6 +2,10 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -158,4 +162,71 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(string(b))
 	return len(b), nil
+}
+
+// TestReferencePairsMTLS starts each reference pair and the floor as an
+// mTLS run does and checks their B side directly: with the client
+// certificate it speaks TLS 1.3 with the pinned cipher suite and proves the
+// server identity; without one it serves nothing.
+func TestReferencePairsMTLS(t *testing.T) {
+	bin := meshctlBinary(t)
+	pki := newTestPKI(t)
+	up, err := StartUpstream("127.0.0.1", 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	anchors := x509.NewCertPool()
+	anchors.AppendCertsFromPEM(pki.anchorsPEM)
+	cert, err := tls.LoadX509KeyPair(pki.client.Chain, pki.client.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		start starter
+	}{{ConfigNginx, startNginx}, {ConfigHAProxy, startHAProxy}, {ConfigFloor, startFloor}} {
+		t.Run(c.name, func(t *testing.T) {
+			var tool string
+			if c.name != ConfigFloor {
+				if tool, err = exec.LookPath(c.name); err != nil {
+					t.Skipf("%s not installed", c.name)
+				}
+			}
+			env := pairEnv{opts: Options{Binary: bin, BodySize: 64}.Defaults(), scenario: ScenarioS1, upstream: up.HTTPAddr, dir: t.TempDir(), tool: tool, pki: pki}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			p, err := c.start(ctx, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.stop()
+			get := func(withCert bool) (*tls.ConnectionState, int, error) {
+				cfg := &tls.Config{RootCAs: anchors, ServerName: ServerIdentity(), MinVersion: tls.VersionTLS12}
+				if withCert {
+					cfg.Certificates = []tls.Certificate{cert}
+				}
+				hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+				resp, err := hc.Get("https://" + p.listens[1] + "/")
+				if err != nil {
+					return nil, 0, err
+				}
+				defer resp.Body.Close()
+				_, _ = io.Copy(io.Discard, resp.Body)
+				return resp.TLS, resp.StatusCode, nil
+			}
+			st, code, err := get(true)
+			if err != nil || code != http.StatusOK {
+				t.Fatalf("with the client certificate: %d, %v", code, err)
+			}
+			if st.Version != tls.VersionTLS13 || st.CipherSuite != tls.TLS_AES_128_GCM_SHA256 || st.PeerCertificates[0].DNSNames[0] != ServerIdentity() {
+				t.Errorf("negotiated %s %s with %v", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.PeerCertificates[0].DNSNames)
+			}
+			if _, code, err := get(false); err == nil && code == http.StatusOK {
+				t.Error("B served a client without a certificate")
+			} else {
+				t.Logf("without a client certificate: %d, %v", code, err)
+			}
+		})
+	}
 }

@@ -286,6 +286,7 @@ func TestMeshctlPairMTLS(t *testing.T) {
 
 	in := requestTotal(t, pr.admins[1], map[string]string{"direction": "inbound", "tls": "true", "client_id": ClientIdentity()})
 	out := requestTotal(t, pr.admins[0], map[string]string{"direction": "outbound", "tls": "true", "server_id": ServerIdentity()})
+	t.Logf("request_total over mTLS: B inbound from %s %v, A outbound to %s %v", ClientIdentity(), in, ServerIdentity(), out)
 	if in < 20 || out < 20 {
 		t.Errorf("request_total over mTLS: B inbound %v, A outbound %v; want ≥ 20 each", in, out)
 	}
@@ -294,12 +295,15 @@ func TestMeshctlPairMTLS(t *testing.T) {
 	}
 
 	// A plaintext client straight to B's inbound is not served.
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + inboundAddr(t, pr, 1) + "/")
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + pr.listens[1] + "/")
 	if err == nil {
 		_ = resp.Body.Close()
+		t.Logf("plaintext to B: %s", resp.Status)
 		if resp.StatusCode == http.StatusOK {
 			t.Error("B served a plaintext client")
 		}
+	} else {
+		t.Logf("plaintext to B: %v", err)
 	}
 
 	// An A that expects another identity gets nothing through B.
@@ -308,7 +312,7 @@ func TestMeshctlPairMTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	wrong, err := startProcess(dir, "meshctl-A-wrong", []string{bin, "proxy", "--inbound-addr", ad[0], "--outbound-addr", ad[1], "--admin-addr", ad[2],
-		"--outbound-target", inboundAddr(t, pr, 1), "--outbound-target-identity", ClientIdentity(), "--log-level", "warn"}, p.proxyEnv(ClientIdentity())...)
+		"--outbound-target", pr.listens[1], "--outbound-target-identity", ClientIdentity(), "--log-level", "warn"}, p.proxyEnv(ClientIdentity())...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,12 +327,24 @@ func TestMeshctlPairMTLS(t *testing.T) {
 	defer wc.close()
 	if err := wc.do(); err == nil {
 		t.Error("an A expecting another identity got a response through B")
+	} else {
+		t.Logf("A expecting %s: %v", ClientIdentity(), err)
+	}
+	if n := counterSum(t, ad[2], "meshctl_proxy_tls_handshake_failures_total", map[string]string{"direction": "outbound"}); n == 0 {
+		t.Error("the refused B is not counted as a failed handshake")
 	}
 }
 
 // requestTotal sums request_total on a proxy's admin endpoint over the
 // series carrying every label in want.
 func requestTotal(t *testing.T, admin string, want map[string]string) float64 {
+	t.Helper()
+	return counterSum(t, admin, "request_total", want)
+}
+
+// counterSum sums the counter name on a proxy's admin endpoint over the
+// series carrying every label in want.
+func counterSum(t *testing.T, admin, name string, want map[string]string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + admin + "/metrics")
 	if err != nil {
@@ -341,7 +357,7 @@ func requestTotal(t *testing.T, admin string, want map[string]string) float64 {
 		t.Fatal(err)
 	}
 	var sum float64
-	for _, m := range families["request_total"].GetMetric() {
+	for _, m := range families[name].GetMetric() {
 		if hasLabels(m, want) {
 			sum += m.GetCounter().GetValue()
 		}
@@ -360,17 +376,4 @@ func hasLabels(m *dto.Metric, want map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// inboundAddr is side i's --inbound-addr, read back from its argv.
-func inboundAddr(t *testing.T, p *pair, i int) string {
-	t.Helper()
-	args := p.procs[i].cmd.Args
-	for j, a := range args {
-		if a == "--inbound-addr" && j+1 < len(args) {
-			return args[j+1]
-		}
-	}
-	t.Fatalf("side %d has no --inbound-addr", i)
-	return ""
 }

@@ -23,6 +23,7 @@ type Startup struct {
 type pair struct {
 	entry   string
 	procs   []*process // A, B
+	listens []string   // where A and B accept connections
 	admins  []string   // meshctl's admin addresses of A and B, else empty
 	startup Startup
 }
@@ -73,7 +74,7 @@ type sideSpec struct {
 // startPair execs B then A without waiting in between (sidecars start
 // together), then waits for both to listen and for a first response.
 func startPair(ctx context.Context, env pairEnv, a, b sideSpec) (*pair, error) {
-	p := &pair{entry: a.listen}
+	p := &pair{entry: a.listen, listens: []string{a.listen, b.listen}}
 	if a.admin != "" {
 		p.admins = []string{a.admin, b.admin}
 	}
