@@ -110,7 +110,14 @@ func TestBenchMTLS(t *testing.T) {
 			t.Skipf("%s not installed: %v", tool, err)
 		}
 	}
-	dir := t.TempDir()
+	// A relative work directory, as `meshctl bench --work-dir out` gives:
+	// the children, each started in a directory of its own, must still
+	// find their configurations, certificates and tokens in it.
+	t.Chdir(t.TempDir())
+	dir := "work"
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	res, err := Bench(ctx, Options{

@@ -21,6 +21,13 @@ func Bench(ctx context.Context, opts Options) (*Result, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("bench options: %w", err)
 	}
+	// Every child runs in a directory of its own, so a relative work
+	// directory would name a different place for each of them.
+	wd, err := filepath.Abs(opts.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("bench: work dir: %w", err)
+	}
+	opts.WorkDir = wd
 	res := &Result{Options: opts, Machine: machineFacts(), Started: time.Now().UTC(), Hop: HopOf(opts.MTLS), Skipped: map[string]string{}}
 	starters := map[string]starter{ConfigMeshctl: startMeshctl}
 	tools := map[string]string{}
