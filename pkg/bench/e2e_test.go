@@ -15,7 +15,9 @@ import (
 )
 
 // builtMeshctl is the meshctl binary the subprocess tests share: built once
-// per test binary, on first use, and removed by TestMain.
+// per test binary, on first use, and removed by TestMain. It is the test
+// binary's one package-level variable: a build takes tens of seconds on a
+// shared 2-core machine, and three tests need the same binary.
 var builtMeshctl struct {
 	once sync.Once
 	dir  string

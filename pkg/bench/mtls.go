@@ -69,8 +69,8 @@ type meshPKI struct {
 }
 
 // newMeshPKI generates the run's trust under workDir/mtls and starts the
-// Certify service on host. Stop it with close.
-func newMeshPKI(host, workDir string) (*meshPKI, error) {
+// Certify service. Stop it with close.
+func newMeshPKI(workDir string) (*meshPKI, error) {
 	p := &meshPKI{dir: filepath.Join(workDir, "mtls"), tokens: map[string]string{}}
 	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("mtls: %w", err)
@@ -108,7 +108,7 @@ func newMeshPKI(host, workDir string) (*meshPKI, error) {
 	if p.server, err = p.issueFiles(issuer, ServerIdentity(), "server", now); err != nil {
 		return nil, err
 	}
-	if err := p.startCertify(host, issuer, tokenReviewer{accounts: accounts}); err != nil {
+	if err := p.startCertify(issuer, tokenReviewer{accounts: accounts}); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -116,8 +116,10 @@ func newMeshPKI(host, workDir string) (*meshPKI, error) {
 
 // startCertify serves the identity controller's Certify service on a
 // loopback port: the same CSR checks, signing and refusals as in a
-// cluster, with tokens reviewed by r instead of the API server.
-func (p *meshPKI) startCertify(host string, issuer *identity.CA, r tokenReviewer) error {
+// cluster, with tokens reviewed by r instead of the API server. It listens
+// on 127.0.0.1 whatever Options.Host is: a proxy dials a loopback identity
+// service there (cmd/meshctl/cli/proxy_identity.go).
+func (p *meshPKI) startCertify(issuer *identity.CA, r tokenReviewer) error {
 	srv, err := ctlidentity.NewServer(ctlidentity.ServiceOptions{Certifier: &ctlidentity.Certifier{
 		Issuer:        func() *identity.CA { return issuer },
 		Reviewer:      r,
@@ -131,7 +133,7 @@ func (p *meshPKI) startCertify(host string, issuer *identity.CA, r tokenReviewer
 	if err != nil {
 		return fmt.Errorf("mtls: %w", err)
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("mtls: listen for the certify service: %w", err)
 	}

@@ -30,7 +30,7 @@ import (
 
 func newTestPKI(t *testing.T) *meshPKI {
 	t.Helper()
-	p, err := newMeshPKI("127.0.0.1", t.TempDir())
+	p, err := newMeshPKI(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func Bench(ctx context.Context, opts Options) (*Result, error) {
 	defer up.Close()
 	b := bencher{opts: opts, fs: procFS{root: "/proc"}, starters: starters, tools: tools}
 	if opts.MTLS {
-		if b.pki, err = newMeshPKI(opts.Host, opts.WorkDir); err != nil {
+		if b.pki, err = newMeshPKI(opts.WorkDir); err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
 		defer b.pki.close()

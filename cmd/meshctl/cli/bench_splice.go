@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"net"
 
@@ -42,6 +43,9 @@ func newBenchSpliceCmd(g *globalOptions) *cobra.Command {
 			var err error
 			switch o.tls {
 			case "":
+				if o.files != (bench.FloorTLS{}) {
+					return usageError(errors.New("--tls-cert, --tls-key, --tls-ca and --tls-server-name need --tls client or --tls server"))
+				}
 			case "server":
 				so.ServerTLS, err = o.files.ServerConfig()
 			case "client":

@@ -45,6 +45,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"bench splice --listen 127.0.0.1:0 --target 127.0.0.1:80 --tls both", `--tls "both"`},
 		{"bench splice --listen 127.0.0.1:0 --target 127.0.0.1:80 --tls client --tls-cert /nonexistent.crt --tls-key /nonexistent.key --tls-ca /nonexistent.pem", "the server name"},
 		{"bench splice --listen 127.0.0.1:0 --target 127.0.0.1:80 --tls server --tls-cert /nonexistent.crt --tls-key /nonexistent.key --tls-ca /nonexistent.pem", "floor tls"},
+		{"bench splice --listen 127.0.0.1:0 --target 127.0.0.1:80 --tls-ca anchors.pem", "need --tls"},
 		{"bench --mtls --rate 0", "--rate must be positive"},
 	}
 	for _, tt := range tests {
