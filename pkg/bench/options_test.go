@@ -24,7 +24,6 @@ func TestOptionsValidate(t *testing.T) {
 		{"more streams than rate", func(o *Options) { o.Rate, o.Conns, o.Streams = 100, 16, 10 }, "exceed the rate"},
 		{"one round is fine, zero is not", func(o *Options) { o.Rounds = -1 }, "rounds -1"},
 		{"closed loop without duration", func(o *Options) { o.ClosedLoop = ClosedLoop{Conns: 8} }, "closed loop"},
-		{"mtls before identity", func(o *Options) { o.MTLS = true }, "issue 5"},
 		{"no binary", func(o *Options) { o.Binary = "" }, "binary"},
 	}
 	for _, tt := range tests {
@@ -36,6 +35,11 @@ func TestOptionsValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want an error containing %q", err, tt.want)
 			}
 		})
+	}
+	mtls := good
+	mtls.MTLS, mtls.Scenarios = true, Scenarios()
+	if err := mtls.Validate(); err != nil {
+		t.Errorf("mtls refused: %v", err)
 	}
 	ipv6 := good
 	ipv6.Host = "::1"

@@ -39,6 +39,7 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "Load: %d rps open loop over %d connections%s for %s after %s warm-up; closed loop %s; %d B responses; %d rounds.\n",
 		o.Rate, o.Conns, streams, o.Duration, o.Warmup, closed, o.BodySize, o.Rounds)
+	b.WriteString(hopLine(r.Hop))
 	b.WriteString("Values are median [min–max] over rounds; added latency is over the median of the same round's two baselines; ratios are per round against the pair measured in that round.\n")
 	for _, sc := range o.Scenarios {
 		r.writeScenario(&b, sc)
@@ -106,6 +107,22 @@ func (r Report) writeScenario(b *strings.Builder, sc Scenario) {
 	if len(invalid) > 0 {
 		fmt.Fprintf(b, "Runs whose generator lateness p99 exceeded 10%% of the baseline p50 (latency not resolved): %s.\n", strings.Join(invalid, ", "))
 	}
+}
+
+// hopLine says whether the pairs' middle hop was encrypted and, with mTLS,
+// how, configuration by configuration.
+func hopLine(h Hop) string {
+	if !h.MTLS {
+		return "Hop A → B: **plaintext** in every pair (the meshctl proxies run without identity; the floor is a TCP splice).\n"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hop A → B: **mutual TLS 1.3** in every pair; A proves `%s`, B proves `%s` and A checks that name.\n", h.ClientIdentity, h.ServerIdentity)
+	for _, c := range []string{ConfigMeshctl, ConfigNginx, ConfigHAProxy, ConfigFloor} {
+		if d, ok := h.Configs[c]; ok {
+			fmt.Fprintf(&b, "- %s: %s\n", c, d)
+		}
+	}
+	return b.String()
 }
 
 func orDash(s string) string {

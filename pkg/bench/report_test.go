@@ -35,7 +35,7 @@ func fakeRun(round, pos int, cfg string, p50, p90, p99, rps, cpu float64, rssMiB
 func fakeResult() *Result {
 	opts := Options{Scenarios: []Scenario{ScenarioS1}, Rate: 1000, Conns: 16, Duration: 10 * time.Second, Warmup: 2 * time.Second, Rounds: 2,
 		ClosedLoop: ClosedLoop{Conns: 64, Duration: 5 * time.Second}, BodySize: 1024, References: References()}
-	res := &Result{Options: opts, Machine: Machine{CPUModel: "Test CPU", CPUs: 2, Kernel: "6.0", GoVersion: "go1.26.8", Meshctl: "dev", ToolVersions: map[string]string{"nginx": "nginx/1.22.1"}}, Skipped: map[string]string{"haproxy": "not found on PATH"}}
+	res := &Result{Options: opts, Hop: HopOf(false), Machine: Machine{CPUModel: "Test CPU", CPUs: 2, Kernel: "6.0", GoVersion: "go1.26.8", Meshctl: "dev", ToolVersions: map[string]string{"nginx": "nginx/1.22.1"}}, Skipped: map[string]string{"haproxy": "not found on PATH"}}
 	add := func(runs ...Run) { res.Runs = append(res.Runs, runs...) }
 	add(
 		fakeRun(1, 0, ConfigBaseline, 150, 210, 300, 40000, 0, 1),
@@ -93,6 +93,27 @@ func TestReportGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden.Assert(t, "testdata/report.golden.md", b.Bytes())
+}
+
+// TestReportMTLS checks that an mTLS run says so in both reports.
+func TestReportMTLS(t *testing.T) {
+	res := fakeResult()
+	res.Options.MTLS, res.Hop = true, HopOf(true)
+	rep := Summarize(res)
+	var md bytes.Buffer
+	if err := rep.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, "testdata/report-mtls.golden.md", md.Bytes())
+	var j bytes.Buffer
+	if err := WriteJSON(&j, res, rep, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"mtls": true`, `"serverIdentity": "` + ServerIdentity() + `"`} {
+		if strings.Count(j.String(), want) < 2 { // the raw result and the summary
+			t.Errorf("JSON report lacks %s twice:\n%s", want, j.String()[:2000])
+		}
+	}
 }
 
 func TestGates(t *testing.T) {

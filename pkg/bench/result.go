@@ -61,12 +61,49 @@ func toolVersion(path, arg string) string {
 	return strings.TrimSpace(strings.TrimPrefix(line, "nginx version: "))
 }
 
+// Hop says how proxy A talks to proxy B in the pairs of a run.
+type Hop struct {
+	// MTLS is true when the hop is mutual TLS 1.3 in every pair.
+	MTLS bool `json:"mtls"`
+	// ClientIdentity is the name A proves, ServerIdentity the one B proves
+	// and A checks (mTLS only).
+	ClientIdentity string `json:"clientIdentity,omitempty"`
+	ServerIdentity string `json:"serverIdentity,omitempty"`
+	// Configs describes the hop of each configuration.
+	Configs map[string]string `json:"configs"`
+}
+
+// HopOf describes the hop of a run with or without mTLS.
+func HopOf(mtls bool) Hop {
+	if !mtls {
+		return Hop{Configs: map[string]string{
+			ConfigMeshctl: "plaintext: the proxies run without identity",
+			ConfigNginx:   "plaintext",
+			ConfigHAProxy: "plaintext",
+			ConfigFloor:   "plaintext TCP splice",
+		}}
+	}
+	return Hop{
+		MTLS:           true,
+		ClientIdentity: ClientIdentity(),
+		ServerIdentity: ServerIdentity(),
+		Configs: map[string]string{
+			ConfigMeshctl: "certificates from the identity controller's Certify service on loopback, with tokens the bench wrote and reviews; B admits authenticated clients only",
+			ConfigNginx:   "certificates from the same issuer, client certificate required, " + refCipherSuite + " as Go picks it",
+			ConfigHAProxy: "certificates from the same issuer, client certificate required, " + refCipherSuite + " as Go picks it",
+			ConfigFloor:   "a Go crypto/tls splice (no HTTP parsing), certificates from the same issuer, client certificate required",
+		},
+	}
+}
+
 // Result is everything a benchmark measured.
 type Result struct {
 	Options Options   `json:"options"`
 	Machine Machine   `json:"machine"`
 	Started time.Time `json:"started"`
-	Runs    []Run     `json:"runs"`
+	// Hop says whether and how the proxy pairs' middle hop was encrypted.
+	Hop  Hop   `json:"hop"`
+	Runs []Run `json:"runs"`
 	// Skipped maps a configuration (or configuration/scenario) to why it did not run.
 	Skipped map[string]string `json:"skipped,omitempty"`
 }

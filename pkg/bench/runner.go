@@ -21,7 +21,14 @@ func Bench(ctx context.Context, opts Options) (*Result, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("bench options: %w", err)
 	}
-	res := &Result{Options: opts, Machine: machineFacts(), Started: time.Now().UTC(), Skipped: map[string]string{}}
+	// Every child runs in a directory of its own, so a relative work
+	// directory would name a different place for each of them.
+	wd, err := filepath.Abs(opts.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("bench: work dir: %w", err)
+	}
+	opts.WorkDir = wd
+	res := &Result{Options: opts, Machine: machineFacts(), Started: time.Now().UTC(), Hop: HopOf(opts.MTLS), Skipped: map[string]string{}}
 	starters := map[string]starter{ConfigMeshctl: startMeshctl}
 	tools := map[string]string{}
 	configs := []string{ConfigMeshctl}
@@ -48,6 +55,13 @@ func Bench(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer up.Close()
 	b := bencher{opts: opts, fs: procFS{root: "/proc"}, starters: starters, tools: tools}
+	if opts.MTLS {
+		if b.pki, err = newMeshPKI(opts.WorkDir); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		defer b.pki.close()
+		fmt.Fprintf(opts.Progress, "mtls: trust anchor and issuer generated, certify service on %s, certificates and tokens in %s\n", b.pki.certifyAddr, b.pki.dir)
+	}
 	if opts.Pin {
 		if b.pin, err = newPinning(); err == nil {
 			err = b.pin.pinSelf()
@@ -103,6 +117,7 @@ type bencher struct {
 	starters map[string]starter
 	tools    map[string]string
 	pin      *pinning
+	pki      *meshPKI // nil without mTLS
 }
 
 // roundSpec is one round to run: configurations in order, against target.
@@ -125,7 +140,7 @@ func (b bencher) runRound(ctx context.Context, rs roundSpec) ([]Run, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("bench: %w", err)
 		}
-		env := pairEnv{opts: opts, pin: b.pin, scenario: sc, upstream: rs.target, dir: dir, tool: b.tools[cfg]}
+		env := pairEnv{opts: opts, pin: b.pin, scenario: sc, upstream: rs.target, dir: dir, tool: b.tools[cfg], pki: b.pki}
 		r := runOne(ctx, env, b.fs, cfg, b.starters[cfg])
 		r.Round, r.Position = round+1, pos
 		fmt.Fprintln(opts.Progress, progressLine(r))

@@ -75,6 +75,7 @@ type Report struct {
 	Configs []ConfigSummary   `json:"configs"`
 	Machine Machine           `json:"machine"`
 	Options Options           `json:"options"`
+	Hop     Hop               `json:"hop"`
 	Skipped map[string]string `json:"skipped,omitempty"`
 }
 
@@ -90,7 +91,7 @@ func (r Report) Find(sc Scenario, cfg string) (ConfigSummary, bool) {
 
 // Summarize digests res per scenario and configuration (baseline first).
 func Summarize(res *Result) Report {
-	out := Report{Machine: res.Machine, Options: res.Options, Skipped: res.Skipped}
+	out := Report{Machine: res.Machine, Options: res.Options, Hop: res.Hop, Skipped: res.Skipped}
 	for _, sc := range res.Options.Scenarios {
 		rounds := map[int][]Run{}
 		var order []string

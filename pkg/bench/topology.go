@@ -23,6 +23,8 @@ type Startup struct {
 type pair struct {
 	entry   string
 	procs   []*process // A, B
+	listens []string   // where A and B accept connections
+	admins  []string   // meshctl's admin addresses of A and B, else empty
 	startup Startup
 }
 
@@ -54,9 +56,10 @@ type pairEnv struct {
 	opts     Options
 	pin      *pinning // nil: no pinning
 	scenario Scenario
-	upstream string // where B forwards
-	dir      string // per-run directory
-	tool     string // nginx or haproxy executable
+	upstream string   // where B forwards
+	dir      string   // per-run directory
+	tool     string   // nginx or haproxy executable
+	pki      *meshPKI // the run's trust when the hop is mTLS, else nil
 }
 
 // sideSpec is one side of a pair: how to exec it and where it listens.
@@ -64,15 +67,19 @@ type sideSpec struct {
 	name   string
 	argv   []string
 	listen string
-	admin  string // meshctl's admin address, polled for /ready
+	admin  string   // meshctl's admin address, polled for /ready
+	env    []string // added to the child's environment
 }
 
 // startPair execs B then A without waiting in between (sidecars start
 // together), then waits for both to listen and for a first response.
 func startPair(ctx context.Context, env pairEnv, a, b sideSpec) (*pair, error) {
-	p := &pair{entry: a.listen}
+	p := &pair{entry: a.listen, listens: []string{a.listen, b.listen}}
+	if a.admin != "" {
+		p.admins = []string{a.admin, b.admin}
+	}
 	for _, s := range []sideSpec{b, a} {
-		pr, err := startProcess(env.dir, s.name, s.argv)
+		pr, err := startProcess(env.dir, s.name, s.argv, s.env...)
 		if err != nil {
 			p.stop()
 			return nil, err
@@ -136,6 +143,12 @@ func addrs(host string, n int) ([]string, error) {
 
 // startMeshctl starts two `meshctl proxy` processes in explicit-target
 // mode: A's outbound listener forwards to B's inbound, B's to the upstream.
+//
+// With mTLS each proxy gets its certificate from the run's Certify service
+// with its own token, as in a pod; A must find B's identity on B's
+// certificate (--outbound-target-identity) and B admits only clients that
+// prove an identity (all-authenticated), which is what nginx's and
+// haproxy's required client certificates do.
 func startMeshctl(ctx context.Context, env pairEnv) (*pair, error) {
 	ad, err := addrs(env.opts.Host, 6)
 	if err != nil {
@@ -146,23 +159,41 @@ func startMeshctl(ctx context.Context, env pairEnv) (*pair, error) {
 			"--log-level", "warn", "--shutdown-grace-period", "1s"}
 		return sideSpec{name: name, argv: append(argv, target...), admin: admin}
 	}
-	a := side("meshctl-A", ad[0], ad[1], ad[2], "--outbound-target", ad[3])
+	aArgs := []string{"--outbound-target", ad[3]}
+	bArgs := []string{"--inbound-target", env.upstream}
+	if env.pki != nil {
+		aArgs = append(aArgs, "--outbound-target-identity", ServerIdentity())
+		bArgs = append(bArgs, "--default-inbound-policy", "all-authenticated")
+	}
+	a := side("meshctl-A", ad[0], ad[1], ad[2], aArgs...)
 	a.listen = ad[1]
-	b := side("meshctl-B", ad[3], ad[4], ad[5], "--inbound-target", env.upstream)
+	b := side("meshctl-B", ad[3], ad[4], ad[5], bArgs...)
 	b.listen = ad[3]
+	if env.pki != nil {
+		a.env = env.pki.proxyEnv(ClientIdentity())
+		b.env = env.pki.proxyEnv(ServerIdentity())
+	}
 	return startPair(ctx, env, a, b)
 }
 
-// startFloor starts two `meshctl bench splice` processes.
+// startFloor starts two `meshctl bench splice` processes. With mTLS, A
+// opens TLS 1.3 to B with the client certificate and checks B's name, and B
+// requires and verifies the client certificate: the Go L4 mTLS floor.
 func startFloor(ctx context.Context, env pairEnv) (*pair, error) {
 	ad, err := addrs(env.opts.Host, 2)
 	if err != nil {
 		return nil, err
 	}
-	side := func(name, listen, target string) sideSpec {
-		return sideSpec{name: name, listen: listen, argv: []string{env.opts.Binary, "bench", "splice", "--listen", listen, "--target", target}}
+	side := func(name, listen, target string, tls ...string) sideSpec {
+		argv := []string{env.opts.Binary, "bench", "splice", "--listen", listen, "--target", target}
+		return sideSpec{name: name, listen: listen, argv: append(argv, tls...)}
 	}
-	return startPair(ctx, env, side("floor-A", ad[0], ad[1]), side("floor-B", ad[1], env.upstream))
+	var aTLS, bTLS []string
+	if p := env.pki; p != nil {
+		aTLS = []string{"--tls", "client", "--tls-cert", p.client.Chain, "--tls-key", p.client.Key, "--tls-ca", p.anchorsFile, "--tls-server-name", ServerIdentity()}
+		bTLS = []string{"--tls", "server", "--tls-cert", p.server.Chain, "--tls-key", p.server.Key, "--tls-ca", p.anchorsFile}
+	}
+	return startPair(ctx, env, side("floor-A", ad[0], ad[1], aTLS...), side("floor-B", ad[1], env.upstream, bTLS...))
 }
 
 // startNginx renders the two nginx configurations and starts both masters.
@@ -191,7 +222,7 @@ func startReference(ctx context.Context, env pairEnv, stem, ext string, argv fun
 		{"B (inbound)", ad[1], env.upstream},
 	} {
 		name := fmt.Sprintf("%s-%c", stem, 'A'+i)
-		data := refConfig{Side: s.side, Name: name, Scenario: env.scenario, Dir: env.dir, Listen: s.listen, Target: s.target}.hops(i == 0)
+		data := refConfig{Side: s.side, Name: name, Scenario: env.scenario, Dir: env.dir, Listen: s.listen, Target: s.target}.hops(i == 0).withTLS(env.pki, i == 0)
 		if err := os.MkdirAll(filepath.Join(env.dir, name+"-tmp"), 0o777); err != nil {
 			return nil, fmt.Errorf("create temp dir: %w", err)
 		}

@@ -46,6 +46,15 @@ time; a closed-loop phase measures throughput. Configurations are
 interleaved over rounds with a direct-to-upstream baseline at both ends of
 each round, and each proxy's CPU and memory is read from /proc.
 
+With --mtls the hop between the two proxies of every pair is mutual TLS
+1.3. bench generates a trust anchor and an issuer for the run, serves the
+identity controller's Certify service on loopback (tokens it wrote, mode
+0600, in the work directory, stand in for ServiceAccount tokens) and the
+meshctl proxies get their certificates from it as in a pod: A verifies B's
+identity name and B admits only authenticated clients. The nginx and haproxy
+pairs and the floor (a Go TLS splice) use certificates from the same issuer,
+with client certificates required and B's name verified.
+
 The markdown table goes to standard output, progress to standard error.
 With --gate, the command fails when meshctl misses a threshold (defaults:
 perf.md G1-G7; --gate=FILE reads YAML overrides), and a round whose two
@@ -55,6 +64,9 @@ baselines' p50 differ by more than 15% is run once more.`,
 
   # A short comparison with every artefact written
   meshctl bench --rounds 3 --duration 10s --json bench.json --markdown bench.md --png bench.png
+
+  # The same comparison with mutual TLS 1.3 between the proxies of every pair
+  meshctl bench --mtls --rounds 3 --duration 10s
 
   # Gate CI on the default thresholds
   meshctl bench --scenario s1 --duration 10s --gate`,
@@ -81,6 +93,7 @@ baselines' p50 differ by more than 15% is run once more.`,
 	f.StringVar(&o.pngPath, "png", "", "Write a chart of the added latencies to this PNG file")
 	f.StringVar(&o.gate, "gate", "", "Fail when a threshold is missed: --gate for perf.md's defaults, --gate=FILE for YAML overrides")
 	f.Lookup("gate").NoOptDefVal = "default"
+	f.BoolVar(&o.opts.MTLS, "mtls", false, "Mutual TLS 1.3 between the two proxies of every pair (certificates issued for the run)")
 	f.BoolVar(&o.opts.Pin, "pin", false, "Pin the generator and upstream to the first CPU and the proxies to the others")
 	f.StringVar(&o.workDir, "work-dir", "", "Keep generated configs and proxy logs here (default: a temporary directory, removed)")
 	cmd.AddCommand(newBenchSpliceCmd(g))

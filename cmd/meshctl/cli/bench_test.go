@@ -42,6 +42,11 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"bench --closed-loop fast", "--closed-loop"},
 		{"bench --gate=/nonexistent/gates.yaml", "--gate"},
 		{"bench splice --listen 10.1.1.1:80 --target 127.0.0.1:80", "not a loopback address"},
+		{"bench splice --listen 127.0.0.1:0 --target 127.0.0.1:80 --tls both", `--tls "both"`},
+		{"bench splice --listen 127.0.0.1:0 --target 127.0.0.1:80 --tls client --tls-cert /nonexistent.crt --tls-key /nonexistent.key --tls-ca /nonexistent.pem", "the server name"},
+		{"bench splice --listen 127.0.0.1:0 --target 127.0.0.1:80 --tls server --tls-cert /nonexistent.crt --tls-key /nonexistent.key --tls-ca /nonexistent.pem", "floor tls"},
+		{"bench splice --listen 127.0.0.1:0 --target 127.0.0.1:80 --tls-ca anchors.pem", "need --tls"},
+		{"bench --mtls --rate 0", "--rate must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {

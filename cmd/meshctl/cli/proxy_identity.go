@@ -15,18 +15,19 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	identityv1 "github.com/meshctl/meshctl/pkg/api/identity/v1"
+	"github.com/meshctl/meshctl/pkg/meshapi"
 	"github.com/meshctl/meshctl/pkg/proxy"
 	"github.com/meshctl/meshctl/pkg/proxy/mtls"
 )
 
 // Identity settings the injected pod spec sets (templates/partials/_proxy.tpl).
 const (
-	envIdentityDisabled = "MESHCTL_PROXY_IDENTITY_DISABLED"
-	envIdentityLocal    = "MESHCTL_PROXY_IDENTITY_LOCAL_NAME"
-	envIdentityAnchors  = "MESHCTL_PROXY_IDENTITY_TRUST_ANCHORS"
-	envIdentityToken    = "MESHCTL_PROXY_IDENTITY_TOKEN_FILE"
-	envIdentitySvcAddr  = "MESHCTL_PROXY_IDENTITY_SVC_ADDR"
-	envIdentitySvcName  = "MESHCTL_PROXY_IDENTITY_SVC_NAME"
+	envIdentityDisabled = meshapi.EnvProxyIdentityDisabled
+	envIdentityLocal    = meshapi.EnvProxyIdentityLocalName
+	envIdentityAnchors  = meshapi.EnvProxyIdentityTrustAnchors
+	envIdentityToken    = meshapi.EnvProxyIdentityTokenFile
+	envIdentitySvcAddr  = meshapi.EnvProxyIdentitySvcAddr
+	envIdentitySvcName  = meshapi.EnvProxyIdentitySvcName
 )
 
 // identitySettings say how the proxy gets its certificate.

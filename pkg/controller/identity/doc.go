@@ -12,4 +12,9 @@
 // The service speaks plaintext gRPC: the controller's pod is meshed, and its
 // own proxy terminates the mTLS that other proxies open to it (they verify
 // the controller's identity name; they have no certificate of their own yet).
+//
+// NewServer serves the same Certify service outside Run, with a token
+// reviewer the caller supplies: meshctl bench uses it to certify its
+// loopback proxies without Kubernetes. Run itself always reviews tokens
+// with the API server.
 package identity
