@@ -6,6 +6,13 @@
 // latency, throughput, CPU and memory of every configuration relative to a
 // direct-to-upstream baseline measured in the same round.
 //
+// With Options.MTLS the hop between the two proxies of every pair is mutual
+// TLS 1.3: the run generates its trust anchor and issuer, serves the identity
+// controller's Certify service on loopback for the meshctl proxies (with a
+// token reviewer that knows only the tokens the run wrote), and gives nginx,
+// haproxy and the floor (then a crypto/tls splice) certificates from the
+// same issuer.
+//
 // The method follows shared/reference/perf.md sections 3 and 5:
 //
 //   - open-loop load paced per connection on a locked OS thread with
