@@ -142,24 +142,28 @@ func (hp *httpProxy) dial(ctx context.Context, addr, identity string) (net.Conn,
 }
 
 // RoundTrip sends h2 requests over the h2c transport and the rest over
-// HTTP/1.1, each to the pool of the endpoint's identity. A request without
-// a body whose connection could not be opened was not sent, so it goes to
-// another endpoint (or, outbound, waits for the destination's next answer
-// within endpointWait); its metric labels stay those of the first
-// endpoint, so that request_total and response_total agree. Requests with
-// a body are not retried: holding a body back for a second attempt was
-// seen to send a truncated body (see retry_test.go).
+// HTTP/1.1, each to the pool of the endpoint's identity. A request whose
+// connection could not be opened was not sent, so it goes to another
+// endpoint (or, outbound, waits for the destination's next answer within
+// endpointWait); its metric labels stay those of the first endpoint, so
+// that request_total and response_total agree.
 func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
 	ex, _ := r.Context().Value(exchangeKey).(*exchange)
 	if ex == nil {
 		return hp.poolFor("").roundTrip(r)
 	}
-	retryable := r.Body == nil || r.Body == http.NoBody
+	var body *heldBody
+	if r.Body != nil && r.Body != http.NoBody {
+		body = &heldBody{rc: r.Body}
+		r = r.WithContext(r.Context()) // a copy: the caller's request stays as it was
+		r.Body = body
+	}
 	for attempt := 1; ; attempt++ {
 		ex.sent = time.Now()
 		resp, err := hp.poolFor(ex.endpoint.Identity).roundTrip(r)
 		var ce *connectError
-		if err == nil || !retryable || !errors.As(err, &ce) || attempt >= maxHTTPConnectAttempts || r.Context().Err() != nil {
+		if err == nil || !errors.As(err, &ce) || attempt >= maxHTTPConnectAttempts || !body.unread() || r.Context().Err() != nil {
+			body.release()
 			return resp, err
 		}
 		ex.tracker.Fail()
@@ -172,6 +176,7 @@ func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
 			ep, tr, ok = hp.reresolve(r.Context(), ex)
 		}
 		if !ok {
+			body.release()
 			return nil, err
 		}
 		hp.s.metrics.connectRetries.WithLabelValues(string(hp.s.direction)).Inc()
@@ -181,6 +186,65 @@ func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
 		u.Host = ep.Addr.String()
 		r = r.Clone(r.Context())
 		r.URL = &u
+	}
+}
+
+// heldBody is a request body that may be sent again after a failed
+// connect: the transport closes a request's body when its round trip
+// fails, so the close is held back until the request's last attempt, and
+// a body already read from is never retried.
+type heldBody struct {
+	rc io.ReadCloser
+
+	mu      sync.Mutex
+	read    bool
+	closed  bool // the transport closed it while held
+	settled bool // the last attempt is under way: Close goes through
+}
+
+func (b *heldBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if n > 0 || err != nil {
+		b.mu.Lock()
+		b.read = true
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+func (b *heldBody) Close() error {
+	b.mu.Lock()
+	if !b.settled && !b.read {
+		b.closed = true
+		b.mu.Unlock()
+		return nil
+	}
+	b.mu.Unlock()
+	return b.rc.Close()
+}
+
+// unread reports whether the body can still be sent whole (true for none).
+func (b *heldBody) unread() bool {
+	if b == nil {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.read
+}
+
+// release ends the holding: a close held back happens now, later ones go
+// straight through.
+func (b *heldBody) release() {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.settled = true
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		_ = b.rc.Close()
 	}
 }
 

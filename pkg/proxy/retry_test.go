@@ -75,6 +75,36 @@ func TestConnectRetriedOnAnotherEndpoint(t *testing.T) {
 			t.Fatalf("GET %d: %d %s", i, resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
 		}
 	}
+	// Requests with a body are retried too (gRPC calls always have one):
+	// the body is held back until an attempt connects, and the backend
+	// must see every byte. It answers with the length it read, a short
+	// response.
+	lengths := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil || int64(len(b)) != r.ContentLength || strings.Trim(string(b), "y") != "" {
+			t.Errorf("the backend read %d bytes of a body of %d: %v", len(b), r.ContentLength, err)
+		}
+		fmt.Fprint(w, len(b))
+	}))
+	defer lengths.Close()
+	postEps := endpointList{{Addr: deadAddr(t)}, {Addr: deadAddr(t)}, {Addr: netip.MustParseAddrPort(strings.TrimPrefix(lengths.URL, "http://"))}}
+	pp, pls := startOutbound(t, Config{OutboundTarget: "127.0.0.1:1"}, Deps{Destination: postEps})
+	for i := range 100 {
+		body := strings.Repeat("y", i*97)
+		resp, err := client.Post("http://"+pls.Outbound.Addr().String()+"/", "text/plain", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("POST %d: %v", i, err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || string(got) != fmt.Sprint(len(body)) {
+			t.Fatalf("POST %d: %d %q (%v), want 200 %d", i, resp.StatusCode, got, err, len(body))
+		}
+	}
+	if connectRetries(pp) == 0 {
+		t.Fatal("no POST was retried")
+	}
+
 	retries := connectRetries(p)
 	if retries == 0 {
 		t.Fatal("no connect was retried: the dead endpoints were never picked?")
