@@ -26,6 +26,7 @@ func TestInstallBadInputs(t *testing.T) {
 		{"set bad syntax", "--set proxy.ports[=1", "--set"},
 		{"zero replicas", "--set controller.replicas=0", `"controller.replicas"`},
 		{"port out of range", "--set proxy.ports.inbound=70000", `"proxy.ports.inbound"`},
+		{"tap token hash not a sha256", "--set proxy.tapTokenSHA256=s3cret", `"proxy.tapTokenSHA256"`},
 		{"duplicate port", "--set proxy.ports.admin=4143", `"proxy.ports.admin"`},
 		{"bad proxy log level", "--set proxy.logLevel=loud", `"proxy.logLevel"`},
 		{"bad quantity", "--set proxy.resources.memory.request=lots", `"proxy.resources.memory.request"`},
