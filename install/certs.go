@@ -1,6 +1,9 @@
 package install
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/meshctl/meshctl/pkg/meshapi"
@@ -30,6 +33,9 @@ type CertSource interface {
 	Issuer(anchor *identity.CA, opts identity.GenerateOptions) (*identity.CA, error)
 	// WebhookCert returns a CA bundle and a serving certificate and key for dnsNames.
 	WebhookCert(dnsNames []string, now time.Time) (caPEM, certPEM, keyPEM []byte, err error)
+	// TapToken returns a new token for meshctl viz tap (the proxies hold
+	// only its SHA-256).
+	TapToken() (string, error)
 }
 
 // GenerateCerts is the CertSource that generates new keys.
@@ -58,14 +64,28 @@ func (GenerateCerts) WebhookCert(dnsNames []string, now time.Time) (caPEM, certP
 	return ca.CertPEM, certPEM, keyPEM, nil
 }
 
+// TapToken returns 32 random bytes in hex.
+func (GenerateCerts) TapToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate the tap token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
 // FixedCerts is a CertSource that always returns the same certificates, for
-// reproducible renders. Every field is PEM.
+// reproducible renders. Every certificate field is PEM.
 type FixedCerts struct {
 	AnchorCert, AnchorKey  []byte
 	IssuerCert, IssuerKey  []byte
 	WebhookCA              []byte
 	WebhookCrt, WebhookKey []byte
+	// Tap is the tap token.
+	Tap string
 }
+
+// TapToken returns the fixed tap token.
+func (f FixedCerts) TapToken() (string, error) { return f.Tap, nil }
 
 // TrustAnchor returns the fixed anchor.
 func (f FixedCerts) TrustAnchor(identity.GenerateOptions) (*identity.CA, error) {
@@ -95,6 +115,9 @@ type generated struct {
 	storedValues                               string
 	issuerCrtPEM, issuerKeyPEM                 string
 	webhookCABundle, webhookCrtPEM, webhookKey string
+	// tapToken is the Secret meshctl-tap-token's token; empty renders no
+	// Secret (tap off, or a token the user manages).
+	tapToken string
 }
 
 func (g generated) toMap() map[string]any {
@@ -106,6 +129,7 @@ func (g generated) toMap() map[string]any {
 		"webhookCABundle": g.webhookCABundle,
 		"webhookCrtPEM":   g.webhookCrtPEM,
 		"webhookKeyPEM":   g.webhookKey,
+		"tapToken":        g.tapToken,
 	}
 }
 

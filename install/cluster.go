@@ -20,6 +20,9 @@ type ClusterInfo interface {
 	StoredValues(ctx context.Context, namespace string) (values []byte, found bool, err error)
 	// IssuerSecret returns tls.crt and tls.key of the issuer Secret.
 	IssuerSecret(ctx context.Context, namespace string) (crt, key []byte, err error)
+	// TapToken returns the token of Secret meshctl-tap-token; found is
+	// false when the Secret does not exist.
+	TapToken(ctx context.Context, namespace string) (token string, found bool, err error)
 	// MeshedPods returns namespace/name of the pods meshed by the control
 	// plane in namespace, outside that namespace.
 	MeshedPods(ctx context.Context, namespace string) ([]string, error)

@@ -86,6 +86,22 @@ func (k KubeCluster) IssuerSecret(ctx context.Context, namespace string) ([]byte
 	return s.Data[meshapi.TLSCertKey], s.Data[meshapi.TLSKeyKey], nil
 }
 
+// TapToken reads Secret meshctl-tap-token.
+func (k KubeCluster) TapToken(ctx context.Context, namespace string) (string, bool, error) {
+	cs, err := k.Factory.Kubernetes()
+	if err != nil {
+		return "", false, err
+	}
+	s, err := cs.CoreV1().Secrets(namespace).Get(ctx, meshapi.TapTokenSecretName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("get secret %s/%s: %w", namespace, meshapi.TapTokenSecretName, err)
+	}
+	return string(s.Data[meshapi.TapTokenSecretKey]), true, nil
+}
+
 // MeshedPods lists pods carrying the control-plane-ns label.
 func (k KubeCluster) MeshedPods(ctx context.Context, namespace string) ([]string, error) {
 	cs, err := k.Factory.Kubernetes()

@@ -16,6 +16,7 @@ type fakeInfo struct {
 	crt, key    []byte
 	pods        []string
 	objects     []ObjectRef
+	tapToken    string // "" when Secret meshctl-tap-token is absent
 }
 
 func (f *fakeInfo) Ping(context.Context) error { return f.pingErr }
@@ -30,6 +31,9 @@ func (f *fakeInfo) IssuerSecret(context.Context, string) ([]byte, []byte, error)
 		return nil, nil, errors.New("secret not found")
 	}
 	return f.crt, f.key, nil
+}
+func (f *fakeInfo) TapToken(context.Context, string) (string, bool, error) {
+	return f.tapToken, f.tapToken != "", nil
 }
 func (f *fakeInfo) MeshedPods(context.Context, string) ([]string, error) { return f.pods, nil }
 func (f *fakeInfo) LabelledObjects(context.Context, string) ([]ObjectRef, error) {

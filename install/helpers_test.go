@@ -26,6 +26,7 @@ func fixedCerts(t testing.TB) FixedCerts {
 		AnchorCert: cert(t, "anchor.crt"), AnchorKey: cert(t, "anchor.key"),
 		IssuerCert: cert(t, "issuer.crt"), IssuerKey: cert(t, "issuer.key"),
 		WebhookCA: cert(t, "anchor.crt"), WebhookCrt: cert(t, "leaf.crt"), WebhookKey: cert(t, "leaf.key"),
+		Tap: "test-tap-token",
 	}
 }
 

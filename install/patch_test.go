@@ -23,6 +23,7 @@ func TestPatchChart(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.Identity.TrustAnchorsPEM = string(cert(t, "anchor.crt"))
+	v.Proxy.TapTokenSHA256 = tapHash(fixedCerts(t).Tap) // as install sets it
 	m, err := v.ToMap()
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,12 @@ func Render(ctx context.Context, o Options, w io.Writer) error {
 			return err
 		}
 	}
-	docs, err := renderControlPlane(o, values, mat)
+	tapToken, line, err := tapForInstall(values, o.Certs, o.Namespace)
+	if err != nil {
+		return err
+	}
+	mat.report = append(mat.report, line)
+	docs, err := renderControlPlane(o, values, mat, tapToken)
 	if err != nil {
 		return err
 	}
@@ -121,7 +126,7 @@ func renderCRDs(o Options) ([]render.Document, error) {
 	})
 }
 
-func renderControlPlane(o Options, v *Values, mat *identityMaterial) ([]render.Document, error) {
+func renderControlPlane(o Options, v *Values, mat *identityMaterial, tapToken string) ([]render.Document, error) {
 	stored, err := v.YAML()
 	if err != nil {
 		return nil, err
@@ -146,6 +151,7 @@ func renderControlPlane(o Options, v *Values, mat *identityMaterial) ([]render.D
 		webhookCABundle: string(caPEM),
 		webhookCrtPEM:   string(crt),
 		webhookKey:      string(key),
+		tapToken:        tapToken,
 	}.toMap()
 	return render.Render(render.Options{
 		FS: o.FS, Chart: ControlPlaneChart, Partials: []string{PartialsDir},

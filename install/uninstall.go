@@ -79,7 +79,11 @@ func offlineObjects(o Options) ([]ObjectRef, error) {
 	if err != nil {
 		return nil, err
 	}
-	cp, err := renderControlPlane(o, values, mat)
+	tapToken, _, err := tapForInstall(values, o.Certs, o.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := renderControlPlane(o, values, mat, tapToken)
 	if err != nil {
 		return nil, err
 	}

@@ -73,7 +73,14 @@ func renderUpgrade(ctx context.Context, o Options) ([]render.Document, []string,
 	if err != nil {
 		return nil, nil, err
 	}
-	docs, err := renderControlPlane(o, values, mat)
+	tapToken, line, err := tapForUpgrade(ctx, values, o.Certs, o.Cluster, o.Namespace)
+	if err != nil {
+		return nil, nil, err
+	}
+	if line != "" {
+		mat.report = append(mat.report, line)
+	}
+	docs, err := renderControlPlane(o, values, mat, tapToken)
 	if err != nil {
 		return nil, nil, err
 	}
