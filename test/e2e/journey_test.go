@@ -146,6 +146,10 @@ func TestJourney(t *testing.T) {
 		vizShowsDemoTraffic(t)
 	})
 
+	j.stage("viz tap shows live requests", func(t *testing.T) {
+		vizTapShowsLiveRequests(t)
+	})
+
 	j.stage("viz stat from saved scrapes, offline", func(t *testing.T) {
 		offlineStatFromSavedScrapes(t)
 	})
