@@ -32,10 +32,10 @@ func vizTapShowsLiveRequests(t *testing.T) {
 	sc := bufio.NewScanner(strings.NewReader(out.String()))
 	for sc.Scan() {
 		var ev struct {
-			Type      string `json:"type"`
-			Proxy     string `json:"proxy"`
-			TLS       string `json:"tls"`
-			Method    string `json:"method"`
+			Type   string `json:"type"`
+			Proxy  string `json:"proxy"`
+			TLS    string `json:"tls"`
+			Method string `json:"method"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("viz tap -o json: a line is not JSON (%v): %q", err, sc.Text())
