@@ -172,7 +172,9 @@ func runQuote(ctx context.Context, args []string) error {
 	}
 	srv := grpc.NewServer()
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	go func() { <-ctx.Done(); srv.GracefulStop() }()
+	// Keep serving while the endpoint's removal propagates, as the HTTP
+	// servers and echo do: GracefulStop stops accepting at once.
+	go func() { <-ctx.Done(); time.Sleep(5 * time.Second); srv.GracefulStop() }()
 	log.Printf("listening on %s", *addr)
 	return srv.Serve(ln)
 }
