@@ -44,6 +44,10 @@ func TestOutboundSeriesCarryDestinationLabels(t *testing.T) {
 			t.Errorf("%s lacks the destination's labels %v:\n%s", name, want, grepLines(scrape(t, p), name))
 		}
 	}
+	// The pooled upstream connection carries them too, like opaque TCP's.
+	if !hasSeries(p, "tcp_open_total", map[string]string{"direction": "outbound", "peer": "dst", "dst_pod": "web-1", "dst_service": "web"}) {
+		t.Errorf("the upstream connection's series lack the destination's labels:\n%s", grepLines(scrape(t, p), "tcp_open_total"))
+	}
 	if hasSeries(p, "request_total", map[string]string{"direction": "inbound", "dst_service": "web"}) {
 		t.Error("inbound series carry destination labels")
 	}

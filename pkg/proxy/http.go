@@ -135,6 +135,11 @@ func (hp *httpProxy) dial(ctx context.Context, addr, identity string) (net.Conn,
 		return nil, &connectError{err: err}
 	}
 	info := &connInfo{direction: hp.s.direction, tls: labels, target: ap}
+	if ex, ok := ctx.Value(exchangeKey).(*exchange); ok && hp.s.direction == Outbound && ex.endpoint.Addr == ap {
+		// The connection is pooled per endpoint address, so the
+		// endpoint's labels hold for every request it carries.
+		info.dst = dstValues(ex.endpoint.Labels)
+	}
 	meter := hp.s.metrics.openConn(info.labelValues(), "dst")
 	mc := newMeteredConn(c, nil, meter, info)
 	mc.onClose = hp.s.track(mc)
