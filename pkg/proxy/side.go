@@ -89,6 +89,11 @@ func (s *side) serve(ctx context.Context, ln net.Listener) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			// Tracked while it is being detected too, so that the end of
+			// the grace period closes a client that never spoke instead
+			// of waiting out its detect timeout.
+			untrack := s.track(conn)
+			defer untrack()
 			s.handle(ctx, conn)
 		}()
 	}
@@ -414,11 +419,18 @@ func (s *side) shutdown(ctx context.Context) {
 	select {
 	case <-done:
 	case <-ctx.Done():
+		// Close outside the lock: a connection's Close unregisters it
+		// (track), and one already closing elsewhere holds its own close
+		// while it waits for this lock — closing under it deadlocked.
 		s.mu.Lock()
+		open := make([]net.Conn, 0, len(s.active))
 		for c := range s.active {
-			_ = c.Close()
+			open = append(open, c)
 		}
 		s.mu.Unlock()
+		for _, c := range open {
+			_ = c.Close()
+		}
 		_ = s.server.Close()
 		<-done
 	}

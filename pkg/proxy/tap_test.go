@@ -11,8 +11,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,7 +58,9 @@ func startTapProxy(t *testing.T, backend string, tweak func(*Config, *Listeners)
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
-			t.Error("proxy did not stop within 5s")
+			var b strings.Builder
+			_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
+			t.Errorf("proxy did not stop within 5s; goroutines:\n%s", b.String())
 		}
 	})
 	eventually(t, func() bool {
@@ -73,6 +77,8 @@ func startTapProxy(t *testing.T, backend string, tweak func(*Config, *Listeners)
 type tapClient struct {
 	resp   *http.Response
 	events chan tapapi.Event
+	// hungUp is set before the test closes the stream itself.
+	hungUp atomic.Bool
 }
 
 func openTap(t *testing.T, control, token string, req tapapi.Request) (*http.Response, *tapClient) {
@@ -99,6 +105,9 @@ func openTap(t *testing.T, control, token string, req tapapi.Request) (*http.Res
 		for sc.Scan() {
 			var ev tapapi.Event
 			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+				if tc.hungUp.Load() {
+					return // the test closed the stream, maybe mid-line
+				}
 				t.Errorf("tap line %q: %v", sc.Text(), err)
 				return
 			}
@@ -389,6 +398,7 @@ func TestTapSlowOrClosedReaderNeverSlowsTraffic(t *testing.T) {
 			defer wg.Done()
 			for i := range perConn {
 				if w == 0 && i == perConn/2 {
+					closing.hungUp.Store(true)
 					closing.resp.Body.Close()
 				}
 				start := time.Now()
@@ -419,11 +429,15 @@ func TestTapSlowOrClosedReaderNeverSlowsTraffic(t *testing.T) {
 	// The slow client reads now: whatever it missed is counted.
 	sc := bufio.NewScanner(slow.Body)
 	var got, dropped uint64
-	stop := time.AfterFunc(time.Second, func() { slow.Body.Close() })
+	var cut atomic.Bool // the timer closed the body, maybe mid-line
+	stop := time.AfterFunc(time.Second, func() { cut.Store(true); slow.Body.Close() })
 	defer stop.Stop()
 	for sc.Scan() {
 		var ev tapapi.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			if cut.Load() {
+				break // the last line was cut by our own close
+			}
 			t.Fatal(err)
 		}
 		if ev.Type == tapapi.TypeDropped {
