@@ -395,6 +395,15 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex.target = Target{Addr: info.target, Authority: r.Host}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = &requestBodyWatcher{ReadCloser: r.Body, ex: ex}
+		if r.ProtoMajor == 1 {
+			// Request and response stream at once. Without this, the
+			// HTTP/1 server reads the rest of the request body when the
+			// response headers are written, racing the upstream
+			// transport's last read of it. The transport then fails
+			// the write and closes the upstream connection, which cut
+			// responses at the first buffer (3965 bytes of a 7 KB echo).
+			_ = http.NewResponseController(w).EnableFullDuplex()
+		}
 	}
 	hp.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey, ex)))
 	hp.record(ex)
