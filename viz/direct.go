@@ -71,10 +71,7 @@ func (d *Direct) Snapshot(ctx context.Context, q Query) (*Snapshot, error) {
 		if kp.Status.Phase == corev1.PodSucceeded || kp.Status.Phase == corev1.PodFailed {
 			continue // completed pods are hidden, as in Linkerd
 		}
-		p := Pod{
-			Namespace: kp.Namespace, Name: kp.Name, Labels: kp.Labels, IP: kp.Status.PodIP,
-			Meshed: hasProxy(kp), Owners: own.chain(ctx, kp),
-		}
+		p := own.pod(ctx, kp)
 		snap.Pods = append(snap.Pods, p)
 		if p.Meshed && kp.Status.Phase == corev1.PodRunning && q.wants(p) {
 			targets = append(targets, p)

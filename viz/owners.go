@@ -22,6 +22,15 @@ func newOwners(kube kubernetes.Interface) *owners {
 	return &owners{kube: kube, cache: map[string][]metav1.OwnerReference{}}
 }
 
+// pod describes a listed pod: where it is, whether it is meshed and the
+// workloads owning it.
+func (o *owners) pod(ctx context.Context, kp *corev1.Pod) Pod {
+	return Pod{
+		Namespace: kp.Namespace, Name: kp.Name, Labels: kp.Labels, IP: kp.Status.PodIP,
+		Meshed: hasProxy(kp), Owners: o.chain(ctx, kp),
+	}
+}
+
 // chain returns the pod's owners, nearest first: a ReplicaSet's Deployment
 // and a Job's CronJob are followed. When the intermediate owner cannot be
 // read (deleted, or no RBAC to read it), the chain stops there rather than

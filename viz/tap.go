@@ -184,7 +184,7 @@ func (t *Tapper) pods(ctx context.Context, q TapQuery) (all, targets []Pod, err 
 			if kp.Status.Phase != corev1.PodRunning {
 				continue
 			}
-			p := Pod{Namespace: kp.Namespace, Name: kp.Name, Labels: kp.Labels, IP: kp.Status.PodIP, Meshed: hasProxy(kp), Owners: own.chain(ctx, kp)}
+			p := own.pod(ctx, kp)
 			all = append(all, p)
 			if _, ok := q.Selection.ResourceOf(p); ok && p.Meshed {
 				targets = append(targets, p)
