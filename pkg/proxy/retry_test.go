@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -119,19 +118,8 @@ func TestConnectRetriedOnAnotherEndpoint(t *testing.T) {
 	port := uint16(4444)
 	tp, tls := startOutbound(t, Config{OutboundTarget: "127.0.0.1:4444", OpaquePorts: PortSet{port: {}}}, Deps{Destination: tcpEps})
 	for i := range 50 {
-		c, err := net.DialTimeout("tcp", tls.Outbound.Addr().String(), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		msg := []byte(strings.Repeat("y", i+1))
-		if _, err := c.Write(msg); err != nil {
-			t.Fatal(err)
-		}
-		_ = c.(*net.TCPConn).CloseWrite()
-		got, err := io.ReadAll(c)
-		c.Close()
-		if err != nil || !bytes.Equal(got, msg) {
+		msg := strings.Repeat("y", i+1)
+		if got, err := echoThrough(tls.Outbound.Addr().String(), msg); err != nil || got != msg {
 			t.Fatalf("connection %d: %q, %v", i, got, err)
 		}
 	}
@@ -243,19 +231,7 @@ func TestOpaqueRefusedByAppRetriedElsewhere(t *testing.T) {
 		Deps{TLS: ca.provider(t, clientID, ca), Destination: eps}, Listeners{})
 	t.Cleanup(func() { cancel(); <-done })
 	for i := range 30 {
-		c, err := net.DialTimeout("tcp", cls.Outbound.Addr().String(), 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		msg := []byte("ping\n")
-		if _, err := c.Write(msg); err != nil {
-			t.Fatal(err)
-		}
-		_ = c.(*net.TCPConn).CloseWrite()
-		got, err := io.ReadAll(c)
-		c.Close()
-		if err != nil || !bytes.Equal(got, msg) {
+		if got, err := echoThrough(cls.Outbound.Addr().String(), "ping\n"); err != nil || got != "ping\n" {
 			t.Fatalf("connection %d: %q, %v: a refused application broke the client's connection", i, got, err)
 		}
 	}
@@ -307,16 +283,8 @@ func TestWaitsForTheNextAnswer(t *testing.T) {
 			return nil
 		}},
 		{"opaque", echo, Config{OutboundTarget: "127.0.0.1:4444", OpaquePorts: PortSet{4444: {}}}, func(addr string) error {
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			_, _ = c.Write([]byte("x"))
-			_ = c.(*net.TCPConn).CloseWrite()
-			got, err := io.ReadAll(c)
-			if err != nil || string(got) != "x" {
+			got, err := echoThrough(addr, "x")
+			if err != nil || got != "x" {
 				return fmt.Errorf("echo %q, %v", got, err)
 			}
 			return nil
@@ -330,4 +298,21 @@ func TestWaitsForTheNextAnswer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// echoThrough sends msg over a new TCP connection to addr, half-closes it
+// and returns everything read back until the peer closes.
+func echoThrough(addr, msg string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, msg); err != nil {
+		return "", err
+	}
+	_ = c.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(c)
+	return string(got), err
 }
