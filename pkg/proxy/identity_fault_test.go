@@ -80,9 +80,13 @@ func TestProxyFailsClosedUntilIdentity(t *testing.T) {
 	recovered := time.Now()
 	for ready(t, p) != http.StatusOK {
 		if time.Since(recovered) > 10*time.Second {
-			t.Fatal("not ready within 10 s of the identity service recovering")
+			t.Fatalf("not ready within 10 s of the identity service recovering (%d refused requests)", svc.refused.Load())
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case err := <-done:
+			t.Fatalf("proxy stopped before it was ready: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	t.Logf("ready %s after the identity service recovered", time.Since(recovered).Round(time.Millisecond))
 	c, err := net.DialTimeout("tcp", inAddr, time.Second)
@@ -94,14 +98,6 @@ func TestProxyFailsClosedUntilIdentity(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln := listenLoopback(t)
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 func ready(t *testing.T, p *Proxy) int {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -20,15 +21,14 @@ func TestRedisThroughOpaquePort(t *testing.T) {
 	if err != nil {
 		t.Skip("redis-server not installed (apt-get install redis-server); .ci/run installs it")
 	}
-	ln := listenLoopback(t)
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	addr := freeAddr(t)
+	ap := netip.MustParseAddrPort(addr)
+	port := ap.Port()
+	cmd := exec.Command(bin, "--port", strconv.Itoa(int(port)), "--bind", ap.Addr().String(), "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	eventually(t, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
@@ -37,7 +37,7 @@ func TestRedisThroughOpaquePort(t *testing.T) {
 		return err == nil
 	}, "redis-server listens")
 
-	p := newPair(t, addr, func(c *Config) { c.OpaquePorts = PortSet{uint16(port): {}} })
+	p := newPair(t, addr, func(c *Config) { c.OpaquePorts = PortSet{port: {}} })
 	c, err := net.Dial("tcp", p.outbound)
 	if err != nil {
 		t.Fatal(err)

@@ -24,10 +24,7 @@ func (l endpointList) Resolve(context.Context, Target) ([]Endpoint, error) { ret
 // deadAddr is a loopback address where nothing listens (connect refused).
 func deadAddr(t *testing.T) netip.AddrPort {
 	t.Helper()
-	ln := listenLoopback(t)
-	ap := netip.MustParseAddrPort(ln.Addr().String())
-	ln.Close()
-	return ap
+	return netip.MustParseAddrPort(freeAddr(t))
 }
 
 // startOutbound starts a proxy whose outbound side resolves every
