@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"github.com/meshctl/meshctl/pkg/proxy/balance"
 )
@@ -64,7 +67,10 @@ type httpProxy struct {
 }
 
 // pool is the pair of upstream transports for one server identity.
-type pool struct{ h1, h2 *http.Transport }
+type pool struct {
+	h1 *http.Transport
+	h2 *http2.Transport
+}
 
 // maxPools bounds the per-identity pools; past it the least useful are
 // simply not cached (each request then builds its transport's conns anew).
@@ -91,17 +97,16 @@ func (hp *httpProxy) poolFor(identity string) *pool {
 	if p, ok := hp.pools[identity]; ok {
 		return p
 	}
-	p := &pool{h1: hp.transport(identity, false), h2: hp.transport(identity, true)}
+	p := &pool{h1: hp.h1Transport(identity), h2: hp.h2Transport(identity)}
 	if len(hp.pools) < maxPools {
 		hp.pools[identity] = p
 	}
 	return p
 }
 
-// transport builds the pooled upstream transport for HTTP/1.1, or for
-// HTTP/2 with prior knowledge (gRPC and other h2 clients). Over mTLS the
-// same bytes travel inside the TLS session.
-func (hp *httpProxy) transport(identity string, h2 bool) *http.Transport {
+// h1Transport builds the pooled upstream transport for HTTP/1.1. Over
+// mTLS the same bytes travel inside the TLS session.
+func (hp *httpProxy) h1Transport(identity string) *http.Transport {
 	t := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return hp.dial(ctx, addr, identity)
@@ -115,13 +120,34 @@ func (hp *httpProxy) transport(identity string, h2 bool) *http.Transport {
 		MaxResponseHeaderBytes: int64(hp.s.cfg.MaxHeaderBytes),
 	}
 	var p http.Protocols
-	if h2 {
-		p.SetUnencryptedHTTP2(true)
-	} else {
-		p.SetHTTP1(true)
-	}
+	p.SetHTTP1(true)
 	t.Protocols = &p
 	return t
+}
+
+// h2Transport builds the upstream transport for HTTP/2 with prior
+// knowledge: gRPC and other h2 clients, and HTTP/1 requests carried to
+// another proxy. Requests to one endpoint share one connection, opened by
+// the first of them (x/net/http2 joins concurrent requests to that one
+// dial, where net/http's transport would dial once per request waiting),
+// and a second only once the first has no stream left.
+func (hp *httpProxy) h2Transport(identity string) *http2.Transport {
+	return &http2.Transport{
+		AllowHTTP: true, // "http" URLs: the connection is ours, TLS or not
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			// The dial serves every request that joins it, so the first
+			// one going away must not cancel it; the connect timeout
+			// still bounds it.
+			return hp.dial(context.WithoutCancel(ctx), addr, identity)
+		},
+		DisableCompression: true,
+		MaxHeaderListSize:  uint32(hp.s.cfg.MaxHeaderBytes),
+		IdleConnTimeout:    hp.s.cfg.IdleTimeout,
+		MaxReadFrameSize:   1 << 20,
+		// A connection that stops answering is found and dropped.
+		ReadIdleTimeout: 30 * time.Second,
+		PingTimeout:     10 * time.Second,
+	}
 }
 
 // dial opens an upstream connection and meters it (peer="dst").
@@ -165,7 +191,7 @@ func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	for attempt := 1; ; attempt++ {
 		ex.sent = time.Now()
-		resp, err := hp.poolFor(ex.endpoint.Identity).roundTrip(r)
+		resp, err := hp.send(r, ex.endpoint)
 		var ce *connectError
 		if err == nil || !errors.As(err, &ce) || attempt >= maxHTTPConnectAttempts || !body.unread() || r.Context().Err() != nil {
 			body.release()
@@ -405,8 +431,10 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_ = http.NewResponseController(w).EnableFullDuplex()
 		}
 	}
+	// Deferred: the reverse proxy ends a response whose body broke off by
+	// panicking with http.ErrAbortHandler, and that exchange counts too.
+	defer hp.record(ex)
 	hp.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey, ex)))
-	hp.record(ex)
 }
 
 func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
@@ -414,6 +442,7 @@ func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Scheme = "http"
 	pr.Out.URL.Host = ex.endpoint.Addr.String()
 	pr.Out.Host = pr.In.Host
+	hp.restoreOrigProto(pr.In, pr.Out)
 }
 
 // modifyResponse notes the time to first byte and wraps the body so that
@@ -462,27 +491,39 @@ func moveGRPCStatusToTrailers(resp *http.Response) {
 	}
 }
 
-// trailerWatcher captures grpc-status from the trailers at end of stream.
+// trailerWatcher captures grpc-status from the trailers at end of stream,
+// and notes a stream that broke off.
 type trailerWatcher struct {
 	io.ReadCloser
 	resp *http.Response
 	ex   *exchange
+	n    int64 // bytes read
 }
 
 func (t *trailerWatcher) Read(p []byte) (int, error) {
 	n, err := t.ReadCloser.Read(p)
-	if errors.Is(err, io.EOF) {
+	t.n += int64(n)
+	switch {
+	case errors.Is(err, io.EOF):
 		if g := t.resp.Trailer.Get("Grpc-Status"); g != "" {
 			t.ex.mu.Lock()
 			t.ex.grpc = g
 			t.ex.mu.Unlock()
 		}
-	} else if err != nil {
+	case err != nil && !t.complete():
 		t.ex.mu.Lock()
 		t.ex.err = "stream_reset"
 		t.ex.mu.Unlock()
 	}
 	return n, err
+}
+
+// complete reports whether every byte of a body of known length has been
+// read. A client that had them all may close at once, before the proxy
+// reads the end of the stream (over HTTP/2 an END_STREAM frame of its
+// own): that response was delivered whole.
+func (t *trailerWatcher) complete() bool {
+	return t.resp.ContentLength >= 0 && t.n >= t.resp.ContentLength
 }
 
 func (hp *httpProxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {

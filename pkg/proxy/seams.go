@@ -38,7 +38,24 @@ type Endpoint struct {
 	Identity string
 	// Labels are added to outbound metrics (dst_namespace, dst_service, …).
 	Labels map[string]string
+	// Protocol is what the destination knows of how the endpoint treats
+	// the bytes it is sent; the zero value knows nothing.
+	Protocol EndpointProtocol
 }
+
+// EndpointProtocol is a destination's hint about an endpoint's port.
+type EndpointProtocol uint8
+
+const (
+	// EndpointDetect: nothing is known; the bytes are sent as they came.
+	EndpointDetect EndpointProtocol = iota
+	// EndpointOpaque: the endpoint's proxy treats the port as opaque TCP.
+	EndpointOpaque
+	// EndpointH2: the endpoint's proxy detects HTTP on the port and takes
+	// HTTP/1 requests carried over HTTP/2 (marked with HeaderOrigProto),
+	// so this proxy multiplexes them on one connection per endpoint.
+	EndpointH2
+)
 
 // Destination answers "where does this go, and who should answer". The
 // destination controller implements it later; Passthrough is the default.

@@ -28,6 +28,10 @@ metadata:
 spec:
   serviceAccountName: web
   initContainers:
+  - name: meshctl-init
+    image: meshctl
+    env:
+    - {name: MESHCTL_PROXY_INIT_SKIP_INBOUND_PORTS, value: "4190,4191,9443"}
   - name: meshctl-proxy
     image: meshctl
     restartPolicy: Always
@@ -159,7 +163,10 @@ func TestResolveKube(t *testing.T) {
 		want   *destinationv1.Update
 	}{
 		{"meshed pod IP", "10.1.0.5:8080", &destinationv1.Update{Exists: true, Kind: destinationv1.Kind_KIND_POD, Endpoints: []*destinationv1.Endpoint{
-			{Addr: "10.1.0.5:8080", Weight: 1, TlsIdentity: webIdentity, MetricLabels: webLabels()},
+			{Addr: "10.1.0.5:8080", Weight: 1, TlsIdentity: webIdentity, MetricLabels: webLabels(), ProtocolHint: destinationv1.ProtocolHint_PROTOCOL_HINT_H2},
+		}}},
+		{"meshed pod IP, a port its proxy lets through: the application, in plaintext", "10.1.0.5:9443", &destinationv1.Update{Exists: true, Kind: destinationv1.Kind_KIND_POD, Endpoints: []*destinationv1.Endpoint{
+			{Addr: "10.1.0.5:9443", Weight: 1, MetricLabels: webLabels()},
 		}}},
 		{"meshed pod IP, opaque port from the proxy's env", "10.1.0.5:9005", &destinationv1.Update{Exists: true, Kind: destinationv1.Kind_KIND_POD, Endpoints: []*destinationv1.Endpoint{
 			{Addr: "10.1.0.5:9005", Weight: 1, TlsIdentity: webIdentity, MetricLabels: webLabels(), ProtocolHint: destinationv1.ProtocolHint_PROTOCOL_HINT_OPAQUE},
@@ -174,11 +181,11 @@ func TestResolveKube(t *testing.T) {
 		{"host-network pod: unknown", "172.18.0.2:10250", unknown("172.18.0.2:10250")},
 		{"pending pod: unknown", "10.1.0.8:80", unknown("10.1.0.8:80")},
 		{"ClusterIP with a named targetPort: ready endpoints only", "10.96.0.10:80", &destinationv1.Update{Exists: true, Kind: destinationv1.Kind_KIND_SERVICE, Endpoints: []*destinationv1.Endpoint{
-			{Addr: "10.1.0.5:8080", Weight: 1, TlsIdentity: webIdentity, MetricLabels: webLabels("dst_service", "web")},
+			{Addr: "10.1.0.5:8080", Weight: 1, TlsIdentity: webIdentity, MetricLabels: webLabels("dst_service", "web"), ProtocolHint: destinationv1.ProtocolHint_PROTOCOL_HINT_H2},
 			{Addr: "10.1.0.99:8080", Weight: 1, MetricLabels: map[string]string{"dst_namespace": "demo", "dst_service": "web"}},
 		}}},
 		{"ClusterIP, second port", "10.96.0.10:9090", &destinationv1.Update{Exists: true, Kind: destinationv1.Kind_KIND_SERVICE, Endpoints: []*destinationv1.Endpoint{
-			{Addr: "10.1.0.5:9090", Weight: 1, TlsIdentity: webIdentity, MetricLabels: webLabels("dst_service", "web")},
+			{Addr: "10.1.0.5:9090", Weight: 1, TlsIdentity: webIdentity, MetricLabels: webLabels("dst_service", "web"), ProtocolHint: destinationv1.ProtocolHint_PROTOCOL_HINT_H2},
 			{Addr: "10.1.0.99:9090", Weight: 1, MetricLabels: map[string]string{"dst_namespace": "demo", "dst_service": "web"}},
 		}}},
 		{"ClusterIP, port the Service lacks: no endpoints", "10.96.0.10:443", &destinationv1.Update{Exists: true, Kind: destinationv1.Kind_KIND_SERVICE, Endpoints: []*destinationv1.Endpoint{}}},

@@ -17,6 +17,11 @@ const annotationOpaquePorts = meshapi.ConfigPrefix + "opaque-ports"
 // ports it actually uses (templates/partials/_proxy.tpl).
 const envOpaquePorts = "MESHCTL_PROXY_OPAQUE_PORTS"
 
+// envSkipInboundPorts is meshctl-init's variable holding the inbound ports
+// its iptables rules let through to the application
+// (templates/partials/_proxy-init.tpl).
+const envSkipInboundPorts = "MESHCTL_PROXY_INIT_SKIP_INBOUND_PORTS"
+
 // podModel is what the controller keeps of a Kubernetes pod.
 func podModel(p *corev1.Pod) Pod {
 	m := Pod{Namespace: p.Namespace, Name: p.Name, ServiceAccount: p.Spec.ServiceAccountName}
@@ -37,7 +42,24 @@ func podModel(p *corev1.Pod) Pod {
 		opaque = p.Annotations[annotationOpaquePorts]
 	}
 	m.OpaquePorts = parsePortRanges(opaque)
+	m.SkipInboundPorts = parsePortRanges(initEnv(&p.Spec, envSkipInboundPorts))
 	return m
+}
+
+// initEnv is the literal value of meshctl-init's variable name, "" when
+// the pod has no meshctl-init container or it does not set name.
+func initEnv(spec *corev1.PodSpec, name string) string {
+	for _, c := range spec.InitContainers {
+		if c.Name != meshapi.InitContainerName {
+			continue
+		}
+		for _, e := range c.Env {
+			if e.Name == name && e.ValueFrom == nil {
+				return e.Value
+			}
+		}
+	}
+	return ""
 }
 
 // proxyContainer returns the meshctl proxy of spec: a native sidecar (an

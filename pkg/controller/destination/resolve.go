@@ -70,11 +70,15 @@ func (r Resolver) endpoint(addr netip.AddrPort, pod *Pod, svc *Service) *destina
 		if pod.OwnerKind != "" && pod.OwnerName != "" {
 			labels["dst_"+strings.ToLower(pod.OwnerKind)] = pod.OwnerName
 		}
-		if pod.Meshed {
+		// A port the pod's proxy lets through is served by the
+		// application itself: plaintext, and no hint about a proxy.
+		if pod.Meshed && !pod.SkipInboundPorts.Contains(addr.Port()) {
 			ep.TlsIdentity = meshapi.IdentityName(sa, pod.Namespace, r.MeshNamespace, r.TrustDomain)
-		}
-		if pod.OpaquePorts.Contains(addr.Port()) {
-			ep.ProtocolHint = destinationv1.ProtocolHint_PROTOCOL_HINT_OPAQUE
+			if pod.OpaquePorts.Contains(addr.Port()) {
+				ep.ProtocolHint = destinationv1.ProtocolHint_PROTOCOL_HINT_OPAQUE
+			} else {
+				ep.ProtocolHint = destinationv1.ProtocolHint_PROTOCOL_HINT_H2
+			}
 		}
 	}
 	if len(labels) > 0 {

@@ -40,6 +40,10 @@ type Pod struct {
 	// OpaquePorts are the pod's ports whose traffic the proxy must not
 	// protocol-detect.
 	OpaquePorts PortRanges
+	// SkipInboundPorts are the pod's ports its proxy does not intercept
+	// (meshctl-init lets them through): clients reach the application
+	// there directly, in plaintext.
+	SkipInboundPorts PortRanges
 }
 
 // PortRanges is a list of inclusive port ranges, e.g. from "25,8000-8100".

@@ -125,8 +125,8 @@ func TestResolveServiceAndCacheHit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := proxy.Endpoint{Addr: netip.MustParseAddrPort("10.1.0.5:8080"), Weight: 1, Identity: webIdentity}
-	if len(eps) != 1 || eps[0].Addr != want.Addr || eps[0].Identity != want.Identity || eps[0].Weight != 1 ||
+	want := proxy.Endpoint{Addr: netip.MustParseAddrPort("10.1.0.5:8080"), Weight: 1, Identity: webIdentity, Protocol: proxy.EndpointH2}
+	if len(eps) != 1 || eps[0].Addr != want.Addr || eps[0].Identity != want.Identity || eps[0].Weight != 1 || eps[0].Protocol != want.Protocol ||
 		eps[0].Labels["dst_service"] != "web" || eps[0].Labels["dst_serviceaccount"] != "web" {
 		t.Fatalf("got %+v, want %+v with dst_* labels", eps, want)
 	}

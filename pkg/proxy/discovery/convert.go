@@ -24,7 +24,21 @@ func convert(upd *destinationv1.Update, target netip.AddrPort, log *slog.Logger)
 			Weight:   e.GetWeight(),
 			Identity: e.GetTlsIdentity(),
 			Labels:   maps.Clone(e.GetMetricLabels()),
+			Protocol: protocol(e.GetProtocolHint()),
 		})
 	}
 	return eps
+}
+
+// protocol maps a destination hint to the proxy's; a hint this proxy does
+// not know is no hint.
+func protocol(h destinationv1.ProtocolHint) proxy.EndpointProtocol {
+	switch h {
+	case destinationv1.ProtocolHint_PROTOCOL_HINT_OPAQUE:
+		return proxy.EndpointOpaque
+	case destinationv1.ProtocolHint_PROTOCOL_HINT_H2:
+		return proxy.EndpointH2
+	default:
+		return proxy.EndpointDetect
+	}
 }

@@ -94,6 +94,12 @@ const (
 	// PROTOCOL_HINT_OPAQUE: the port is in the pod's opaque ports; proxy it
 	// as opaque TCP without detection.
 	ProtocolHint_PROTOCOL_HINT_OPAQUE ProtocolHint = 1
+	// PROTOCOL_HINT_H2: the endpoint's proxy detects HTTP on this port and
+	// accepts HTTP/1 requests carried over HTTP/2 (marked with the header
+	// meshctl-orig-proto), so the client's proxy may multiplex them on one
+	// connection. Set only for meshed endpoints on ports the proxy
+	// intercepts and does not treat as opaque.
+	ProtocolHint_PROTOCOL_HINT_H2 ProtocolHint = 2
 )
 
 // Enum value maps for ProtocolHint.
@@ -101,10 +107,12 @@ var (
 	ProtocolHint_name = map[int32]string{
 		0: "PROTOCOL_HINT_UNSPECIFIED",
 		1: "PROTOCOL_HINT_OPAQUE",
+		2: "PROTOCOL_HINT_H2",
 	}
 	ProtocolHint_value = map[string]int32{
 		"PROTOCOL_HINT_UNSPECIFIED": 0,
 		"PROTOCOL_HINT_OPAQUE":      1,
+		"PROTOCOL_HINT_H2":          2,
 	}
 )
 
@@ -309,7 +317,8 @@ type Endpoint struct {
 	Weight uint32 `protobuf:"varint,2,opt,name=weight,proto3" json:"weight,omitempty"`
 	// tls_identity is the name the endpoint's certificate must carry
 	// (<sa>.<ns>.serviceaccount.identity.<mesh-ns>.<trust-domain>); empty
-	// when the endpoint is not meshed: connect in plaintext.
+	// when the endpoint is not meshed, or its port is one the pod's proxy
+	// does not intercept (skip-inbound-ports): connect in plaintext.
 	TlsIdentity string `protobuf:"bytes,3,opt,name=tls_identity,json=tlsIdentity,proto3" json:"tls_identity,omitempty"`
 	// metric_labels are added to the client's outbound metrics: dst_namespace,
 	// dst_service, dst_pod, dst_deployment (or dst_statefulset, dst_daemonset,
@@ -413,10 +422,11 @@ const file_meshctl_destination_v1_destination_proto_rawDesc = "" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bKIND_POD\x10\x01\x12\x10\n" +
 	"\fKIND_SERVICE\x10\x02\x12\x10\n" +
-	"\fKIND_UNKNOWN\x10\x03*G\n" +
+	"\fKIND_UNKNOWN\x10\x03*]\n" +
 	"\fProtocolHint\x12\x1d\n" +
 	"\x19PROTOCOL_HINT_UNSPECIFIED\x10\x00\x12\x18\n" +
-	"\x14PROTOCOL_HINT_OPAQUE\x10\x012Z\n" +
+	"\x14PROTOCOL_HINT_OPAQUE\x10\x01\x12\x14\n" +
+	"\x10PROTOCOL_HINT_H2\x10\x022Z\n" +
 	"\vDestination\x12K\n" +
 	"\x03Get\x12\".meshctl.destination.v1.GetRequest\x1a\x1e.meshctl.destination.v1.Update0\x01BAZ?github.com/meshctl/meshctl/pkg/api/destination/v1;destinationv1b\x06proto3"
 

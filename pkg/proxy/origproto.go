@@ -1,0 +1,57 @@
+package proxy
+
+import "net/http"
+
+// HeaderOrigProto marks an HTTP/1 request that the client's proxy carried
+// to the server's proxy over HTTP/2, so that many requests share one
+// connection (and one TLS session) between the two proxies instead of one
+// connection each at a time. Its value is the application's protocol,
+// "HTTP/1.1" or "HTTP/1.0". The server's proxy removes it and sends the
+// request on to its application as HTTP/1.1; on every other hop the
+// proxy removes it too, so an application can neither set nor see it.
+const HeaderOrigProto = "meshctl-orig-proto"
+
+// carriesOverH2 reports whether the outbound request r may travel to ep
+// over HTTP/2: an HTTP/1 request to an endpoint whose proxy said it takes
+// them. An Upgrade (WebSocket and the like) or CONNECT needs the HTTP/1
+// connection itself, so it keeps one.
+func (hp *httpProxy) carriesOverH2(r *http.Request, ep Endpoint) bool {
+	return hp.s.direction == Outbound && ep.Protocol == EndpointH2 &&
+		r.ProtoMajor == 1 && r.Method != http.MethodConnect && r.Header.Get("Upgrade") == ""
+}
+
+// overH2 is r marked for carrying over HTTP/2. It is a copy, headers
+// included: should the request move to another endpoint after a failed
+// connect, that endpoint may not take it.
+func overH2(r *http.Request) *http.Request {
+	c := r.Clone(r.Context())
+	c.Header.Set(HeaderOrigProto, r.Proto)
+	c.Proto, c.ProtoMajor, c.ProtoMinor = "HTTP/2.0", 2, 0
+	// Connection: close asks for the end of the application's own
+	// connection, which the outbound server handles; the shared
+	// connection between the proxies stays.
+	c.Close = false
+	return c
+}
+
+// restoreOrigProto removes HeaderOrigProto from the request going out, and
+// inbound turns a request carried over HTTP/2 back into HTTP/1.1 for the
+// application.
+func (hp *httpProxy) restoreOrigProto(in, out *http.Request) {
+	proto := out.Header.Get(HeaderOrigProto)
+	if proto == "" {
+		return
+	}
+	out.Header.Del(HeaderOrigProto)
+	if hp.s.direction == Inbound && in.ProtoMajor == 2 && (proto == "HTTP/1.1" || proto == "HTTP/1.0") {
+		out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
+	}
+}
+
+// send makes one attempt of r to ep, on the transport its protocol needs.
+func (hp *httpProxy) send(r *http.Request, ep Endpoint) (*http.Response, error) {
+	if hp.carriesOverH2(r, ep) {
+		r = overH2(r)
+	}
+	return hp.poolFor(ep.Identity).roundTrip(r)
+}
