@@ -51,6 +51,20 @@ type connMeter struct {
 	once        sync.Once
 }
 
+// addRead counts n bytes read; a nil meter counts nothing.
+func (m *connMeter) addRead(n int) {
+	if m != nil && n > 0 {
+		m.read.Add(float64(n))
+	}
+}
+
+// addWrite counts n bytes written; a nil meter counts nothing.
+func (m *connMeter) addWrite(n int) {
+	if m != nil && n > 0 {
+		m.write.Add(float64(n))
+	}
+}
+
 func (m *metrics) openConn(connLabels []string, peer string) *connMeter {
 	labels := append(append([]string(nil), connLabels...), peer)
 	cm := &connMeter{

@@ -9,7 +9,9 @@
 // knowledge, else opaque TCP), and it is proxied:
 //
 //   - HTTP through a reverse proxy with pooled upstream connections, trailers,
-//     upgrades and streaming bodies, recording request metrics;
+//     upgrades, CONNECT tunnels and streaming bodies, recording request
+//     metrics; between two proxies HTTP/1 travels over HTTP/2, one
+//     connection per endpoint (origproto.go);
 //   - anything else as a byte splice with half-close forwarded.
 //
 // The seams where the control plane plugs in are interfaces with simple

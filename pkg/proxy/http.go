@@ -431,6 +431,11 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_ = http.NewResponseController(w).EnableFullDuplex()
 		}
 	}
+	if r.Method == http.MethodConnect && r.ProtoMajor == 1 {
+		defer hp.record(ex)
+		hp.serveConnect(w, r, ex)
+		return
+	}
 	// Deferred: the reverse proxy ends a response whose body broke off by
 	// panicking with http.ErrAbortHandler, and that exchange counts too.
 	defer hp.record(ex)

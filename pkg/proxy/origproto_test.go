@@ -1,11 +1,9 @@
 package proxy
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -103,15 +101,9 @@ func TestHTTP1CarriedOverH2BetweenProxies(t *testing.T) {
 		{"no hint", EndpointDetect, func(n float64) bool { return n > 2 }, "more than 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ca := newMeshCA(t)
 			backend := newProtoBackend(t)
-			server, sls := startMeshed(t, Config{InboundTarget: backend.url}, ca.provider(t, serverID, ca))
-			dst := endpointList{{Addr: netip.MustParseAddrPort(sls.Inbound.Addr().String()), Identity: serverID, Protocol: tc.hint}}
-			ctx, cancel := context.WithCancel(context.Background())
-			client, cls, done := startProxyWith(t, ctx, Config{InboundTarget: "127.0.0.1:1", OutboundTarget: "10.96.0.10:80", ShutdownGracePeriod: time.Second},
-				Deps{Destination: dst, TLS: ca.provider(t, clientID, ca)}, Listeners{})
-			t.Cleanup(func() { cancel(); <-done })
-			base := "http://" + cls.Outbound.Addr().String()
+			client, server, outbound := meshedPair(t, backend.url, tc.hint)
+			base := "http://" + outbound
 
 			const workers, each = 16, 6
 			var wg sync.WaitGroup

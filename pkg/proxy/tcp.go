@@ -71,14 +71,15 @@ func firstErr(errs ...error) error {
 }
 
 // pipeTo copies src to dst until src's EOF, then half-closes dst. Bytes
-// buffered in br are sent first. On TCP connections the copy uses splice(2)
+// buffered in br are sent first. A nil meter counts nothing (the
+// connection counts its own bytes). On TCP connections the copy uses splice(2)
 // in chunks, so the byte counters move as data flows.
 func pipeTo(dst, src net.Conn, br *bufio.Reader, srcMeter, dstMeter *connMeter) error {
 	if br != nil && br.Buffered() > 0 {
 		b, _ := br.Peek(br.Buffered())
 		n, err := dst.Write(b)
-		srcMeter.read.Add(float64(len(b)))
-		dstMeter.write.Add(float64(n))
+		srcMeter.addRead(len(b))
+		dstMeter.addWrite(n)
 		if err != nil {
 			return err
 		}
@@ -88,8 +89,8 @@ func pipeTo(dst, src net.Conn, br *bufio.Reader, srcMeter, dstMeter *connMeter) 
 		for {
 			var n int64
 			n, err = rf.ReadFrom(&io.LimitedReader{R: src, N: spliceChunk})
-			srcMeter.read.Add(float64(n))
-			dstMeter.write.Add(float64(n))
+			srcMeter.addRead(int(n))
+			dstMeter.addWrite(int(n))
 			if err != nil || n == 0 {
 				break
 			}
@@ -99,9 +100,9 @@ func pipeTo(dst, src net.Conn, br *bufio.Reader, srcMeter, dstMeter *connMeter) 
 		for {
 			n, rerr := src.Read(buf)
 			if n > 0 {
-				srcMeter.read.Add(float64(n))
+				srcMeter.addRead(n)
 				w, werr := dst.Write(buf[:n])
-				dstMeter.write.Add(float64(w))
+				dstMeter.addWrite(w)
 				if werr != nil {
 					err = werr
 					break
