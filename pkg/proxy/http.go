@@ -337,7 +337,7 @@ func (hp *httpProxy) server() *http.Server {
 		MaxHeaderBytes:    hp.s.cfg.MaxHeaderBytes,
 		HTTP2: &http.HTTP2Config{
 			MaxConcurrentStreams: int(hp.s.cfg.MaxConcurrentStreams),
-			MaxReadFrameSize:     1 << 20,
+			MaxReadFrameSize:     16 << 10,
 		},
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if mc, ok := c.(*meteredConn); ok {
