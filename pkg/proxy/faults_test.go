@@ -36,8 +36,8 @@ func TestUpstreamRefused(t *testing.T) {
 }
 
 // TestUpstreamResetMidResponse: the upstream dies half-way through a body
-// whose length it announced; the client must see a broken response, never a
-// short one that looks complete.
+// whose length it announced; the client must see a broken response or a
+// 502, never a short one that looks complete.
 func TestUpstreamResetMidResponse(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, brw, err := http.NewResponseController(w).Hijack()
@@ -57,8 +57,15 @@ func TestUpstreamResetMidResponse(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusBadGateway {
+		// The server proxy had not sent the head yet when the reset
+		// came (it holds a response's first bytes for up to its flush
+		// interval): the client proxy answers 502, which is not a
+		// success either.
+		return
+	}
 	if err == nil {
-		t.Fatalf("read a complete-looking body of %d bytes after the upstream reset", len(body))
+		t.Fatalf("read a complete-looking body of %d bytes (status %d) after the upstream reset", len(body), resp.StatusCode)
 	}
 }
 

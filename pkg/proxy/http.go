@@ -79,9 +79,14 @@ const maxPools = 1024
 func newHTTPProxy(s *side) *httpProxy {
 	hp := &httpProxy{s: s, pools: map[string]*pool{}}
 	hp.rp = &httputil.ReverseProxy{
-		Rewrite:        hp.rewrite,
-		Transport:      hp,
-		FlushInterval:  -1,
+		Rewrite:   hp.rewrite,
+		Transport: hp,
+		// A response of known length leaves in as few writes as it can
+		// (head and a small body in one) yet waits at most 10 ms for
+		// more; a stream (no length: gRPC, chunked, server-sent events)
+		// is flushed at every write. Flushing every write cost a second
+		// write syscall per response: 17% of the pair's CPU time.
+		FlushInterval:  10 * time.Millisecond,
 		ModifyResponse: hp.modifyResponse,
 		ErrorHandler:   hp.errorHandler,
 		BufferPool:     newBufferPool(),

@@ -1,0 +1,59 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSlowBodyOfKnownLengthFlows: the proxies hold a response's first
+// bytes for at most their flush interval (so that a small response leaves
+// in one write), never until the body ends: the head and the first part
+// of a body whose last part is slow reach the client while the upstream
+// still holds it back.
+func TestSlowBodyOfKnownLengthFlows(t *testing.T) {
+	release := make(chan struct{})
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		_, _ = io.WriteString(w, "first")
+		http.NewResponseController(w).Flush()
+		<-release
+		_, _ = io.WriteString(w, "-last")
+	}))
+	defer backend.Close()
+	defer close(release)
+	p := newPair(t, strings.TrimPrefix(backend.URL, "http://"), nil)
+
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + p.outbound + "/")
+		got <- result{resp, err}
+	}()
+	select {
+	case r := <-got:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		defer r.resp.Body.Close()
+		buf := make([]byte, 5)
+		read := make(chan error, 1)
+		go func() { _, err := io.ReadFull(r.resp.Body, buf); read <- err }()
+		select {
+		case err := <-read:
+			if err != nil || string(buf) != "first" {
+				t.Fatalf("first part: %q, %v", buf, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the first part of the body waited for the rest")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the response head waited for the end of the body")
+	}
+}
