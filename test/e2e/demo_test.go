@@ -91,8 +91,10 @@ func demoPods(t *testing.T) []demoPod {
 }
 
 // demoTraffic calls the web front from the host: web reaches its backend
-// over HTTP/2, quote over gRPC and echo over opaque TCP, all through its
-// outbound proxy, whose metrics must count them.
+// over HTTP/2 and over HTTP/1.1 (which the proxies carry over HTTP/2 and
+// the backend must see as HTTP/1.1, unmarked), quote over gRPC and echo
+// over opaque TCP, all through its outbound proxy, whose metrics must
+// count them.
 func demoTraffic(t *testing.T) {
 	t.Helper()
 	var web demoPod
@@ -105,7 +107,7 @@ func demoTraffic(t *testing.T) {
 		t.Fatal("no web pod with an IP")
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	want := "backend=hello-over-HTTP2.0 quote=SERVING echo=ping"
+	want := "backend=hello-over-HTTP2.0 backend-h1=hello-over-HTTP1.1 quote=SERVING echo=ping"
 	var body string
 	deadline := time.Now().Add(time.Minute)
 	for {

@@ -91,8 +91,14 @@ func destinationAnswersForDemo(t *testing.T) {
 						if ep.GetMetricLabels()["dst_service"] != svc.Name {
 							t.Errorf("%s: endpoint %s has dst_service %q", target, ep.GetAddr(), ep.GetMetricLabels()["dst_service"])
 						}
-						if opaque := ep.GetProtocolHint() == destinationv1.ProtocolHint_PROTOCOL_HINT_OPAQUE; opaque != (port.Port == 6379) {
-							t.Errorf("%s: endpoint %s protocol hint %s", target, ep.GetAddr(), ep.GetProtocolHint())
+						// Every demo pod is meshed: echo's port is opaque, and
+						// the others take HTTP/1 carried over HTTP/2.
+						wantHint := destinationv1.ProtocolHint_PROTOCOL_HINT_H2
+						if port.Port == 6379 {
+							wantHint = destinationv1.ProtocolHint_PROTOCOL_HINT_OPAQUE
+						}
+						if ep.GetTlsIdentity() != "" && ep.GetProtocolHint() != wantHint {
+							t.Errorf("%s: endpoint %s protocol hint %s, want %s", target, ep.GetAddr(), ep.GetProtocolHint(), wantHint)
 						}
 					}
 					if last.GetExists() && last.GetKind() == destinationv1.Kind_KIND_SERVICE && mapsEqual(got, want) {

@@ -2,8 +2,9 @@
 // binary, several roles, so that one image serves every pod.
 //
 //	demoapp web       HTTP/1.1 front on :8080; each request calls backend
-//	                  over HTTP/2 (h2c), quote over gRPC and echo over TCP
-//	demoapp backend   HTTP/2 (prior knowledge) server on :8081
+//	                  over HTTP/2 (h2c) and over HTTP/1.1 (a new connection
+//	                  each time), quote over gRPC and echo over TCP
+//	demoapp backend   HTTP/1.1 and HTTP/2 (prior knowledge) server on :8081
 //	demoapp quote     gRPC server on :8082 (the standard health service)
 //	demoapp echo      line-echo TCP server on :6379 (an opaque port)
 //	demoapp load      sends RATE requests per second to web, FAIL percent
@@ -94,6 +95,9 @@ func runWeb(ctx context.Context, args []string) error {
 	var p http.Protocols
 	p.SetUnencryptedHTTP2(true)
 	h2 := &http.Client{Transport: &http.Transport{Protocols: &p}, Timeout: 5 * time.Second}
+	// Like many applications, the HTTP/1.1 client keeps no connection
+	// open; the proxies carry its requests over their shared HTTP/2 one.
+	h1 := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
 	conn, err := grpc.NewClient(*quote, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
@@ -107,14 +111,19 @@ func runWeb(ctx context.Context, args []string) error {
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		var parts []string
-		resp, err := h2.Get(*backend + "/hello")
-		if err != nil {
-			http.Error(w, "backend: "+err.Error(), http.StatusBadGateway)
-			return
+		for _, c := range []struct {
+			name   string
+			client *http.Client
+		}{{"backend", h2}, {"backend-h1", h1}} {
+			resp, err := c.client.Get(*backend + "/hello")
+			if err != nil {
+				http.Error(w, c.name+": "+err.Error(), http.StatusBadGateway)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			parts = append(parts, c.name+"="+strings.TrimSpace(string(b)))
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		parts = append(parts, "backend="+strings.TrimSpace(string(b)))
 		cctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
 		hc, err := quotes.Check(cctx, &healthpb.HealthCheckRequest{})
@@ -156,7 +165,11 @@ func runBackend(ctx context.Context, args []string) error {
 		return err
 	}
 	return serveHTTP(ctx, *addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "hello-over-%s\n", strings.ReplaceAll(r.Proto, "/", ""))
+		proto := strings.ReplaceAll(r.Proto, "/", "")
+		if r.Header.Get("meshctl-orig-proto") != "" {
+			proto += "-marked" // the proxies' own mark must never arrive
+		}
+		fmt.Fprintf(w, "hello-over-%s\n", proto)
 	}), true)
 }
 
