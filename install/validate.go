@@ -11,6 +11,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/meshctl/meshctl/pkg/sidecar"
 )
 
 // DefaultInboundPolicies are the accepted values of proxy.defaultInboundPolicy.
@@ -117,6 +119,9 @@ func (v *Values) Validate() error {
 	oneOf("proxy.defaultInboundPolicy", p.DefaultInboundPolicy, DefaultInboundPolicies()...)
 	if p.TapTokenSHA256 != "" && !sha256Hex.MatchString(p.TapTokenSHA256) {
 		add("proxy.tapTokenSHA256", "is not a SHA-256 in hex (64 digits): use the output of printf %%s \"$TOKEN\" | sha256sum")
+	}
+	if p.WaitBeforeExitSeconds < 0 || p.WaitBeforeExitSeconds > sidecar.MaxWaitBeforeExitSeconds {
+		add("proxy.waitBeforeExitSeconds", "%d: use whole seconds from 0 to %d", p.WaitBeforeExitSeconds, sidecar.MaxWaitBeforeExitSeconds)
 	}
 	ports("proxyInit.kubeAPIServerPorts", v.ProxyInit.KubeAPIServerPorts)
 	return errors.Join(errs...)

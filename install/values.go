@@ -100,6 +100,9 @@ type Proxy struct {
 	Await                bool       `json:"await"`
 	NativeSidecar        bool       `json:"nativeSidecar"`
 	TapTokenSHA256       string     `json:"tapTokenSHA256"`
+	// WaitBeforeExitSeconds is how long the proxy keeps serving after
+	// SIGTERM before it drains.
+	WaitBeforeExitSeconds int `json:"waitBeforeExitSeconds"`
 }
 
 // ProxyPorts are the proxy's ports.

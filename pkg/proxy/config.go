@@ -74,6 +74,11 @@ type Config struct {
 	MaxConcurrentStreams uint32 `json:"maxConcurrentStreams"`
 	// ShutdownGracePeriod is how long in-flight work may drain after SIGTERM (default 30s).
 	ShutdownGracePeriod time.Duration `json:"shutdownGracePeriod"`
+	// WaitBeforeExit is how long the proxy keeps serving after SIGTERM
+	// before it drains (default 0: drain at once). It is for proxies run
+	// as plain containers, which Kubernetes stops together with the
+	// application; a native sidecar is stopped after it anyway.
+	WaitBeforeExit time.Duration `json:"waitBeforeExit"`
 	// ShutdownEndpoint enables POST /shutdown on the admin server, loopback only.
 	ShutdownEndpoint bool `json:"shutdownEndpoint"`
 	// LogLevel is debug, info, warn or error (default info), or a Linkerd-style
@@ -157,6 +162,9 @@ func (c Config) Validate() error {
 		if f.value <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s must be positive", f.name, f.value))
 		}
+	}
+	if c.WaitBeforeExit < 0 {
+		errs = append(errs, fmt.Errorf("wait before exit %s must not be negative", c.WaitBeforeExit))
 	}
 	if _, err := EffectiveLogLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)

@@ -13,14 +13,14 @@ func TestValidateNamesEveryFieldInOrder(t *testing.T) {
 		InboundAddr: "nope", OutboundAddr: "127.0.0.1:4140", AdminAddr: ":x",
 		OutboundTarget: "host:80",
 		DetectTimeout:  -time.Second, ConnectTimeout: time.Second, IdleTimeout: time.Second,
-		ReadHeaderTimeout: time.Second, ShutdownGracePeriod: time.Second,
+		ReadHeaderTimeout: time.Second, ShutdownGracePeriod: time.Second, WaitBeforeExit: -time.Second,
 		LogLevel: "loud", LogFormat: "xml", MaxHeaderBytes: 10,
 	}
 	first := bad.Validate()
 	if first == nil {
 		t.Fatal("a bad config passed")
 	}
-	want := []string{`inbound address "nope"`, `admin address ":x"`, `outbound target "host:80"`, "detect timeout -1s", `log level "loud"`, `log format "xml"`, "max header bytes 10"}
+	want := []string{`inbound address "nope"`, `admin address ":x"`, `outbound target "host:80"`, "detect timeout -1s", "wait before exit -1s", `log level "loud"`, `log format "xml"`, "max header bytes 10"}
 	msg, last := first.Error(), -1
 	for _, w := range want {
 		i := strings.Index(msg, w)
@@ -36,5 +36,25 @@ func TestValidateNamesEveryFieldInOrder(t *testing.T) {
 	}
 	if err := (Config{}).Defaults().Validate(); err != nil {
 		t.Fatalf("defaults are invalid: %v", err)
+	}
+}
+
+// TestFromEnvWaitBeforeExit: the variable the chart sets is read, and a
+// malformed value names the variable.
+func TestFromEnvWaitBeforeExit(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == EnvWaitBeforeExit {
+				return v
+			}
+			return ""
+		}
+	}
+	c, err := FromEnv(Config{}, env("15s"))
+	if err != nil || c.WaitBeforeExit != 15*time.Second {
+		t.Fatalf("got %v, %v; want 15s", c.WaitBeforeExit, err)
+	}
+	if _, err := FromEnv(Config{}, env("15")); err == nil || !strings.Contains(err.Error(), EnvWaitBeforeExit) {
+		t.Fatalf("a duration without unit: %v", err)
 	}
 }

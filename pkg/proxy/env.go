@@ -23,6 +23,7 @@ const (
 	EnvIdleTimeout         = "MESHCTL_PROXY_IDLE_TIMEOUT"
 	EnvShutdownGracePeriod = "MESHCTL_PROXY_SHUTDOWN_GRACE_PERIOD"
 	EnvShutdownEndpoint    = "MESHCTL_PROXY_SHUTDOWN_ENDPOINT_ENABLED"
+	EnvWaitBeforeExit      = "MESHCTL_PROXY_WAIT_BEFORE_EXIT"
 	EnvLogLevel            = "MESHCTL_PROXY_LOG_LEVEL"
 	EnvLogFormat           = "MESHCTL_PROXY_LOG_FORMAT"
 	EnvOutboundTargetID    = "MESHCTL_PROXY_OUTBOUND_TARGET_IDENTITY"
@@ -90,6 +91,7 @@ func FromEnv(c Config, getenv func(string) string) (Config, error) {
 	dur(EnvConnectTimeout, &c.ConnectTimeout)
 	dur(EnvIdleTimeout, &c.IdleTimeout)
 	dur(EnvShutdownGracePeriod, &c.ShutdownGracePeriod)
+	dur(EnvWaitBeforeExit, &c.WaitBeforeExit)
 	if v := getenv(EnvOpaquePorts); v != "" {
 		ports, err := ParsePortSet(v)
 		if err != nil {

@@ -221,6 +221,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 	var runErr error
 	select {
 	case <-ctx.Done():
+		runErr = p.waitBeforeExit(errc)
 	case <-p.shutdownCh:
 	case runErr = <-errc:
 	}
@@ -245,6 +246,28 @@ func (p *Proxy) Run(ctx context.Context) error {
 	_ = adminSrv.Shutdown(shutCtx)
 	p.log.Info("proxy stopped")
 	return runErr
+}
+
+// waitBeforeExit keeps serving, fully, for WaitBeforeExit after SIGTERM:
+// the time a plain-container proxy gives its application to finish with
+// the network before the proxy starts to drain (Linkerd's
+// wait-before-exit-seconds, there a preStop sleep). /shutdown, or a
+// listener failing, ends the wait early.
+func (p *Proxy) waitBeforeExit(errc <-chan error) error {
+	if p.cfg.WaitBeforeExit <= 0 {
+		return nil
+	}
+	p.log.Info("signalled to stop; serving on before draining", "wait_before_exit", p.cfg.WaitBeforeExit.String())
+	t := time.NewTimer(p.cfg.WaitBeforeExit)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-p.shutdownCh:
+		return nil
+	case err := <-errc:
+		return err
+	}
 }
 
 // controlServer serves the tap stream on the control port. Streams are

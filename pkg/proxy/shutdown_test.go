@@ -94,3 +94,53 @@ func TestShutdownEndpoint(t *testing.T) {
 		t.Fatal("proxy did not stop after /shutdown")
 	}
 }
+
+// TestWaitBeforeExit: after SIGTERM a proxy with a wait before exit still
+// takes new requests, ready, for that long, then drains and stops; the
+// shutdown endpoint cuts the wait short.
+func TestWaitBeforeExit(t *testing.T) {
+	backend := newCountingBackend(t)
+	for _, viaShutdown := range []bool{false, true} {
+		name := "timer"
+		if viaShutdown {
+			name = "shutdown endpoint"
+		}
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			const wait = 3 * time.Second
+			p, ls, done := startProxy(t, ctx, Config{InboundTarget: "127.0.0.1:1", OutboundTarget: backend.Listener.Addr().String(), WaitBeforeExit: wait, ShutdownEndpoint: true})
+			cancel() // SIGTERM
+			signalled := time.Now()
+			client := &http.Client{Timeout: 2 * time.Second}
+			resp, err := client.Get("http://" + ls.Outbound.Addr().String() + "/after-sigterm")
+			if err != nil {
+				t.Fatalf("a new request during the wait before exit: %v", err)
+			}
+			resp.Body.Close()
+			if code := ready(t, p); code != http.StatusOK {
+				t.Errorf("/ready = %d during the wait before exit, want 200", code)
+			}
+			select {
+			case <-done:
+				t.Fatal("the proxy stopped during its wait before exit")
+			default:
+			}
+			if viaShutdown {
+				r, err := http.Post("http://"+ls.Admin.Addr().String()+"/shutdown", "", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Body.Close()
+			}
+			select {
+			case <-done:
+				if took := time.Since(signalled); !viaShutdown && took < wait {
+					t.Errorf("stopped %v after the signal, before its %v wait", took, wait)
+				}
+			case <-time.After(wait + 5*time.Second):
+				t.Fatal("the proxy did not stop after its wait before exit")
+			}
+		})
+	}
+}

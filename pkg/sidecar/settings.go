@@ -64,6 +64,7 @@ func Settings() []Setting {
 		{Name: "default-inbound-policy", Path: "proxy.defaultInboundPolicy", parse: parseEnum(DefaultInboundPolicies()...)},
 		{Name: "proxy-await", Path: "proxy.await", parse: parseEnabled, format: formatEnabled},
 		{Name: "proxy-enable-native-sidecar", Path: "proxy.nativeSidecar", parse: parseBool},
+		{Name: "proxy-wait-before-exit-seconds", Path: "proxy.waitBeforeExitSeconds", parse: parseSeconds},
 	}
 }
 
@@ -173,6 +174,18 @@ func parsePort(s string) (any, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > 65535 {
 		return nil, fmt.Errorf("use a port from 1 to 65535")
+	}
+	return float64(n), nil
+}
+
+// MaxWaitBeforeExitSeconds bounds proxy-wait-before-exit-seconds: an hour
+// is already longer than any sensible terminationGracePeriodSeconds.
+const MaxWaitBeforeExitSeconds = 3600
+
+func parseSeconds(s string) (any, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > MaxWaitBeforeExitSeconds {
+		return nil, fmt.Errorf("use whole seconds from 0 to %d", MaxWaitBeforeExitSeconds)
 	}
 	return float64(n), nil
 }

@@ -93,6 +93,8 @@ func TestDecideReasons(t *testing.T) {
 			return p
 		}(), refusal: ReasonAutomountDisabled},
 		{name: "bad annotation", tpl: podTemplate(map[string]string{"config.meshctl.io/admin-port": "0"}), refusal: ReasonInvalidAnnotation},
+		{name: "wait before exit out of range", tpl: podTemplate(map[string]string{"config.meshctl.io/proxy-wait-before-exit-seconds": "7200"}), refusal: ReasonInvalidAnnotation},
+		{name: "wait before exit not whole seconds", tpl: podTemplate(map[string]string{"config.meshctl.io/proxy-wait-before-exit-seconds": "20s"}), refusal: ReasonInvalidAnnotation},
 		{name: "disabled", tpl: podTemplate(map[string]string{meshapi.AnnotationInject: "disabled"}), skip: ReasonInjectDisabled},
 		{name: "opt-in missing", tpl: podTemplate(nil), optIn: true, skip: ReasonNotEnabled},
 		{name: "opt-in ns disabled", tpl: podTemplate(nil), optIn: true, ns: map[string]string{meshapi.AnnotationInject: "disabled"}, skip: ReasonInjectDisabled},

@@ -67,6 +67,10 @@ variables, and serves /live and /ready on the admin port.
       value: {{ $p.opaquePorts | quote }}
     - name: MESHCTL_PROXY_SHUTDOWN_ENDPOINT_ENABLED
       value: "false"
+    {{- if gt (int $p.waitBeforeExitSeconds) 0 }}
+    - name: MESHCTL_PROXY_WAIT_BEFORE_EXIT
+      value: "{{ int $p.waitBeforeExitSeconds }}s"
+    {{- end }}
     {{- with $p.tapTokenSHA256 }}
     - name: MESHCTL_PROXY_TAP_TOKEN_SHA256
       value: {{ . | quote }}

@@ -54,6 +54,8 @@ func TestInstallBadInputs(t *testing.T) {
 		{"bad default inbound policy", "--default-inbound-policy open", "--default-inbound-policy"},
 		{"bad inbound port flag", "--inbound-port 0", "--inbound-port"},
 		{"bad pull policy", "--image-pull-policy Sometimes", "--image-pull-policy"},
+		{"negative wait before exit", "--wait-before-exit-seconds -5", "--wait-before-exit-seconds"},
+		{"wait before exit over an hour", "--wait-before-exit-seconds 4000", "--wait-before-exit-seconds"},
 		{"image digest", "--image ghcr.io/meshctl/meshctl@sha256:abc", "--image"},
 		{"crds with values", "--crds --ha", "--crds"},
 		{"bad namespace", "--mesh-namespace Bad_NS", "Bad_NS"},

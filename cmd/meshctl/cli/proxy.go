@@ -57,6 +57,7 @@ injected pod spec) and from flags, which take precedence.`,
 	f.DurationVar(&o.flags.DetectTimeout, "detect-timeout", 0, "How long to wait for a client's first bytes before proxying as opaque TCP (default 10s)")
 	f.StringVar(&o.opaquePorts, "opaque-ports", "", "Ports proxied as opaque TCP without protocol detection (default "+"25,587,3306,4444,5432,6379,9300,11211)")
 	f.DurationVar(&o.flags.ShutdownGracePeriod, "shutdown-grace-period", 0, "How long in-flight requests may drain after SIGTERM (default 30s)")
+	f.DurationVar(&o.flags.WaitBeforeExit, "wait-before-exit", 0, "How long to keep serving after SIGTERM before draining (default 0)")
 	f.StringVar(&o.flags.LogLevel, "log-level", "", "Log level: debug, info, warn or error (default info)")
 	f.StringVar(&o.flags.LogFormat, "log-format", "", "Log format: plain or json (default plain)")
 	cmd.AddCommand(newProxyInitCmd(g))
@@ -91,6 +92,7 @@ func (o *proxyOptions) complete(cmd *cobra.Command) error {
 	str("log-format", &cfg.LogFormat, o.flags.LogFormat)
 	dur("detect-timeout", &cfg.DetectTimeout, o.flags.DetectTimeout)
 	dur("shutdown-grace-period", &cfg.ShutdownGracePeriod, o.flags.ShutdownGracePeriod)
+	dur("wait-before-exit", &cfg.WaitBeforeExit, o.flags.WaitBeforeExit)
 	if changed("opaque-ports") {
 		ports, err := proxy.ParsePortSet(o.opaquePorts)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/meshctl/meshctl/pkg/meshapi"
+	"github.com/meshctl/meshctl/pkg/sidecar"
 )
 
 // defaultInboundPolicies are the values of --default-inbound-policy.
@@ -41,6 +42,7 @@ type proxyFlags struct {
 	skipOutboundPorts    []string
 	opaquePorts          []string
 	defaultInboundPolicy string
+	waitBeforeExit       int
 }
 
 func (p *proxyFlags) addFlags(fs *pflag.FlagSet) {
@@ -60,6 +62,7 @@ func (p *proxyFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&p.skipOutboundPorts, "skip-outbound-ports", nil, "Outbound ports or ranges that bypass the proxy")
 	fs.StringSliceVar(&p.opaquePorts, "opaque-ports", strings.Split(meshapi.DefaultOpaquePorts, ","), "Ports or ranges whose traffic is never protocol-detected")
 	fs.StringVar(&p.defaultInboundPolicy, "default-inbound-policy", "all-unauthenticated", "Inbound policy where no Server applies: "+strings.Join(defaultInboundPolicies(), "|"))
+	fs.IntVar(&p.waitBeforeExit, "wait-before-exit-seconds", 0, "Seconds the proxy keeps serving after SIGTERM before it drains (for a proxy run as a plain container; keep it below terminationGracePeriodSeconds)")
 }
 
 // validate checks what the flags alone can tell.
@@ -69,6 +72,9 @@ func (p *proxyFlags) validate(fs *pflag.FlagSet) error {
 	}
 	if explicit(fs, "image-pull-policy") && !slices.Contains([]string{"Always", "IfNotPresent", "Never"}, p.imagePullPolicy) {
 		return fmt.Errorf("invalid --image-pull-policy %q: use Always, IfNotPresent or Never", p.imagePullPolicy)
+	}
+	if explicit(fs, "wait-before-exit-seconds") && (p.waitBeforeExit < 0 || p.waitBeforeExit > sidecar.MaxWaitBeforeExitSeconds) {
+		return fmt.Errorf("invalid --wait-before-exit-seconds %d: use whole seconds from 0 to %d", p.waitBeforeExit, sidecar.MaxWaitBeforeExitSeconds)
 	}
 	for _, f := range []struct {
 		name string
@@ -113,5 +119,6 @@ func (p *proxyFlags) overrides(fs *pflag.FlagSet) []valueOverride {
 	set("skip-outbound-ports", "proxy.skipOutboundPorts", strings.Join(p.skipOutboundPorts, ","))
 	set("opaque-ports", "proxy.opaquePorts", strings.Join(p.opaquePorts, ","))
 	set("default-inbound-policy", "proxy.defaultInboundPolicy", p.defaultInboundPolicy)
+	set("wait-before-exit-seconds", "proxy.waitBeforeExitSeconds", p.waitBeforeExit)
 	return out
 }
