@@ -39,6 +39,7 @@ type exchange struct {
 	// connect; tried are those that failed.
 	candidates []Endpoint
 	tried      []netip.AddrPort
+	rounds     int // times the destination was asked again
 	target     Target
 	// tracker reports the request's latency and end to the balancer.
 	tracker  *balance.Tracker
@@ -289,11 +290,12 @@ func (b *heldBody) release() {
 const maxHTTPConnectAttempts = 8
 
 // reresolve waits a moment, within endpointWait of the request's start,
-// and picks from the target's endpoints anew (outbound only: the local
-// application has no replacement).
+// and picks from the target's endpoints anew, when the destination may
+// answer differently (see connectTarget).
 func (hp *httpProxy) reresolve(ctx context.Context, ex *exchange) (Endpoint, *balance.Tracker, bool) {
-	pause := min(50*time.Millisecond<<min(len(ex.tried)/maxConnectAttempts, 4), 500*time.Millisecond)
-	if hp.s.direction == Inbound || time.Since(ex.start)+pause > endpointWait || !sleepCtx(ctx, pause) {
+	pause := resolvePause(ex.rounds)
+	ex.rounds++
+	if !hp.s.resolvesAgain() || time.Since(ex.start)+pause > endpointWait || !sleepCtx(ctx, pause) {
 		return Endpoint{}, nil, false
 	}
 	eps, err := hp.s.endpoints(ctx, ex.target)

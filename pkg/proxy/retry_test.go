@@ -313,3 +313,83 @@ func echoThrough(addr, msg string) (string, error) {
 	got, err := io.ReadAll(c)
 	return string(got), err
 }
+
+// timedDestination answers before until switchAt, then after.
+type timedDestination struct {
+	mu       sync.Mutex
+	calls    int
+	switchAt time.Time
+	before   endpointList
+	after    endpointList
+}
+
+func (d *timedDestination) Resolve(context.Context, Target) ([]Endpoint, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls++
+	if time.Now().Before(d.switchAt) {
+		return d.before, nil
+	}
+	return d.after, nil
+}
+
+// TestAskingAgainBacksOff: HTTP requests and opaque connections ask the
+// destination again on one schedule that grows (50 ms doubling to 500 ms),
+// so an answer that takes 600 ms to change costs a handful of questions,
+// not one every 50 ms; and a fixed target is never asked again.
+func TestAskingAgainBacksOff(t *testing.T) {
+	backend := newCountingBackend(t)
+	echo := netip.MustParseAddrPort(tcpEcho(t))
+	get := func(addr string) error {
+		resp, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d %s", resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
+		}
+		return nil
+	}
+	for _, tc := range []struct {
+		name string
+		live netip.AddrPort
+		cfg  Config
+		do   func(addr string) error
+	}{
+		{"http", netip.MustParseAddrPort(backend.Listener.Addr().String()), Config{OutboundTarget: "127.0.0.1:1"}, get},
+		{"opaque", echo, Config{OutboundTarget: "127.0.0.1:4444", OpaquePorts: PortSet{4444: {}}}, func(addr string) error {
+			got, err := echoThrough(addr, "x")
+			if err != nil || got != "x" {
+				return fmt.Errorf("echo %q, %v", got, err)
+			}
+			return nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := &timedDestination{switchAt: time.Now().Add(600 * time.Millisecond), before: endpointList{{Addr: deadAddr(t)}}, after: endpointList{{Addr: tc.live}}}
+			_, ls := startOutbound(t, tc.cfg, Deps{Destination: dst})
+			if err := tc.do(ls.Outbound.Addr().String()); err != nil {
+				t.Fatal(err)
+			}
+			dst.mu.Lock()
+			defer dst.mu.Unlock()
+			// 50+100+200+400 ms of pauses pass 600 ms: five questions,
+			// six or seven on a slow machine; a fixed 50 ms pause asks 13.
+			if dst.calls < 2 || dst.calls > 8 {
+				t.Errorf("the destination was asked %d times over 600 ms, want 2-8", dst.calls)
+			}
+		})
+	}
+
+	t.Run("fixed target", func(t *testing.T) {
+		start := time.Now()
+		_, ls := startOutbound(t, Config{OutboundTarget: deadAddr(t).String(), OutboundTargetIdentity: ""}, Deps{})
+		if err := get(ls.Outbound.Addr().String()); err == nil {
+			t.Fatal("a request to a dead fixed target succeeded")
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("a dead fixed target took %v to fail: it was waited for", took)
+		}
+	})
+}

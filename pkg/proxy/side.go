@@ -341,20 +341,18 @@ func (s *side) connect(ctx context.Context, eps []Endpoint) (*upstreamConn, erro
 }
 
 // connectTarget resolves target and connects to one of its endpoints.
-// Outbound, when every endpoint fails, or there is none, it asks again (the answer
-// changes as pods become ready during a rollout) with a growing pause,
+// When every endpoint fails, or there is none, and the destination may
+// answer differently (resolvesAgain), it asks again with a growing pause
+// (resolvePause; the answer changes as pods become ready during a rollout)
 // for up to endpointWait, as Linkerd's balancer queues requests until its
 // fail-fast timeout instead of failing at once.
 func (s *side) connectTarget(ctx context.Context, target netip.AddrPort) (*upstreamConn, error) {
-	wait := endpointWait
-	if s.direction == Inbound {
-		// The local application has no replacement: fail at once (on an
-		// opaque port that makes the client's proxy go elsewhere).
-		wait = 0
+	wait := time.Duration(0)
+	if s.resolvesAgain() {
+		wait = endpointWait
 	}
 	deadline := time.Now().Add(wait)
-	pause := 50 * time.Millisecond
-	for {
+	for round := 0; ; round++ {
 		eps, err := s.endpoints(ctx, Target{Addr: target})
 		if err == nil {
 			var up *upstreamConn
@@ -362,11 +360,31 @@ func (s *side) connectTarget(ctx context.Context, target netip.AddrPort) (*upstr
 				return up, nil
 			}
 		}
+		pause := resolvePause(round)
 		if time.Now().Add(pause).After(deadline) || !sleepCtx(ctx, pause) {
 			return nil, err
 		}
-		pause = min(2*pause, 500*time.Millisecond)
 	}
+}
+
+// resolvesAgain reports whether asking the destination again may give
+// another answer. Inbound the answer is the local application, and a
+// fixed target (an explicit one with its identity, or the original
+// destination itself) answers the same every time: waiting for it only
+// delays the error.
+func (s *side) resolvesAgain() bool {
+	if s.direction == Inbound || (s.explicit.IsValid() && s.cfg.OutboundTargetIdentity != "") {
+		return false
+	}
+	_, fixed := s.deps.Destination.(Passthrough)
+	return !fixed
+}
+
+// resolvePause is the pause before asking the destination again for the
+// round-th time, for connections and requests alike: 50 ms, doubling up
+// to 500 ms.
+func resolvePause(round int) time.Duration {
+	return min(50*time.Millisecond<<min(round, 4), 500*time.Millisecond)
 }
 
 // endpointWait bounds how long a connection or request waits for an
