@@ -57,6 +57,14 @@ type TapEvent struct {
 	// when known ("name", or "namespace/name" in another namespace).
 	SourcePod      string `json:"sourcePod,omitempty"`
 	DestinationPod string `json:"destinationPod,omitempty"`
+	// SourceResource and DestinationResource are those pods' workloads
+	// ("deployment/web", or "pod/name" for a bare pod), and
+	// SourceNamespace and DestinationNamespace their namespaces, when
+	// known: what tap -o wide prints as src_res, dst_res, src_ns, dst_ns.
+	SourceResource       string `json:"sourceResource,omitempty"`
+	DestinationResource  string `json:"destinationResource,omitempty"`
+	SourceNamespace      string `json:"sourceNamespace,omitempty"`
+	DestinationNamespace string `json:"destinationNamespace,omitempty"`
 	tapapi.Event
 }
 
@@ -128,6 +136,12 @@ func (t *Tapper) Run(ctx context.Context, q TapQuery, emit func(TapEvent), note 
 		defer mu.Unlock()
 		ev.SourcePod = names.name(ev.Source, ev.Pod)
 		ev.DestinationPod = names.name(ev.Destination, ev.Pod)
+		if p := names.lookup(ev.Source); p != nil {
+			ev.SourceResource, ev.SourceNamespace = p.Workload().String(), p.Namespace
+		}
+		if p := names.lookup(ev.Destination); p != nil {
+			ev.DestinationResource, ev.DestinationNamespace = p.Workload().String(), p.Namespace
+		}
 		emit(ev)
 	}
 	for i, p := range targets {
@@ -293,14 +307,19 @@ func podNames(pods []Pod) podNameIndex {
 	return idx
 }
 
+// lookup returns the pod at addr ("ip:port"), nil when unknown.
+func (idx podNameIndex) lookup(addr string) *Pod {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil
+	}
+	return idx[ap.Addr().Unmap()]
+}
+
 // name returns the pod at addr ("ip:port"), as "name" when it is in the
 // tapped pod's namespace, else "namespace/name"; "" when unknown.
 func (idx podNameIndex) name(addr, tapped string) string {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		return ""
-	}
-	p := idx[ap.Addr().Unmap()]
+	p := idx.lookup(addr)
 	if p == nil {
 		return ""
 	}

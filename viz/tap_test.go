@@ -41,6 +41,15 @@ func tapFixture() []TapEvent {
 		if e.Source == "10.0.0.1:51000" || e.Destination == "10.0.0.1:8080" {
 			te.SourcePod, te.DestinationPod = map[bool]string{true: "web-1"}[e.Source == "10.0.0.1:51000"], map[bool]string{true: "web-1"}[e.Destination == "10.0.0.1:8080"]
 		}
+		// web-1 is deployment/web's; the outbound call's server is
+		// statefulset/db's, in another namespace.
+		if e.Source == "10.0.0.1:51000" {
+			te.SourceResource, te.SourceNamespace = "deployment/web", "shop"
+			te.DestinationResource, te.DestinationNamespace = "statefulset/db", "data"
+		}
+		if e.Destination == "10.0.0.1:8080" {
+			te.DestinationResource, te.DestinationNamespace = "deployment/web", "shop"
+		}
 		return te
 	}
 	return []TapEvent{
@@ -67,9 +76,12 @@ func tapFixture() []TapEvent {
 }
 
 func TestTapLinesGolden(t *testing.T) {
-	var lines, js bytes.Buffer
+	var lines, wide, js bytes.Buffer
 	for _, ev := range tapFixture() {
 		if err := WriteTapLine(&lines, ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteTapLineWide(&wide, ev); err != nil {
 			t.Fatal(err)
 		}
 		if err := WriteTapJSON(&js, ev); err != nil {
@@ -84,6 +96,7 @@ func TestTapLinesGolden(t *testing.T) {
 		}
 	}
 	golden.Assert(t, filepath.Join("testdata", "golden", "tap_lines.txt"), lines.Bytes())
+	golden.Assert(t, filepath.Join("testdata", "golden", "tap_lines_wide.txt"), wide.Bytes())
 	golden.Assert(t, filepath.Join("testdata", "golden", "tap_events.ndjson"), js.Bytes())
 }
 
@@ -207,7 +220,8 @@ func TestTapperRun(t *testing.T) {
 	if len(bodies) != 2 {
 		t.Errorf("tapped %d pods, want web-1 and web-2 only", len(bodies))
 	}
-	if len(events) != 1 || events[0].Pod != "shop/web-1" || events[0].SourcePod != "web-1" || events[0].DestinationPod != "db-0" {
+	if len(events) != 1 || events[0].Pod != "shop/web-1" || events[0].SourcePod != "web-1" || events[0].DestinationPod != "db-0" ||
+		events[0].SourceResource != "pod/web-1" || events[0].SourceNamespace != "shop" || events[0].DestinationResource != "pod/db-0" || events[0].DestinationNamespace != "shop" {
 		t.Errorf("events = %+v", events)
 	}
 	joined := strings.Join(notes, "\n")

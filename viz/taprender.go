@@ -22,7 +22,15 @@ import (
 //
 // Every value that came from a request is escaped (EscapeValue), so that a
 // tapped header can never move the cursor or forge a line.
-func WriteTapLine(w io.Writer, ev TapEvent) error {
+func WriteTapLine(w io.Writer, ev TapEvent) error { return writeTapLine(w, ev, false) }
+
+// WriteTapLineWide is WriteTapLine followed, as Linkerd's tap -o wide, by
+// the workloads and namespaces at both ends where they are known:
+//
+//	... src_res=deployment/load src_ns=shop dst_res=deployment/web dst_ns=shop
+func WriteTapLineWide(w io.Writer, ev TapEvent) error { return writeTapLine(w, ev, true) }
+
+func writeTapLine(w io.Writer, ev TapEvent, wide bool) error {
 	var b strings.Builder
 	b.WriteString(ev.Type)
 	fmt.Fprintf(&b, " id=%d:%d proxy=%s src=%s dst=%s tls=%s", ev.Stream, ev.ID, shortProxy(ev.Proxy),
@@ -42,6 +50,13 @@ func WriteTapLine(w io.Writer, ev TapEvent) error {
 			fmt.Fprintf(&b, " error=%s", EscapeValue(ev.Error))
 		}
 		fmt.Fprintf(&b, " duration=%dµs response-length=%dB", ev.DurationMicros, ev.ResponseBytes)
+	}
+	if wide {
+		for _, kv := range [][2]string{{"src_res", ev.SourceResource}, {"src_ns", ev.SourceNamespace}, {"dst_res", ev.DestinationResource}, {"dst_ns", ev.DestinationNamespace}} {
+			if kv[1] != "" {
+				fmt.Fprintf(&b, " %s=%s", kv[0], EscapeValue(kv[1]))
+			}
+		}
 	}
 	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())

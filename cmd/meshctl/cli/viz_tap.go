@@ -163,7 +163,10 @@ as TYPE/NAME.`,
   meshctl viz tap deploy/web -n shop
 
   # Only what web sends to the database, GETs under /api, as JSON lines
-  meshctl viz tap deploy/web -n shop --to sts/db --method GET --path /api -o json`,
+  meshctl viz tap deploy/web -n shop --to sts/db --method GET --path /api -o json
+
+  # With the workload and namespace at each end (src_res, dst_res, ...)
+  meshctl viz tap deploy/web -n shop -o wide`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.validate(args); err != nil {
@@ -173,12 +176,12 @@ as TYPE/NAME.`,
 		},
 	}
 	o.addFlags(cmd)
-	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "Output format: table (req/rsp/end lines) or json (one object per line)")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "table", "Output format: table (req/rsp/end lines), wide (the lines with src_res, src_ns, dst_res and dst_ns) or json (one object per line)")
 	return cmd
 }
 
 func (o *vizTapOptions) validate(args []string) error {
-	f, err := output.ParseFormat(o.output, output.Table, output.JSON)
+	f, err := output.ParseFormat(o.output, output.Table, output.Wide, output.JSON)
 	if err != nil {
 		return usageError(err)
 	}
@@ -199,9 +202,12 @@ func (o *vizTapOptions) run(ctx context.Context) error {
 		if werr != nil {
 			return
 		}
-		if o.format == output.JSON {
+		switch o.format {
+		case output.JSON:
 			werr = viz.WriteTapJSON(o.streams.Out, ev)
-		} else {
+		case output.Wide:
+			werr = viz.WriteTapLineWide(o.streams.Out, ev)
+		default:
 			werr = viz.WriteTapLine(o.streams.Out, ev)
 		}
 		if werr != nil {

@@ -230,8 +230,18 @@ func TestVizTapRealProxy(t *testing.T) {
 	if code := stop(); code != 0 {
 		t.Fatalf("code %d: %s", code, errOut)
 	}
-	if !strings.Contains(out.String(), `"pod":"shop/web-1","sourcePod":"web-1","destinationPod":"web-1","type":"req"`) {
+	if !strings.Contains(out.String(), `"pod":"shop/web-1","sourcePod":"web-1","destinationPod":"web-1","sourceResource":"pod/web-1","destinationResource":"pod/web-1","sourceNamespace":"shop","destinationNamespace":"shop","type":"req"`) {
 		t.Errorf("json output:\n%s", out)
+	}
+
+	// Wide: the lines with the workload and namespace at each end.
+	out, errOut, stop = startCommand(t, "viz tap po -n shop -o wide --method GET --kubeconfig "+kubeconfig)
+	waitFor(t, out, "end id=0:", func() { get(t, "http://"+inbound+"/api/wide", "web.shop") })
+	if code := stop(); code != 0 {
+		t.Fatalf("code %d: %s", code, errOut)
+	}
+	if !strings.Contains(out.String(), ":path=/api/wide src_res=pod/web-1 src_ns=shop dst_res=pod/web-1 dst_ns=shop\n") {
+		t.Errorf("wide output:\n%s", out)
 	}
 }
 
