@@ -105,13 +105,13 @@ func TestParseKind(t *testing.T) {
 	for in, want := range map[string]Kind{
 		"deploy": KindDeployment, "Deployments": KindDeployment, "sts": KindStatefulSet, "ds": KindDaemonSet,
 		"jobs": KindJob, "cj": KindCronJob, "rs": KindReplicaSet, "rc": KindReplicationController,
-		"po": KindPod, "ns": KindNamespace, "all": KindAll,
+		"po": KindPod, "ns": KindNamespace, "all": KindAll, "svc": KindService, "services": KindService,
 	} {
 		if got, err := ParseKind(in); err != nil || got != want {
 			t.Errorf("ParseKind(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for in, msg := range map[string]string{"svc": "not supported yet", "pizza": "unknown resource type"} {
+	for in, msg := range map[string]string{"authority": "use svc", "pizza": "unknown resource type"} {
 		if _, err := ParseKind(in); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("ParseKind(%q) error = %v, want %q", in, err, msg)
 		}

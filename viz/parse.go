@@ -79,7 +79,7 @@ func parsePodComment(s string) (Pod, error) {
 			continue
 		}
 		k, err := ParseKind(kindName)
-		if err != nil || k == KindAll || k == KindNamespace {
+		if err != nil || k == KindAll || k == KindNamespace || k == KindService {
 			return Pod{}, fmt.Errorf("# pod: workload %q: use a workload kind such as deployment/NAME", f)
 		}
 		if k != KindPod {

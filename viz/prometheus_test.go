@@ -35,3 +35,22 @@ func TestPromPodOwners(t *testing.T) {
 		})
 	}
 }
+
+// TestPromKeepsDestinationLabels: Prometheus' namespace and pod name the
+// client; the proxy's dst_namespace and dst_service, which Service rows
+// need, stay proxy labels.
+func TestPromKeepsDestinationLabels(t *testing.T) {
+	m := model.Metric{"namespace": "ops", "pod": "load-1", "job": "meshctl-proxy", "instance": "10.0.2.1:4191",
+		"direction": "outbound", "dst_namespace": "shop", "dst_service": "api"}
+	got := map[string]string{}
+	for _, l := range proxyLabels(m, false) {
+		got[l.GetName()] = l.GetValue()
+	}
+	want := map[string]string{"direction": "outbound", "dst_namespace": "shop", "dst_service": "api"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("proxy labels = %v, want %v", got, want)
+	}
+	if pp := podOf(map[string]*promPod{}, m); pp.pod.Namespace != "ops" || pp.pod.Name != "load-1" {
+		t.Errorf("client pod = %+v, want ops/load-1", pp.pod)
+	}
+}

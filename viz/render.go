@@ -40,7 +40,7 @@ func WriteStatTable(w io.Writer, rows []StatRow, o TableOptions) error {
 	}
 	writeRow(tw, header)
 	for _, r := range rows {
-		cells := []string{DisplayName(o.Kind, r.Resource), fmt.Sprintf("%d/%d", r.MeshedPods, r.TotalPods)}
+		cells := []string{DisplayName(o.Kind, r.Resource), r.meshedCell()}
 		cells = append(cells, statCells(r.Stats, o.Wide)...)
 		if nsColumn {
 			cells = append([]string{r.Resource.Namespace}, cells...)
@@ -117,7 +117,7 @@ func StatRowsJSON(rows []StatRow) []StatJSON {
 	for _, r := range rows {
 		j := StatJSON{
 			Namespace: r.Resource.Namespace, Kind: string(r.Resource.Kind), Name: r.Resource.Name,
-			Meshed:     fmt.Sprintf("%d/%d", r.MeshedPods, r.TotalPods),
+			Meshed:     r.meshedCell(),
 			MeshedPods: r.MeshedPods, TotalPods: r.TotalPods,
 		}
 		if r.Resource.Kind == KindNamespace {
@@ -220,4 +220,13 @@ func roundMs(v *float64) *float64 {
 		return nil
 	}
 	return ptr(math.Round(*v*1000) / 1000)
+}
+
+// meshedCell is MESHED: meshed pods / pods, or "-" for a Service, which
+// has no pods of its own in this view.
+func (r StatRow) meshedCell() string {
+	if r.Resource.Kind == KindService {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", r.MeshedPods, r.TotalPods)
 }

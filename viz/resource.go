@@ -24,6 +24,11 @@ const (
 	KindPod                   Kind = "pod"
 	KindNamespace             Kind = "namespace"
 	KindAll                   Kind = "all"
+	// KindService rows are Services, as their clients see them: the
+	// clients' outbound traffic whose destination (the dst_service and
+	// dst_namespace labels the destination controller gives) is the
+	// Service. No pod is a service's, so ResourceOf never picks one.
+	KindService Kind = "service"
 )
 
 // kindAliases maps what users type (kubectl's short names, singular and
@@ -39,6 +44,7 @@ func kindAliases() map[string]Kind {
 		"rc": KindReplicationController, "replicationcontroller": KindReplicationController, "replicationcontrollers": KindReplicationController,
 		"po": KindPod, "pod": KindPod, "pods": KindPod,
 		"ns": KindNamespace, "namespace": KindNamespace, "namespaces": KindNamespace,
+		"svc": KindService, "service": KindService, "services": KindService,
 		"all": KindAll,
 	}
 }
@@ -51,10 +57,10 @@ func ParseKind(s string) (Kind, error) {
 		return k, nil
 	}
 	switch s {
-	case "svc", "service", "services", "authority", "authorities":
-		return "", fmt.Errorf("resource type %q is not supported yet: stat the workload behind it (for example deploy/NAME); service and authority stats need the destination controller's dst_* labels", s)
+	case "authority", "authorities":
+		return "", fmt.Errorf("resource type %q is not supported: use svc, whose rows are what clients sent to each Service", s)
 	}
-	return "", fmt.Errorf("unknown resource type %q: use deploy, sts, ds, job, cronjob, rs, rc, po, ns or all", s)
+	return "", fmt.Errorf("unknown resource type %q: use deploy, sts, ds, job, cronjob, rs, rc, po, ns, svc or all", s)
 }
 
 // ShortName is the kubectl short name of k, used in "kind/name" cells.
@@ -76,6 +82,8 @@ func (k Kind) ShortName() string {
 		return "po"
 	case KindNamespace:
 		return "ns"
+	case KindService:
+		return "svc"
 	}
 	return string(k)
 }
@@ -147,6 +155,8 @@ func (s Selection) ResourceOf(p Pod) (Resource, bool) {
 // name, namespace or label filter.
 func resourceOfKind(k Kind, p Pod) (Resource, bool) {
 	switch k {
+	case KindService:
+		return Resource{}, false
 	case KindNamespace:
 		return Resource{Kind: KindNamespace, Name: p.Namespace}, true
 	case KindPod:
@@ -161,6 +171,12 @@ func resourceOfKind(k Kind, p Pod) (Resource, bool) {
 		}
 	}
 	return Resource{}, false
+}
+
+// ErrServiceNotSupported is returned by the commands whose rows must be
+// pods' (edges, tap, top, the dashboard) when given a Service.
+func ErrServiceNotSupported(command string) error {
+	return fmt.Errorf("%s does not take services: name the workload behind the service (for example deploy/NAME); viz stat svc shows what clients send to services", command)
 }
 
 // DisplayName is how a row of a selection of kind sel names r: "name", or

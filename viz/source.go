@@ -75,10 +75,16 @@ type Query struct {
 	// Selections pick the pods to scrape (the stat resource and the
 	// --from/--to peers).
 	Selections []Selection
+	// AllMeshed scrapes every meshed pod in Namespace, whatever the
+	// selections: the clients of a Service may be anywhere.
+	AllMeshed bool
 }
 
 // wants reports whether any selection of q picks p.
 func (q Query) wants(p Pod) bool {
+	if q.AllMeshed {
+		return true
+	}
 	for _, s := range q.Selections {
 		if _, ok := s.ResourceOf(p); ok {
 			return true

@@ -2,6 +2,7 @@ package viz
 
 import (
 	"errors"
+	"slices"
 	"sort"
 )
 
@@ -18,6 +19,8 @@ const (
 	labelClassification = "classification"
 	labelPeer           = "peer"
 	labelTargetAddr     = "target_addr"
+	labelDstService     = "dst_service"
+	labelDstNamespace   = "dst_namespace"
 )
 
 // StatOptions say what Stat reports.
@@ -74,9 +77,19 @@ func (s *Stats) SuccessRate() (float64, bool) {
 // requests it served. With To, they are the row's own outbound metrics
 // whose target address belongs to a pod of To; with From, the outbound
 // metrics of From's pods whose target address belongs to a pod of the row.
+//
+// Rows of Services (KindService) are what their clients sent them: see
+// statServices. With To a Service, a row's numbers are its outbound
+// metrics to that Service.
 func Stat(snap *Snapshot, opts StatOptions) ([]StatRow, error) {
 	if opts.From != nil && opts.To != nil {
 		return nil, errors.New("--from and --to exclude each other: pick one")
+	}
+	if opts.From != nil && opts.From.Kind == KindService {
+		return nil, errors.New("--from cannot be a service, which sends nothing itself: stat the service with --from its clients, or the clients with --to svc/NAME")
+	}
+	if opts.Selection.Kind == KindService {
+		return statServices(snap, opts)
 	}
 	rows := map[Resource]*statAcc{}
 	for _, p := range snap.Pods {
@@ -127,7 +140,15 @@ func Stat(snap *Snapshot, opts StatOptions) ([]StatRow, error) {
 			acc.scraped = true
 			pick := func(map[string]string) *statAcc { return acc }
 			filter := inboundFilter
-			if opts.To != nil {
+			if opts.To != nil && opts.To.Kind == KindService {
+				filter = outboundFilter
+				pick = func(l map[string]string) *statAcc {
+					if _, ok := opts.To.serviceOf(l); !ok {
+						return nil
+					}
+					return acc
+				}
+			} else if opts.To != nil {
 				filter = outboundFilter
 				pick = func(l map[string]string) *statAcc {
 					dst, ok := ips.resolve(l[labelTargetAddr])
@@ -152,6 +173,70 @@ func Stat(snap *Snapshot, opts StatOptions) ([]StatRow, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return lessResource(out[i].Resource, out[j].Resource) })
 	return out, nil
+}
+
+// statServices computes one row per Service from its clients' outbound
+// metrics, as Linkerd's stat of services does: every scraped pod is a
+// client (with From, only From's pods), and a series belongs to the
+// Service its dst_service and dst_namespace labels name. Services named in
+// the selection have a row even without traffic; others appear when some
+// client sent them something. A Service has no pods of its own to count,
+// so MeshedPods and TotalPods stay 0 (MESHED shows "-").
+func statServices(snap *Snapshot, opts StatOptions) ([]StatRow, error) {
+	if opts.To != nil {
+		return nil, errors.New("--to does not apply to services: stat the clients instead, with --to svc/NAME")
+	}
+	sel := opts.Selection
+	rows := map[Resource]*statAcc{}
+	heard := false
+	for _, sc := range snap.Scrapes {
+		if sc.Err != nil {
+			continue
+		}
+		if opts.From != nil {
+			if _, ok := opts.From.ResourceOf(sc.Pod); !ok {
+				continue
+			}
+		}
+		heard = true
+		addScrape(sc, outboundFilter, func(l map[string]string) *statAcc {
+			r, ok := sel.serviceOf(l)
+			if !ok {
+				return nil
+			}
+			acc := rows[r]
+			if acc == nil {
+				acc = newStatAcc()
+				rows[r] = acc
+			}
+			return acc
+		})
+	}
+	if sel.Namespace != "" {
+		for _, n := range sel.Names {
+			r := Resource{Kind: KindService, Namespace: sel.Namespace, Name: n}
+			if rows[r] == nil {
+				rows[r] = newStatAcc()
+			}
+		}
+	}
+	out := make([]StatRow, 0, len(rows))
+	for r, acc := range rows {
+		acc.scraped = heard
+		out = append(out, StatRow{Resource: r, Stats: acc.stats()})
+	}
+	sort.Slice(out, func(i, j int) bool { return lessResource(out[i].Resource, out[j].Resource) })
+	return out, nil
+}
+
+// serviceOf returns the Service a client's outbound series went to, when
+// the selection (of KindService) picks it.
+func (s Selection) serviceOf(l map[string]string) (Resource, bool) {
+	name, ns := l[labelDstService], l[labelDstNamespace]
+	if name == "" || ns == "" || (s.Namespace != "" && ns != s.Namespace) || (len(s.Names) > 0 && !slices.Contains(s.Names, name)) {
+		return Resource{}, false
+	}
+	return Resource{Kind: KindService, Namespace: ns, Name: name}, true
 }
 
 func lessResource(a, b Resource) bool {

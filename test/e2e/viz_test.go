@@ -58,6 +58,32 @@ func vizShowsDemoTraffic(t *testing.T) {
 	}
 	t.Logf("viz stat deploy/web: meshed %s, success %.4f, rps %.1f, p99 %.1f ms", web.Meshed, deref(web.Success), deref(web.RPS), deref(web.P99))
 
+	// The Services, as their clients see them: load sends web's Service
+	// its 50 requests per second (10 % failing); web calls backend twice
+	// for each request that does not fail (over HTTP/2 and HTTP/1.1).
+	out, errOut, code = meshctl(t, "viz", "stat", "svc", "-n", demoNamespace, "-t", "10s", "-o", "json")
+	if code != 0 {
+		t.Fatalf("viz stat svc: exit %d\n%s", code, errOut)
+	}
+	var svcRows []statRow
+	if err := json.Unmarshal([]byte(out), &svcRows); err != nil {
+		t.Fatalf("viz stat svc -o json: %v\n%s", err, out)
+	}
+	svcs := map[string]statRow{}
+	for _, r := range svcRows {
+		svcs[r.Name] = r
+	}
+	if w, ok := svcs["web"]; !ok || w.Meshed != "-" || w.Success == nil || *w.Success < 0.85 || *w.Success > 0.95 || w.RPS == nil || *w.RPS < 35 || *w.RPS > 65 {
+		t.Errorf("viz stat svc: web should have MESHED -, SUCCESS about 0.90 and about 50 rps:\n%s", out)
+	}
+	if b, ok := svcs["backend"]; !ok || b.Success == nil || *b.Success < 0.99 || b.RPS == nil || *b.RPS < 30 {
+		t.Errorf("viz stat svc: backend should succeed at about 90 rps:\n%s", out)
+	}
+	if _, ok := svcs["quote"]; !ok {
+		t.Errorf("viz stat svc: no row for quote:\n%s", out)
+	}
+	t.Logf("viz stat svc: web %.1f rps, backend %.1f rps", deref(svcs["web"].RPS), deref(svcs["backend"].RPS))
+
 	// Every pair the demo wires up, each over mTLS: load → web → backend,
 	// quote, echo (web reaches them through their Services, the
 	// destination controller names the pods behind them).

@@ -138,6 +138,9 @@ func request(r *http.Request) (viz.Selection, error) {
 	if err != nil {
 		return viz.Selection{}, err
 	}
+	if kind == viz.KindService {
+		return viz.Selection{}, viz.ErrServiceNotSupported("the dashboard")
+	}
 	sel := viz.Selection{Kind: kind, Namespace: q.Get("namespace")}
 	if kind == viz.KindNamespace {
 		sel.Namespace = ""

@@ -60,6 +60,9 @@ func (o *vizEdgesOptions) validate(args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
+	if kind == viz.KindService {
+		return usageError(viz.ErrServiceNotSupported("viz edges"))
+	}
 	sel := viz.Selection{Kind: kind, Names: names, Namespace: o.selectionNamespace(), LabelSelector: o.selector}
 	if err := sel.Validate(); err != nil {
 		return usageError(err)

@@ -34,15 +34,17 @@ connections at the end of the window). -o wide adds bytes read and written
 per second. A "-" means no data: no request in the window, or no proxy
 answered.
 
-RESOURCE is deploy, sts, ds, job, cronjob, rs, rc, po, ns or all, optionally
-as TYPE/NAME. Services are not supported yet: stat the workload behind the
-service; service and authority rows need the destination controller's
-dst_* labels.
+RESOURCE is deploy, sts, ds, job, cronjob, rs, rc, po, ns, svc or all,
+optionally as TYPE/NAME. A service's row is what its meshed clients, in any
+namespace, sent it (their outbound metrics to the service's endpoints, which
+the destination controller labels dst_service); its MESHED is "-". A
+service named without traffic shows zeros.
 
 --to and --from narrow the numbers to traffic between two resources, read
 from the client side's outbound metrics: the client's proxy must be meshed
 and scraped, and the server's pods must be in the selected namespace (their
-IPs name them).
+IPs name them). --to svc/NAME is the traffic sent to that service; --from
+picks the clients of a service's row.
 
 Without --metrics-file the proxies are scraped through the API server,
 --time-window apart (default 5s). Pods that do not answer are listed on
@@ -55,6 +57,10 @@ stderr, never dropped silently.`,
 
   # What web sends to the database
   meshctl viz stat deploy/web -n shop --to sts/db
+
+  # What the services of a namespace receive from their clients, and from web only
+  meshctl viz stat svc -n shop
+  meshctl viz stat svc/api -n shop --from deploy/web
 
   # Saved scrapes, without a cluster (curl -s localhost:4191/metrics > a.prom)
   meshctl viz stat po -A --metrics-file a.prom --metrics-file b.prom -t 10s -o json`,
@@ -88,6 +94,9 @@ func (o *vizStatOptions) validate(args []string) error {
 	if err := sel.Validate(); err != nil {
 		return usageError(err)
 	}
+	if kind == viz.KindService && o.selector != "" {
+		return usageError(fmt.Errorf("-l selects pods by label; services are named: use svc/NAME"))
+	}
 	o.opts = viz.StatOptions{Selection: sel, Unmeshed: o.unmeshed}
 	if o.from != "" && o.to != "" {
 		return usageError(fmt.Errorf("--from and --to exclude each other: pick one"))
@@ -106,6 +115,12 @@ func (o *vizStatOptions) validate(args []string) error {
 		if k == viz.KindNamespace {
 			return usageError(fmt.Errorf("%s %s: name a workload or pod, not a namespace", peer.flag, peer.value))
 		}
+		if k == viz.KindService && peer.flag == "--from" {
+			return usageError(fmt.Errorf("--from %s: a service sends nothing itself; name its clients, or stat them with --to %s", peer.value, peer.value))
+		}
+		if k == viz.KindService && kind == viz.KindService {
+			return usageError(fmt.Errorf("--to %s: a service's row is already the traffic sent to it", peer.value))
+		}
 		*peer.dst = &viz.Selection{Kind: k, Names: n, Namespace: o.selectionNamespace()}
 	}
 	return nil
@@ -115,6 +130,12 @@ func (o *vizStatOptions) run(ctx context.Context) error {
 	q := viz.Query{Namespace: o.selectionNamespace(), Selections: []viz.Selection{o.opts.Selection}}
 	if o.opts.Selection.Kind == viz.KindNamespace {
 		q.Namespace = ""
+	}
+	if o.opts.Selection.Kind == viz.KindService {
+		// A service's clients may be in any namespace, and every
+		// meshed pod may be one (with --from, only those it picks).
+		q.Namespace = ""
+		q.AllMeshed = o.opts.From == nil
 	}
 	for _, peer := range []*viz.Selection{o.opts.From, o.opts.To} {
 		if peer != nil {

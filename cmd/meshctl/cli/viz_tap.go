@@ -50,6 +50,9 @@ func (f *vizTapFlags) validate(args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
+	if kind == viz.KindService {
+		return usageError(viz.ErrServiceNotSupported("viz tap and top"))
+	}
 	sel := viz.Selection{Kind: kind, Names: names, Namespace: f.namespace, LabelSelector: f.selector}
 	if kind == viz.KindNamespace {
 		sel.Namespace = ""
@@ -72,8 +75,8 @@ func (f *vizTapFlags) validate(args []string) error {
 		if err != nil {
 			return usageError(fmt.Errorf("--to: %w", err))
 		}
-		if k == viz.KindNamespace {
-			return usageError(fmt.Errorf("--to %s: name a workload or pod, not a namespace", f.to))
+		if k == viz.KindNamespace || k == viz.KindService {
+			return usageError(fmt.Errorf("--to %s: name a workload or pod, not a %s", f.to, k))
 		}
 		ns := f.toNamespace
 		if ns == "" {

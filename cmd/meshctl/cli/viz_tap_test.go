@@ -310,7 +310,7 @@ func TestVizTapUsage(t *testing.T) {
 		"viz tap deploy --to ns/x":             "not a namespace",
 		"viz tap deploy -o yaml":               "yaml",
 		"viz top deploy --refresh 1ms":         "too short",
-		"viz top svc/web":                      "not supported yet",
+		"viz top svc/web":                      "does not take services",
 		"viz tap deploy -l 'bad selector ===:": "label selector",
 	} {
 		r := run(t, args)

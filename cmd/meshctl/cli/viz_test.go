@@ -21,10 +21,18 @@ import (
 // shopScrapes are the --metrics-file flags of viz's "shop" fixture
 // (viz/testdata/shop/README.md): every start, then every end.
 func shopScrapes() string {
+	return fixtureScrapes("shop", "web-1", "web-2", "db-0", "idle-1", "api-1")
+}
+
+// servicesScrapes are those of the "services" fixture
+// (viz/testdata/services/README.md).
+func servicesScrapes() string { return fixtureScrapes("services", "web-1", "load-1") }
+
+func fixtureScrapes(fixture string, pods ...string) string {
 	var b strings.Builder
 	for _, which := range []string{"start", "end"} {
-		for _, pod := range []string{"web-1", "web-2", "db-0", "idle-1", "api-1"} {
-			path := filepath.Join("..", "..", "..", "viz", "testdata", "shop", pod+"."+which+".prom")
+		for _, pod := range pods {
+			path := filepath.Join("..", "..", "..", "viz", "testdata", fixture, pod+"."+which+".prom")
 			if _, err := os.Stat(path); err == nil {
 				b.WriteString(" --metrics-file " + path)
 			}
@@ -50,6 +58,9 @@ func TestVizOffline(t *testing.T) {
 		{"edges_po_json", "viz edges po -n shop -o json" + files, 0, apiNote},
 		{"stat_other_namespace", "viz stat deploy -n other" + files, 0, "No traffic found."},
 		{"edges_none", "viz edges sts -n shop" + files, 0, "No edges found."},
+		{"stat_svc", "viz stat svc -n shop" + servicesScrapes(), 0, ""},
+		{"stat_svc_from_web_json", "viz stat svc/api -n shop --from deploy/web -o json" + servicesScrapes(), 0, ""},
+		{"stat_deploy_to_svc", "viz stat deploy -A --to svc/api -n shop" + servicesScrapes(), 0, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,7 +80,11 @@ func TestVizUsageErrors(t *testing.T) {
 	files := shopScrapes()
 	tests := []struct{ args, stderr string }{
 		{"viz stat", "requires at least 1 arg"},
-		{"viz stat svc/web" + files, "not supported yet"},
+		{"viz stat svc -l app=web" + files, "services are named"},
+		{"viz stat deploy --from svc/web" + files, "sends nothing itself"},
+		{"viz stat svc --to svc/web" + files, "already the traffic sent to it"},
+		{"viz stat authority" + files, "use svc"},
+		{"viz edges svc" + files, "does not take services"},
 		{"viz stat pizza" + files, "unknown resource type"},
 		{"viz stat deploy -o yaml" + files, "unknown output format"},
 		{"viz stat deploy --metrics-file a.prom", "two or more scrapes"},
