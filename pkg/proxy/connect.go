@@ -88,19 +88,9 @@ func (hp *httpProxy) serveConnect(w http.ResponseWriter, r *http.Request, ex *ex
 			_, err = io.WriteString(client, "\r\n")
 		}
 	}
-	errc := make(chan error, 2)
 	// The client's connection counts its own bytes (it is the HTTP
 	// server's metered connection); the upstream's are counted here.
-	go func() { errc <- pipeTo(up.Conn, client, cb.Reader, nil, upMeter) }()
-	go func() { errc <- pipeTo(client, up.Conn, ub, upMeter, nil) }()
-	first := <-errc
-	if first != nil {
-		_ = client.Close()
-		_ = up.Close()
-	}
-	second := <-errc
-	_ = client.Close()
-	closeUp(firstErr(first, second))
+	upMeter.close(join(client, up.Conn, cb.Reader, ub, nil, upMeter))
 }
 
 // connectRequest is the CONNECT request sent on: r's authority, headers
@@ -151,9 +141,15 @@ func (hp *httpProxy) fail(w http.ResponseWriter, ex *exchange, status int, reaso
 	ex.mu.Lock()
 	ex.status, ex.err = status, reason
 	ex.mu.Unlock()
+	w.Header().Set("Connection", "close")
+	writeProxyError(w, status, reason)
+}
+
+// writeProxyError answers with the proxy's own error: the reason in the
+// meshctl-proxy-error header and in a one-line body.
+func writeProxyError(w http.ResponseWriter, status int, reason string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("meshctl-proxy-error", reason)
-	w.Header().Set("Connection", "close")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, "proxy: "+reason+"\n")
 }

@@ -567,10 +567,7 @@ func (hp *httpProxy) errorHandler(w http.ResponseWriter, r *http.Request, err er
 	ex.mu.Unlock()
 	hp.s.log.Debug("upstream error", "endpoint", ex.endpoint.Addr, "error", err)
 	if status != 499 {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("meshctl-proxy-error", reason)
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, "proxy: "+reason+"\n")
+		writeProxyError(w, status, reason)
 	}
 }
 

@@ -61,25 +61,9 @@ func newHTTP1Server(t *testing.T, h http.Handler) string {
 
 // counterSum adds up the counter name over the series carrying labels.
 func counterSum(p *Proxy, name string, labels map[string]string) float64 {
-	mfs, _ := p.Registry().Gather()
 	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metric:
-		for _, m := range mf.GetMetric() {
-			got := map[string]string{}
-			for _, l := range m.GetLabel() {
-				got[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if got[k] != v {
-					continue metric
-				}
-			}
-			sum += m.GetCounter().GetValue()
-		}
+	for _, m := range seriesWith(p, name, labels) {
+		sum += m.GetCounter().GetValue()
 	}
 	return sum
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // pair is a client proxy (outbound) chained to a server proxy (inbound)
@@ -174,9 +175,16 @@ func eventually(t *testing.T, cond func() bool, what string) {
 	}
 }
 
-// hasSeries reports whether reg has a series of name carrying all labels.
+// hasSeries reports whether p's registry has a series of name carrying
+// all labels.
 func hasSeries(p *Proxy, name string, labels map[string]string) bool {
+	return len(seriesWith(p, name, labels)) > 0
+}
+
+// seriesWith returns p's series of name that carry all labels.
+func seriesWith(p *Proxy, name string, labels map[string]string) []*dto.Metric {
 	mfs, _ := p.Registry().Gather()
+	var out []*dto.Metric
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
@@ -192,8 +200,8 @@ func hasSeries(p *Proxy, name string, labels map[string]string) bool {
 					continue metric
 				}
 			}
-			return true
+			out = append(out, m)
 		}
 	}
-	return false
+	return out
 }

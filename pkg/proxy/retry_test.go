@@ -256,37 +256,48 @@ func (d *switchingDestination) Resolve(context.Context, Target) ([]Endpoint, err
 	return d.after, nil
 }
 
-// TestWaitsForTheNextAnswer: when every endpoint of the answer refuses,
-// the proxy asks the destination again instead of failing, for HTTP and
-// opaque TCP.
-func TestWaitsForTheNextAnswer(t *testing.T) {
+// liveCase is a target that comes to life once the destination answers
+// with live instead of a dead endpoint, and do, which must then succeed.
+type liveCase struct {
+	name string
+	live netip.AddrPort
+	cfg  Config
+	do   func(addr string) error
+}
+
+// liveCases are an HTTP backend and a TCP echo on an opaque port.
+func liveCases(t *testing.T) []liveCase {
 	backend := newCountingBackend(t)
-	echo := netip.MustParseAddrPort(tcpEcho(t))
-	for _, tc := range []struct {
-		name string
-		live netip.AddrPort
-		cfg  Config
-		do   func(addr string) error
-	}{
-		{"http", netip.MustParseAddrPort(backend.Listener.Addr().String()), Config{OutboundTarget: "127.0.0.1:1"}, func(addr string) error {
-			resp, err := http.Get("http://" + addr + "/")
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				return fmt.Errorf("status %d %s", resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
-			}
-			return nil
-		}},
-		{"opaque", echo, Config{OutboundTarget: "127.0.0.1:4444", OpaquePorts: PortSet{4444: {}}}, func(addr string) error {
+	return []liveCase{
+		{"http", netip.MustParseAddrPort(backend.Listener.Addr().String()), Config{OutboundTarget: "127.0.0.1:1"}, getOK},
+		{"opaque", netip.MustParseAddrPort(tcpEcho(t)), Config{OutboundTarget: "127.0.0.1:4444", OpaquePorts: PortSet{4444: {}}}, func(addr string) error {
 			got, err := echoThrough(addr, "x")
 			if err != nil || got != "x" {
 				return fmt.Errorf("echo %q, %v", got, err)
 			}
 			return nil
 		}},
-	} {
+	}
+}
+
+// getOK GETs / through addr and wants a 200.
+func getOK(addr string) error {
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d %s", resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
+	}
+	return nil
+}
+
+// TestWaitsForTheNextAnswer: when every endpoint of the answer refuses,
+// the proxy asks the destination again instead of failing, for HTTP and
+// opaque TCP.
+func TestWaitsForTheNextAnswer(t *testing.T) {
+	for _, tc := range liveCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			dst := &switchingDestination{before: endpointList{{Addr: deadAddr(t)}}, after: endpointList{{Addr: tc.live}}}
 			_, ls := startOutbound(t, tc.cfg, Deps{Destination: dst})
@@ -338,34 +349,7 @@ func (d *timedDestination) Resolve(context.Context, Target) ([]Endpoint, error) 
 // so an answer that takes 600 ms to change costs a handful of questions,
 // not one every 50 ms; and a fixed target is never asked again.
 func TestAskingAgainBacksOff(t *testing.T) {
-	backend := newCountingBackend(t)
-	echo := netip.MustParseAddrPort(tcpEcho(t))
-	get := func(addr string) error {
-		resp, err := http.Get("http://" + addr + "/")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("status %d %s", resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
-		}
-		return nil
-	}
-	for _, tc := range []struct {
-		name string
-		live netip.AddrPort
-		cfg  Config
-		do   func(addr string) error
-	}{
-		{"http", netip.MustParseAddrPort(backend.Listener.Addr().String()), Config{OutboundTarget: "127.0.0.1:1"}, get},
-		{"opaque", echo, Config{OutboundTarget: "127.0.0.1:4444", OpaquePorts: PortSet{4444: {}}}, func(addr string) error {
-			got, err := echoThrough(addr, "x")
-			if err != nil || got != "x" {
-				return fmt.Errorf("echo %q, %v", got, err)
-			}
-			return nil
-		}},
-	} {
+	for _, tc := range liveCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			dst := &timedDestination{switchAt: time.Now().Add(600 * time.Millisecond), before: endpointList{{Addr: deadAddr(t)}}, after: endpointList{{Addr: tc.live}}}
 			_, ls := startOutbound(t, tc.cfg, Deps{Destination: dst})
@@ -385,7 +369,7 @@ func TestAskingAgainBacksOff(t *testing.T) {
 	t.Run("fixed target", func(t *testing.T) {
 		start := time.Now()
 		_, ls := startOutbound(t, Config{OutboundTarget: deadAddr(t).String(), OutboundTargetIdentity: ""}, Deps{})
-		if err := get(ls.Outbound.Addr().String()); err == nil {
+		if err := getOK(ls.Outbound.Addr().String()); err == nil {
 			t.Fatal("a request to a dead fixed target succeeded")
 		}
 		if took := time.Since(start); took > 2*time.Second {

@@ -43,9 +43,20 @@ func (s *side) proxyTCP(ctx context.Context, client net.Conn, br *bufio.Reader, 
 	untrack := s.track(client, upstream)
 	defer untrack()
 
+	ended := join(client, upstream, br, nil, clientMeter, upMeter)
+	clientMeter.close(ended)
+	upMeter.close(ended)
+}
+
+// join copies bytes both ways between client and upstream until both
+// directions have finished, half-closes forwarded, then closes both and
+// returns the first error. clientBuf and upBuf hold bytes already read
+// from each side; a nil meter counts nothing (the connection counts its
+// own bytes).
+func join(client, upstream net.Conn, clientBuf, upBuf *bufio.Reader, clientMeter, upMeter *connMeter) error {
 	errc := make(chan error, 2)
-	go func() { errc <- pipeTo(upstream, client, br, clientMeter, upMeter) }()
-	go func() { errc <- pipeTo(client, upstream, nil, upMeter, clientMeter) }()
+	go func() { errc <- pipeTo(upstream, client, clientBuf, clientMeter, upMeter) }()
+	go func() { errc <- pipeTo(client, upstream, upBuf, upMeter, clientMeter) }()
 	first := <-errc
 	if first != nil {
 		// A reset or failed write on one side: the other direction cannot
@@ -56,9 +67,7 @@ func (s *side) proxyTCP(ctx context.Context, client net.Conn, br *bufio.Reader, 
 	second := <-errc
 	_ = client.Close()
 	_ = upstream.Close()
-	ended := firstErr(first, second)
-	clientMeter.close(ended)
-	upMeter.close(ended)
+	return firstErr(first, second)
 }
 
 func firstErr(errs ...error) error {
