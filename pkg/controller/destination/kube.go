@@ -5,10 +5,17 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -19,6 +26,7 @@ const (
 	indexPodIP     = "podIP"
 	indexClusterIP = "clusterIP"
 	indexService   = "service"
+	indexEndpoint  = "endpointIP"
 )
 
 // KubeSource is the Source backed by shared informers on Pods, Services
@@ -28,11 +36,15 @@ type KubeSource struct {
 	pods     cache.SharedIndexInformer
 	services cache.SharedIndexInformer
 	slices   cache.SharedIndexInformer
+	// profiles watches ServiceProfiles; nil without a dynamic client.
+	profiles cache.SharedIndexInformer
+	dynamic  dynamicinformer.DynamicSharedInformerFactory
 	changes  changes
 }
 
-// NewKubeSource builds the informers; Start runs them.
-func NewKubeSource(cs kubernetes.Interface) (*KubeSource, error) {
+// NewKubeSource builds the informers; Start runs them. dyn, when not nil,
+// also watches ServiceProfiles for route configuration.
+func NewKubeSource(cs kubernetes.Interface, dyn dynamic.Interface) (*KubeSource, error) {
 	// No periodic resync: watches deliver every change, and a resync would
 	// only wake every stream for nothing.
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTransform(stripManagedFields))
@@ -50,6 +62,7 @@ func NewKubeSource(cs kubernetes.Interface) (*KubeSource, error) {
 		{s.pods, indexPodIP, podIPs},
 		{s.services, indexClusterIP, clusterIPs},
 		{s.slices, indexService, sliceService},
+		{s.slices, indexEndpoint, sliceAddresses},
 	} {
 		if err := ix.inf.AddIndexers(cache.Indexers{ix.name: ix.fn}); err != nil {
 			return nil, fmt.Errorf("destination: index %s: %w", ix.name, err)
@@ -68,10 +81,19 @@ func NewKubeSource(cs kubernetes.Interface) (*KubeSource, error) {
 			s.changes.notify()
 		}
 	}
-	for _, h := range []struct {
+	handlers := []struct {
 		inf cache.SharedIndexInformer
 		h   cache.ResourceEventHandler
-	}{{s.pods, podNotify}, {s.services, notify}, {s.slices, notify}} {
+	}{{s.pods, podNotify}, {s.services, notify}, {s.slices, notify}}
+	if dyn != nil {
+		s.dynamic = dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, metav1.NamespaceAll, nil)
+		s.profiles = s.dynamic.ForResource(ServiceProfileResource()).Informer()
+		handlers = append(handlers, struct {
+			inf cache.SharedIndexInformer
+			h   cache.ResourceEventHandler
+		}{s.profiles, notify})
+	}
+	for _, h := range handlers {
 		if _, err := h.inf.AddEventHandler(h.h); err != nil {
 			return nil, fmt.Errorf("destination: watch: %w", err)
 		}
@@ -80,16 +102,28 @@ func NewKubeSource(cs kubernetes.Interface) (*KubeSource, error) {
 }
 
 // Start runs the informers until ctx is cancelled.
-func (s *KubeSource) Start(ctx context.Context) { s.factory.Start(ctx.Done()) }
+func (s *KubeSource) Start(ctx context.Context) {
+	s.factory.Start(ctx.Done())
+	if s.dynamic != nil {
+		s.dynamic.Start(ctx.Done())
+	}
+}
 
 // WaitForSync blocks until the three caches hold a full list, or ctx is
-// done; it reports whether they synced.
+// done; it reports whether they synced. ServiceProfiles are not waited
+// for: endpoints must not wait on route configuration (nor on its CRD
+// being installed), and a profile that arrives later wakes the streams.
 func (s *KubeSource) WaitForSync(ctx context.Context) bool {
 	return cache.WaitForCacheSync(ctx.Done(), s.pods.HasSynced, s.services.HasSynced, s.slices.HasSynced)
 }
 
 // Shutdown waits for the informers to stop after Start's ctx is cancelled.
-func (s *KubeSource) Shutdown() { s.factory.Shutdown() }
+func (s *KubeSource) Shutdown() {
+	s.factory.Shutdown()
+	if s.dynamic != nil {
+		s.dynamic.Shutdown()
+	}
+}
 
 // Changed implements Source.
 func (s *KubeSource) Changed() <-chan struct{} { return s.changes.Changed() }
@@ -132,9 +166,9 @@ func (s *KubeSource) ServiceByIP(ip netip.Addr, port uint16) (Service, []Backend
 	if ip.Is6() {
 		family = discoveryv1.AddressTypeIPv6
 	}
-	slices, _ := s.slices.GetIndexer().ByIndex(indexService, svc.Namespace+"/"+svc.Name)
+	sls, _ := s.slices.GetIndexer().ByIndex(indexService, svc.Namespace+"/"+svc.Name)
 	var out []Backend
-	for _, o := range slices {
+	for _, o := range sls {
 		sl, ok := o.(*discoveryv1.EndpointSlice)
 		if !ok || sl.AddressType != family {
 			continue
@@ -159,6 +193,69 @@ func (s *KubeSource) ServiceByIP(ip netip.Addr, port uint16) (Service, []Backend
 		}
 	}
 	return model, out, true, true
+}
+
+// ServicesOf implements Source.
+func (s *KubeSource) ServicesOf(addr netip.AddrPort) []ServicePort {
+	ip := addr.Addr().Unmap()
+	objs, _ := s.slices.GetIndexer().ByIndex(indexEndpoint, ip.String())
+	var out []ServicePort
+	for _, o := range objs {
+		sl, ok := o.(*discoveryv1.EndpointSlice)
+		if !ok {
+			continue
+		}
+		name := sl.Labels[discoveryv1.LabelServiceName]
+		if name == "" {
+			continue
+		}
+		so, ok, _ := s.services.GetIndexer().GetByKey(sl.Namespace + "/" + name)
+		if !ok {
+			continue
+		}
+		svc, ok := so.(*corev1.Service)
+		if !ok {
+			continue
+		}
+		for _, sp := range svc.Spec.Ports {
+			if sp.Protocol != "" && sp.Protocol != corev1.ProtocolTCP {
+				continue
+			}
+			if target, found := slicePort(sl, sp.Name); found && target == addr.Port() {
+				out = append(out, ServicePort{Service: Service{Namespace: svc.Namespace, Name: svc.Name}, Port: uint16(sp.Port)})
+			}
+		}
+	}
+	slices.SortFunc(out, compareServicePorts)
+	return slices.Compact(out)
+}
+
+// Profile implements Source.
+func (s *KubeSource) Profile(namespace, name string) (*ProfileSpec, bool) {
+	if s.profiles == nil {
+		return nil, false
+	}
+	o, ok, _ := s.profiles.GetIndexer().GetByKey(namespace + "/" + name)
+	if !ok {
+		return nil, false
+	}
+	u, ok := o.(*unstructured.Unstructured)
+	if !ok {
+		return nil, false
+	}
+	spec, _, _ := unstructured.NestedMap(u.Object, "spec")
+	var out ProfileSpec
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(spec, &out); err != nil {
+		// The API server validated it against the CRD schema; what still
+		// fails to decode cannot be applied.
+		return nil, false
+	}
+	return &out, true
+}
+
+// ServiceProfileResource is the ServiceProfile CRD's resource.
+func ServiceProfileResource() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: "meshctl.io", Version: "v1alpha1", Resource: "serviceprofiles"}
 }
 
 // endpointPod finds the pod behind an endpoint: by its target reference,
@@ -248,6 +345,25 @@ func sliceService(obj any) ([]string, error) {
 		return nil, nil
 	}
 	return []string{sl.Namespace + "/" + name}, nil
+}
+
+// sliceAddresses indexes an EndpointSlice by the addresses of its
+// endpoints, ready or not: a pod serving a port is its Service's even while
+// it is not ready.
+func sliceAddresses(obj any) ([]string, error) {
+	sl, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return nil, nil
+	}
+	var out []string
+	for _, ep := range sl.Endpoints {
+		for _, a := range ep.Addresses {
+			if addr, err := netip.ParseAddr(a); err == nil {
+				out = append(out, addr.Unmap().String())
+			}
+		}
+	}
+	return out, nil
 }
 
 // podChanged reports whether an update changed what resolution reads.

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 
 	destinationv1 "github.com/meshctl/meshctl/pkg/api/destination/v1"
 	"github.com/meshctl/meshctl/pkg/kube/kubefake"
@@ -126,11 +127,19 @@ const (
 // test ends.
 func syncedKubeSource(t *testing.T, manifests ...string) *KubeSource {
 	t.Helper()
+	src, _ := syncedKubeSourceWithDynamic(t, manifests...)
+	return src
+}
+
+// syncedKubeSourceWithDynamic is syncedKubeSource that also returns the
+// fake dynamic client its ServiceProfile informer watches.
+func syncedKubeSourceWithDynamic(t *testing.T, manifests ...string) (*KubeSource, *dynamicfake.FakeDynamicClient) {
+	t.Helper()
 	f, err := kubefake.NewFakeFactory(manifests...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := NewKubeSource(f.Clientset)
+	src, err := NewKubeSource(f.Clientset, f.DynamicClient)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +151,7 @@ func syncedKubeSource(t *testing.T, manifests ...string) *KubeSource {
 	if !src.WaitForSync(wctx) {
 		t.Fatal("caches did not sync")
 	}
-	return src
+	return src, f.DynamicClient
 }
 
 func TestResolveKube(t *testing.T) {
@@ -210,7 +219,7 @@ func TestKubeSourceWakesOnChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := NewKubeSource(f.Clientset)
+	src, err := NewKubeSource(f.Clientset, f.DynamicClient)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ type MemorySource struct {
 	mu       sync.RWMutex
 	pods     map[netip.Addr]Pod
 	services map[netip.Addr]memService
+	profiles map[string]*ProfileSpec
 	changes  changes
 }
 
@@ -86,3 +87,44 @@ func (m *MemorySource) ServiceByIP(ip netip.Addr, port uint16) (Service, []Backe
 
 // Changed implements Source.
 func (m *MemorySource) Changed() <-chan struct{} { return m.changes.Changed() }
+
+// SetProfile adds or replaces the ServiceProfile namespace/name; nil
+// deletes it.
+func (m *MemorySource) SetProfile(namespace, name string, spec *ProfileSpec) {
+	m.mu.Lock()
+	if m.profiles == nil {
+		m.profiles = map[string]*ProfileSpec{}
+	}
+	if spec == nil {
+		delete(m.profiles, namespace+"/"+name)
+	} else {
+		m.profiles[namespace+"/"+name] = spec
+	}
+	m.mu.Unlock()
+	m.changes.notify()
+}
+
+// Profile implements Source.
+func (m *MemorySource) Profile(namespace, name string) (*ProfileSpec, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	p, ok := m.profiles[namespace+"/"+name]
+	return p, ok
+}
+
+// ServicesOf implements Source.
+func (m *MemorySource) ServicesOf(addr netip.AddrPort) []ServicePort {
+	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []ServicePort
+	for _, s := range m.services {
+		for port, bs := range s.ports {
+			if slices.ContainsFunc(bs, func(b Backend) bool { return b.Addr == addr }) {
+				out = append(out, ServicePort{Service: s.svc, Port: port})
+			}
+		}
+	}
+	slices.SortFunc(out, compareServicePorts)
+	return out
+}

@@ -15,6 +15,12 @@ type Resolver struct {
 	Source Source
 	// MeshNamespace and TrustDomain complete the identity names.
 	MeshNamespace, TrustDomain string
+	// ClusterDomain completes Service names (ServiceProfile names and
+	// route authorities); empty means meshapi.DefaultClusterDomain.
+	ClusterDomain string
+	// OnProfileError, when set, hears of ServiceProfile routes left out
+	// because the proxy could not apply them.
+	OnProfileError func(namespace, name string, err error)
 }
 
 // Resolve answers for target: the pod with that IP (one endpoint, the
@@ -28,9 +34,10 @@ func (r Resolver) Resolve(target netip.AddrPort) *destinationv1.Update {
 			Exists:    true,
 			Kind:      destinationv1.Kind_KIND_POD,
 			Endpoints: []*destinationv1.Endpoint{r.endpoint(target, &pod, nil)},
+			Profile:   r.podProfile(target),
 		}
 	}
-	if svc, backends, _, ok := r.Source.ServiceByIP(target.Addr(), target.Port()); ok {
+	if svc, backends, hasPort, ok := r.Source.ServiceByIP(target.Addr(), target.Port()); ok {
 		// Backends come from informer caches in no stable order; sorting
 		// keeps snapshots comparable, so an unchanged set is not re-sent.
 		backends = slices.Clone(backends)
@@ -42,7 +49,11 @@ func (r Resolver) Resolve(target netip.AddrPort) *destinationv1.Update {
 			}
 			eps = append(eps, r.endpoint(b.Addr, b.Pod, &svc))
 		}
-		return &destinationv1.Update{Exists: true, Kind: destinationv1.Kind_KIND_SERVICE, Endpoints: eps}
+		upd := &destinationv1.Update{Exists: true, Kind: destinationv1.Kind_KIND_SERVICE, Endpoints: eps}
+		if hasPort {
+			upd.Profile = r.profile(ServicePort{Service: svc, Port: target.Port()})
+		}
+		return upd
 	}
 	return &destinationv1.Update{
 		Kind:      destinationv1.Kind_KIND_UNKNOWN,
@@ -85,4 +96,38 @@ func (r Resolver) endpoint(addr netip.AddrPort, pod *Pod, svc *Service) *destina
 		ep.MetricLabels = labels
 	}
 	return ep
+}
+
+// profile is the route configuration of a Service port, nil when the
+// Service has no ServiceProfile.
+func (r Resolver) profile(sp ServicePort) *destinationv1.Profile {
+	domain := r.ClusterDomain
+	if domain == "" {
+		domain = meshapi.DefaultClusterDomain
+	}
+	name := ProfileName(sp.Service, domain)
+	spec, ok := r.Source.Profile(sp.Service.Namespace, name)
+	if !ok {
+		return nil
+	}
+	p, errs := profileMessage(spec, authority(sp.Service, sp.Port, domain))
+	if r.OnProfileError != nil {
+		for _, err := range errs {
+			r.OnProfileError(sp.Service.Namespace, name, err)
+		}
+	}
+	return p
+}
+
+// podProfile is the route configuration for a pod's address: that of the
+// first of the Service ports serving it that has a ServiceProfile, so that
+// routes apply to traffic sent to the pod directly too (a headless
+// Service, a StatefulSet's pod DNS name) and on the pod's own inbound side.
+func (r Resolver) podProfile(addr netip.AddrPort) *destinationv1.Profile {
+	for _, sp := range r.Source.ServicesOf(addr) {
+		if p := r.profile(sp); p != nil {
+			return p
+		}
+	}
+	return nil
 }

@@ -30,6 +30,9 @@ type Config struct {
 	// MaxStreams bounds the Get streams open at once; zero means
 	// DefaultMaxStreams.
 	MaxStreams int
+	// ClusterDomain is the cluster's DNS suffix; empty means
+	// meshapi.DefaultClusterDomain.
+	ClusterDomain string
 }
 
 // Deps are the destination controller's collaborators; see
@@ -71,7 +74,11 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	ready := deps.Readiness
 	ready.Set(ReadySynced, false, "pod, service and endpointslice caches not synced yet")
 
-	src, err := NewKubeSource(cs)
+	dyn, err := deps.Kube.Dynamic()
+	if err != nil {
+		return fmt.Errorf("destination: %w", err)
+	}
+	src, err := NewKubeSource(cs, dyn)
 	if err != nil {
 		return err
 	}
@@ -95,7 +102,10 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		}
 	}
 	svc, err := NewServer(ServerOptions{
-		Resolver:   Resolver{Source: src, MeshNamespace: cfg.MeshNamespace, TrustDomain: cfg.TrustDomain},
+		Resolver: Resolver{
+			Source: src, MeshNamespace: cfg.MeshNamespace, TrustDomain: cfg.TrustDomain, ClusterDomain: cfg.ClusterDomain,
+			OnProfileError: newWarnOnce(log, maxProfileWarnings).profileError,
+		},
 		Synced:     isSynced,
 		MaxStreams: cfg.MaxStreams,
 		Registerer: deps.Registry,
@@ -147,6 +157,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TrustDomain == "" {
 		c.TrustDomain = meshapi.DefaultTrustDomain
+	}
+	if c.ClusterDomain == "" {
+		c.ClusterDomain = meshapi.DefaultClusterDomain
 	}
 	return c
 }

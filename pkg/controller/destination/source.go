@@ -2,6 +2,7 @@ package destination
 
 import (
 	"net/netip"
+	"strings"
 	"sync"
 )
 
@@ -20,6 +21,12 @@ type Source interface {
 	// when no Service has that cluster IP; hasPort is false when the
 	// Service has no such port.
 	ServiceByIP(ip netip.Addr, port uint16) (svc Service, backends []Backend, hasPort, ok bool)
+	// ServicesOf returns the Service ports whose endpoints (ready or not)
+	// include addr, a pod IP and target port, sorted by namespace, name
+	// and port.
+	ServicesOf(addr netip.AddrPort) []ServicePort
+	// Profile returns the spec of the ServiceProfile namespace/name.
+	Profile(namespace, name string) (*ProfileSpec, bool)
 	// Changed returns a channel closed at the next change of anything the
 	// source holds. Callers take it before reading, so no change between
 	// a read and the wait is missed.
@@ -65,6 +72,23 @@ func (r PortRanges) Contains(port uint16) bool {
 // Service is what the controller needs to know about one Service.
 type Service struct {
 	Namespace, Name string
+}
+
+// ServicePort is one port of a Service.
+type ServicePort struct {
+	Service Service
+	Port    uint16
+}
+
+// compareServicePorts orders Service ports by namespace, name and port.
+func compareServicePorts(a, b ServicePort) int {
+	if c := strings.Compare(a.Service.Namespace, b.Service.Namespace); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Service.Name, b.Service.Name); c != 0 {
+		return c
+	}
+	return int(a.Port) - int(b.Port)
 }
 
 // Backend is one ready endpoint of a Service port.

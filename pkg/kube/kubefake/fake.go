@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes"
@@ -43,8 +44,16 @@ func NewFakeFactory(manifests ...string) (*FakeFactory, error) {
 	}
 	return &FakeFactory{
 		Clientset:     fake.NewClientset(objs...),
-		DynamicClient: dynamicfake.NewSimpleDynamicClient(scheme.Scheme),
+		DynamicClient: dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme.Scheme, meshListKinds()),
 	}, nil
+}
+
+// meshListKinds names the list kinds of the mesh's custom resources that
+// components watch, which the fake dynamic client must know to list them.
+func meshListKinds() map[schema.GroupVersionResource]string {
+	return map[schema.GroupVersionResource]string{
+		{Group: "meshctl.io", Version: "v1alpha1", Resource: "serviceprofiles"}: "ServiceProfileList",
+	}
 }
 
 // RESTConfig returns a config pointing nowhere.

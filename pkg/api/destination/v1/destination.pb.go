@@ -253,7 +253,12 @@ type Update struct {
 	Kind   Kind `protobuf:"varint,2,opt,name=kind,proto3,enum=meshctl.destination.v1.Kind" json:"kind,omitempty"`
 	// endpoints serve the target; empty for a Service without ready
 	// endpoints.
-	Endpoints     []*Endpoint `protobuf:"bytes,3,rep,name=endpoints,proto3" json:"endpoints,omitempty"`
+	Endpoints []*Endpoint `protobuf:"bytes,3,rep,name=endpoints,proto3" json:"endpoints,omitempty"`
+	// profile is the route configuration of the Service behind the target,
+	// from its ServiceProfile: for a Service target its own, for a pod target
+	// that of the first Service (by namespace and name) whose endpoints name
+	// the pod's address and port. Absent when no ServiceProfile applies.
+	Profile       *Profile `protobuf:"bytes,4,opt,name=profile,proto3" json:"profile,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -309,6 +314,478 @@ func (x *Update) GetEndpoints() []*Endpoint {
 	return nil
 }
 
+func (x *Update) GetProfile() *Profile {
+	if x != nil {
+		return x.Profile
+	}
+	return nil
+}
+
+// Profile is a ServiceProfile as the proxy applies it.
+type Profile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// authority is the Service port the routes belong to,
+	// "name.namespace.svc.<cluster domain>:port": the dst label of the
+	// proxy's route metrics.
+	Authority string `protobuf:"bytes,1,opt,name=authority,proto3" json:"authority,omitempty"`
+	// routes are tried in order; a request takes the first that matches, or
+	// none (the default route).
+	Routes []*Route `protobuf:"bytes,2,rep,name=routes,proto3" json:"routes,omitempty"`
+	// retry_budget bounds the retries of the routes marked retryable;
+	// absent means the default (ratio 0.2, 10 per second, 10 s window).
+	RetryBudget   *RetryBudget `protobuf:"bytes,3,opt,name=retry_budget,json=retryBudget,proto3" json:"retry_budget,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Profile) Reset() {
+	*x = Profile{}
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Profile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Profile) ProtoMessage() {}
+
+func (x *Profile) ProtoReflect() protoreflect.Message {
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Profile.ProtoReflect.Descriptor instead.
+func (*Profile) Descriptor() ([]byte, []int) {
+	return file_meshctl_destination_v1_destination_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Profile) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+func (x *Profile) GetRoutes() []*Route {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+func (x *Profile) GetRetryBudget() *RetryBudget {
+	if x != nil {
+		return x.RetryBudget
+	}
+	return nil
+}
+
+type Route struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the route's name: the rt_route metric label.
+	Name      string        `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Condition *RequestMatch `protobuf:"bytes,2,opt,name=condition,proto3" json:"condition,omitempty"`
+	// response_classes are tried in order; the first that matches decides
+	// whether the response is a failure. None matching: failure is a 5xx
+	// or no response.
+	ResponseClasses []*ResponseClass `protobuf:"bytes,3,rep,name=response_classes,json=responseClasses,proto3" json:"response_classes,omitempty"`
+	// is_retryable: a failed request may be sent again, within the budget.
+	IsRetryable bool `protobuf:"varint,4,opt,name=is_retryable,json=isRetryable,proto3" json:"is_retryable,omitempty"`
+	// timeout_ms bounds each request of the route; 0 means none.
+	TimeoutMs     uint64 `protobuf:"varint,5,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Route) Reset() {
+	*x = Route{}
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Route) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Route) ProtoMessage() {}
+
+func (x *Route) ProtoReflect() protoreflect.Message {
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Route.ProtoReflect.Descriptor instead.
+func (*Route) Descriptor() ([]byte, []int) {
+	return file_meshctl_destination_v1_destination_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Route) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Route) GetCondition() *RequestMatch {
+	if x != nil {
+		return x.Condition
+	}
+	return nil
+}
+
+func (x *Route) GetResponseClasses() []*ResponseClass {
+	if x != nil {
+		return x.ResponseClasses
+	}
+	return nil
+}
+
+func (x *Route) GetIsRetryable() bool {
+	if x != nil {
+		return x.IsRetryable
+	}
+	return false
+}
+
+func (x *Route) GetTimeoutMs() uint64 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+// RequestMatch holds when every one of its fields that is set holds.
+type RequestMatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	All   []*RequestMatch        `protobuf:"bytes,1,rep,name=all,proto3" json:"all,omitempty"`
+	Any   []*RequestMatch        `protobuf:"bytes,2,rep,name=any,proto3" json:"any,omitempty"`
+	Not   *RequestMatch          `protobuf:"bytes,3,opt,name=not,proto3" json:"not,omitempty"`
+	// path_regex must match the whole path (RE2 syntax).
+	PathRegex string `protobuf:"bytes,4,opt,name=path_regex,json=pathRegex,proto3" json:"path_regex,omitempty"`
+	// method is an HTTP method, upper case.
+	Method        string `protobuf:"bytes,5,opt,name=method,proto3" json:"method,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestMatch) Reset() {
+	*x = RequestMatch{}
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestMatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestMatch) ProtoMessage() {}
+
+func (x *RequestMatch) ProtoReflect() protoreflect.Message {
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestMatch.ProtoReflect.Descriptor instead.
+func (*RequestMatch) Descriptor() ([]byte, []int) {
+	return file_meshctl_destination_v1_destination_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RequestMatch) GetAll() []*RequestMatch {
+	if x != nil {
+		return x.All
+	}
+	return nil
+}
+
+func (x *RequestMatch) GetAny() []*RequestMatch {
+	if x != nil {
+		return x.Any
+	}
+	return nil
+}
+
+func (x *RequestMatch) GetNot() *RequestMatch {
+	if x != nil {
+		return x.Not
+	}
+	return nil
+}
+
+func (x *RequestMatch) GetPathRegex() string {
+	if x != nil {
+		return x.PathRegex
+	}
+	return ""
+}
+
+func (x *RequestMatch) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+type ResponseClass struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Condition     *ResponseMatch         `protobuf:"bytes,1,opt,name=condition,proto3" json:"condition,omitempty"`
+	IsFailure     bool                   `protobuf:"varint,2,opt,name=is_failure,json=isFailure,proto3" json:"is_failure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseClass) Reset() {
+	*x = ResponseClass{}
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseClass) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseClass) ProtoMessage() {}
+
+func (x *ResponseClass) ProtoReflect() protoreflect.Message {
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseClass.ProtoReflect.Descriptor instead.
+func (*ResponseClass) Descriptor() ([]byte, []int) {
+	return file_meshctl_destination_v1_destination_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ResponseClass) GetCondition() *ResponseMatch {
+	if x != nil {
+		return x.Condition
+	}
+	return nil
+}
+
+func (x *ResponseClass) GetIsFailure() bool {
+	if x != nil {
+		return x.IsFailure
+	}
+	return false
+}
+
+// ResponseMatch holds when every one of its fields that is set holds.
+type ResponseMatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	All           []*ResponseMatch       `protobuf:"bytes,1,rep,name=all,proto3" json:"all,omitempty"`
+	Any           []*ResponseMatch       `protobuf:"bytes,2,rep,name=any,proto3" json:"any,omitempty"`
+	Not           *ResponseMatch         `protobuf:"bytes,3,opt,name=not,proto3" json:"not,omitempty"`
+	Status        *StatusRange           `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseMatch) Reset() {
+	*x = ResponseMatch{}
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseMatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseMatch) ProtoMessage() {}
+
+func (x *ResponseMatch) ProtoReflect() protoreflect.Message {
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseMatch.ProtoReflect.Descriptor instead.
+func (*ResponseMatch) Descriptor() ([]byte, []int) {
+	return file_meshctl_destination_v1_destination_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ResponseMatch) GetAll() []*ResponseMatch {
+	if x != nil {
+		return x.All
+	}
+	return nil
+}
+
+func (x *ResponseMatch) GetAny() []*ResponseMatch {
+	if x != nil {
+		return x.Any
+	}
+	return nil
+}
+
+func (x *ResponseMatch) GetNot() *ResponseMatch {
+	if x != nil {
+		return x.Not
+	}
+	return nil
+}
+
+func (x *ResponseMatch) GetStatus() *StatusRange {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// StatusRange holds for min <= status <= max; a bound of 0 is open.
+type StatusRange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Min           uint32                 `protobuf:"varint,1,opt,name=min,proto3" json:"min,omitempty"`
+	Max           uint32                 `protobuf:"varint,2,opt,name=max,proto3" json:"max,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatusRange) Reset() {
+	*x = StatusRange{}
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatusRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatusRange) ProtoMessage() {}
+
+func (x *StatusRange) ProtoReflect() protoreflect.Message {
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatusRange.ProtoReflect.Descriptor instead.
+func (*StatusRange) Descriptor() ([]byte, []int) {
+	return file_meshctl_destination_v1_destination_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *StatusRange) GetMin() uint32 {
+	if x != nil {
+		return x.Min
+	}
+	return 0
+}
+
+func (x *StatusRange) GetMax() uint32 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+// RetryBudget lets retries add at most retry_ratio of the requests seen
+// over ttl_ms, plus min_retries_per_second.
+type RetryBudget struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	RetryRatio          float32                `protobuf:"fixed32,1,opt,name=retry_ratio,json=retryRatio,proto3" json:"retry_ratio,omitempty"`
+	MinRetriesPerSecond uint32                 `protobuf:"varint,2,opt,name=min_retries_per_second,json=minRetriesPerSecond,proto3" json:"min_retries_per_second,omitempty"`
+	TtlMs               uint64                 `protobuf:"varint,3,opt,name=ttl_ms,json=ttlMs,proto3" json:"ttl_ms,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *RetryBudget) Reset() {
+	*x = RetryBudget{}
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryBudget) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryBudget) ProtoMessage() {}
+
+func (x *RetryBudget) ProtoReflect() protoreflect.Message {
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryBudget.ProtoReflect.Descriptor instead.
+func (*RetryBudget) Descriptor() ([]byte, []int) {
+	return file_meshctl_destination_v1_destination_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RetryBudget) GetRetryRatio() float32 {
+	if x != nil {
+		return x.RetryRatio
+	}
+	return 0
+}
+
+func (x *RetryBudget) GetMinRetriesPerSecond() uint32 {
+	if x != nil {
+		return x.MinRetriesPerSecond
+	}
+	return 0
+}
+
+func (x *RetryBudget) GetTtlMs() uint64 {
+	if x != nil {
+		return x.TtlMs
+	}
+	return 0
+}
+
 type Endpoint struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// addr is "ip:port".
@@ -331,7 +808,7 @@ type Endpoint struct {
 
 func (x *Endpoint) Reset() {
 	*x = Endpoint{}
-	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[3]
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +820,7 @@ func (x *Endpoint) String() string {
 func (*Endpoint) ProtoMessage() {}
 
 func (x *Endpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[3]
+	mi := &file_meshctl_destination_v1_destination_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +833,7 @@ func (x *Endpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoint.ProtoReflect.Descriptor instead.
 func (*Endpoint) Descriptor() ([]byte, []int) {
-	return file_meshctl_destination_v1_destination_proto_rawDescGZIP(), []int{3}
+	return file_meshctl_destination_v1_destination_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Endpoint) GetAddr() string {
@@ -404,11 +881,47 @@ const file_meshctl_destination_v1_destination_proto_rawDesc = "" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12>\n" +
 	"\acontext\x18\x02 \x01(\v2$.meshctl.destination.v1.ProxyContextR\acontext\",\n" +
 	"\fProxyContext\x12\x1c\n" +
-	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"\x92\x01\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"\xcd\x01\n" +
 	"\x06Update\x12\x16\n" +
 	"\x06exists\x18\x01 \x01(\bR\x06exists\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.meshctl.destination.v1.KindR\x04kind\x12>\n" +
-	"\tendpoints\x18\x03 \x03(\v2 .meshctl.destination.v1.EndpointR\tendpoints\"\xbe\x02\n" +
+	"\tendpoints\x18\x03 \x03(\v2 .meshctl.destination.v1.EndpointR\tendpoints\x129\n" +
+	"\aprofile\x18\x04 \x01(\v2\x1f.meshctl.destination.v1.ProfileR\aprofile\"\xa6\x01\n" +
+	"\aProfile\x12\x1c\n" +
+	"\tauthority\x18\x01 \x01(\tR\tauthority\x125\n" +
+	"\x06routes\x18\x02 \x03(\v2\x1d.meshctl.destination.v1.RouteR\x06routes\x12F\n" +
+	"\fretry_budget\x18\x03 \x01(\v2#.meshctl.destination.v1.RetryBudgetR\vretryBudget\"\xf3\x01\n" +
+	"\x05Route\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12B\n" +
+	"\tcondition\x18\x02 \x01(\v2$.meshctl.destination.v1.RequestMatchR\tcondition\x12P\n" +
+	"\x10response_classes\x18\x03 \x03(\v2%.meshctl.destination.v1.ResponseClassR\x0fresponseClasses\x12!\n" +
+	"\fis_retryable\x18\x04 \x01(\bR\visRetryable\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\x05 \x01(\x04R\ttimeoutMs\"\xed\x01\n" +
+	"\fRequestMatch\x126\n" +
+	"\x03all\x18\x01 \x03(\v2$.meshctl.destination.v1.RequestMatchR\x03all\x126\n" +
+	"\x03any\x18\x02 \x03(\v2$.meshctl.destination.v1.RequestMatchR\x03any\x126\n" +
+	"\x03not\x18\x03 \x01(\v2$.meshctl.destination.v1.RequestMatchR\x03not\x12\x1d\n" +
+	"\n" +
+	"path_regex\x18\x04 \x01(\tR\tpathRegex\x12\x16\n" +
+	"\x06method\x18\x05 \x01(\tR\x06method\"s\n" +
+	"\rResponseClass\x12C\n" +
+	"\tcondition\x18\x01 \x01(\v2%.meshctl.destination.v1.ResponseMatchR\tcondition\x12\x1d\n" +
+	"\n" +
+	"is_failure\x18\x02 \x01(\bR\tisFailure\"\xf7\x01\n" +
+	"\rResponseMatch\x127\n" +
+	"\x03all\x18\x01 \x03(\v2%.meshctl.destination.v1.ResponseMatchR\x03all\x127\n" +
+	"\x03any\x18\x02 \x03(\v2%.meshctl.destination.v1.ResponseMatchR\x03any\x127\n" +
+	"\x03not\x18\x03 \x01(\v2%.meshctl.destination.v1.ResponseMatchR\x03not\x12;\n" +
+	"\x06status\x18\x04 \x01(\v2#.meshctl.destination.v1.StatusRangeR\x06status\"1\n" +
+	"\vStatusRange\x12\x10\n" +
+	"\x03min\x18\x01 \x01(\rR\x03min\x12\x10\n" +
+	"\x03max\x18\x02 \x01(\rR\x03max\"z\n" +
+	"\vRetryBudget\x12\x1f\n" +
+	"\vretry_ratio\x18\x01 \x01(\x02R\n" +
+	"retryRatio\x123\n" +
+	"\x16min_retries_per_second\x18\x02 \x01(\rR\x13minRetriesPerSecond\x12\x15\n" +
+	"\x06ttl_ms\x18\x03 \x01(\x04R\x05ttlMs\"\xbe\x02\n" +
 	"\bEndpoint\x12\x12\n" +
 	"\x04addr\x18\x01 \x01(\tR\x04addr\x12\x16\n" +
 	"\x06weight\x18\x02 \x01(\rR\x06weight\x12!\n" +
@@ -443,29 +956,49 @@ func file_meshctl_destination_v1_destination_proto_rawDescGZIP() []byte {
 }
 
 var file_meshctl_destination_v1_destination_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_meshctl_destination_v1_destination_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_meshctl_destination_v1_destination_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_meshctl_destination_v1_destination_proto_goTypes = []any{
-	(Kind)(0),            // 0: meshctl.destination.v1.Kind
-	(ProtocolHint)(0),    // 1: meshctl.destination.v1.ProtocolHint
-	(*GetRequest)(nil),   // 2: meshctl.destination.v1.GetRequest
-	(*ProxyContext)(nil), // 3: meshctl.destination.v1.ProxyContext
-	(*Update)(nil),       // 4: meshctl.destination.v1.Update
-	(*Endpoint)(nil),     // 5: meshctl.destination.v1.Endpoint
-	nil,                  // 6: meshctl.destination.v1.Endpoint.MetricLabelsEntry
+	(Kind)(0),             // 0: meshctl.destination.v1.Kind
+	(ProtocolHint)(0),     // 1: meshctl.destination.v1.ProtocolHint
+	(*GetRequest)(nil),    // 2: meshctl.destination.v1.GetRequest
+	(*ProxyContext)(nil),  // 3: meshctl.destination.v1.ProxyContext
+	(*Update)(nil),        // 4: meshctl.destination.v1.Update
+	(*Profile)(nil),       // 5: meshctl.destination.v1.Profile
+	(*Route)(nil),         // 6: meshctl.destination.v1.Route
+	(*RequestMatch)(nil),  // 7: meshctl.destination.v1.RequestMatch
+	(*ResponseClass)(nil), // 8: meshctl.destination.v1.ResponseClass
+	(*ResponseMatch)(nil), // 9: meshctl.destination.v1.ResponseMatch
+	(*StatusRange)(nil),   // 10: meshctl.destination.v1.StatusRange
+	(*RetryBudget)(nil),   // 11: meshctl.destination.v1.RetryBudget
+	(*Endpoint)(nil),      // 12: meshctl.destination.v1.Endpoint
+	nil,                   // 13: meshctl.destination.v1.Endpoint.MetricLabelsEntry
 }
 var file_meshctl_destination_v1_destination_proto_depIdxs = []int32{
-	3, // 0: meshctl.destination.v1.GetRequest.context:type_name -> meshctl.destination.v1.ProxyContext
-	0, // 1: meshctl.destination.v1.Update.kind:type_name -> meshctl.destination.v1.Kind
-	5, // 2: meshctl.destination.v1.Update.endpoints:type_name -> meshctl.destination.v1.Endpoint
-	6, // 3: meshctl.destination.v1.Endpoint.metric_labels:type_name -> meshctl.destination.v1.Endpoint.MetricLabelsEntry
-	1, // 4: meshctl.destination.v1.Endpoint.protocol_hint:type_name -> meshctl.destination.v1.ProtocolHint
-	2, // 5: meshctl.destination.v1.Destination.Get:input_type -> meshctl.destination.v1.GetRequest
-	4, // 6: meshctl.destination.v1.Destination.Get:output_type -> meshctl.destination.v1.Update
-	6, // [6:7] is the sub-list for method output_type
-	5, // [5:6] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	3,  // 0: meshctl.destination.v1.GetRequest.context:type_name -> meshctl.destination.v1.ProxyContext
+	0,  // 1: meshctl.destination.v1.Update.kind:type_name -> meshctl.destination.v1.Kind
+	12, // 2: meshctl.destination.v1.Update.endpoints:type_name -> meshctl.destination.v1.Endpoint
+	5,  // 3: meshctl.destination.v1.Update.profile:type_name -> meshctl.destination.v1.Profile
+	6,  // 4: meshctl.destination.v1.Profile.routes:type_name -> meshctl.destination.v1.Route
+	11, // 5: meshctl.destination.v1.Profile.retry_budget:type_name -> meshctl.destination.v1.RetryBudget
+	7,  // 6: meshctl.destination.v1.Route.condition:type_name -> meshctl.destination.v1.RequestMatch
+	8,  // 7: meshctl.destination.v1.Route.response_classes:type_name -> meshctl.destination.v1.ResponseClass
+	7,  // 8: meshctl.destination.v1.RequestMatch.all:type_name -> meshctl.destination.v1.RequestMatch
+	7,  // 9: meshctl.destination.v1.RequestMatch.any:type_name -> meshctl.destination.v1.RequestMatch
+	7,  // 10: meshctl.destination.v1.RequestMatch.not:type_name -> meshctl.destination.v1.RequestMatch
+	9,  // 11: meshctl.destination.v1.ResponseClass.condition:type_name -> meshctl.destination.v1.ResponseMatch
+	9,  // 12: meshctl.destination.v1.ResponseMatch.all:type_name -> meshctl.destination.v1.ResponseMatch
+	9,  // 13: meshctl.destination.v1.ResponseMatch.any:type_name -> meshctl.destination.v1.ResponseMatch
+	9,  // 14: meshctl.destination.v1.ResponseMatch.not:type_name -> meshctl.destination.v1.ResponseMatch
+	10, // 15: meshctl.destination.v1.ResponseMatch.status:type_name -> meshctl.destination.v1.StatusRange
+	13, // 16: meshctl.destination.v1.Endpoint.metric_labels:type_name -> meshctl.destination.v1.Endpoint.MetricLabelsEntry
+	1,  // 17: meshctl.destination.v1.Endpoint.protocol_hint:type_name -> meshctl.destination.v1.ProtocolHint
+	2,  // 18: meshctl.destination.v1.Destination.Get:input_type -> meshctl.destination.v1.GetRequest
+	4,  // 19: meshctl.destination.v1.Destination.Get:output_type -> meshctl.destination.v1.Update
+	19, // [19:20] is the sub-list for method output_type
+	18, // [18:19] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_meshctl_destination_v1_destination_proto_init() }
@@ -479,7 +1012,7 @@ func file_meshctl_destination_v1_destination_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meshctl_destination_v1_destination_proto_rawDesc), len(file_meshctl_destination_v1_destination_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   5,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
