@@ -18,8 +18,8 @@ import (
 // Prometheus is a Source over a Prometheus server that scrapes the proxies.
 // It asks for each series' increase() over Window (and the current value of
 // gauges) and presents the answer as a scrape pair whose start is empty and
-// whose end holds the increases, so that Stat and Edges compute exactly as
-// for the other sources. Prometheus extrapolates increase() to the window's
+// whose end holds the increases, so that Stat, Edges and Routes compute
+// exactly as for the other sources. Prometheus extrapolates increase() to the window's
 // edges, so counts are estimates; ratios (SUCCESS) and latency quantiles are
 // unaffected by that scaling.
 //
@@ -82,19 +82,8 @@ func (p *Prometheus) Snapshot(ctx context.Context, q Query) (*Snapshot, error) {
 		matcher = fmt.Sprintf("{namespace=%q}", q.Namespace)
 	}
 	rng := fmt.Sprintf("[%dms]", window.Milliseconds())
-	queries := []struct {
-		family, query string
-		typ           dto.MetricType
-	}{
-		{metricResponses, "increase(" + metricResponses + matcher + rng + ")", dto.MetricType_COUNTER},
-		{metricLatency, "increase(" + metricLatency + "_bucket" + matcher + rng + ")", dto.MetricType_HISTOGRAM},
-		{metricTCPOpen, "increase(" + metricTCPOpen + matcher + rng + ")", dto.MetricType_COUNTER},
-		{metricTCPRead, "increase(" + metricTCPRead + matcher + rng + ")", dto.MetricType_COUNTER},
-		{metricTCPWrite, "increase(" + metricTCPWrite + matcher + rng + ")", dto.MetricType_COUNTER},
-		{metricTCPOpenConn, metricTCPOpenConn + matcher, dto.MetricType_GAUGE},
-	}
 	pods := map[string]*promPod{}
-	for _, qq := range queries {
+	for _, qq := range promQueries(q.Routes, matcher, rng) {
 		qctx, cancel := context.WithTimeout(ctx, promQueryTimeout)
 		v, _, _, err := p.API.Query(qctx, qq.query, now)
 		cancel()
@@ -133,12 +122,47 @@ func (p *Prometheus) Snapshot(ctx context.Context, q Query) (*Snapshot, error) {
 	return snap, nil
 }
 
+// promQuery is one instant query and the family its answer fills.
+type promQuery struct {
+	family, query string
+	typ           dto.MetricType
+}
+
+// promQueries are the queries of a snapshot: increase() over rng of every
+// counter and histogram, the current value of gauges. routes picks the
+// per-route families instead of stat's and edges'.
+func promQueries(routes bool, matcher, rng string) []promQuery {
+	increase := func(name string, typ dto.MetricType) promQuery {
+		series := name
+		if typ == dto.MetricType_HISTOGRAM {
+			series += "_bucket"
+		}
+		return promQuery{name, "increase(" + series + matcher + rng + ")", typ}
+	}
+	if routes {
+		return []promQuery{
+			increase(metricRouteResponses, dto.MetricType_COUNTER),
+			increase(metricRouteActualResponses, dto.MetricType_COUNTER),
+			increase(metricRouteLatency, dto.MetricType_HISTOGRAM),
+		}
+	}
+	return []promQuery{
+		increase(metricResponses, dto.MetricType_COUNTER),
+		increase(metricLatency, dto.MetricType_HISTOGRAM),
+		increase(metricTCPOpen, dto.MetricType_COUNTER),
+		increase(metricTCPRead, dto.MetricType_COUNTER),
+		increase(metricTCPWrite, dto.MetricType_COUNTER),
+		{metricTCPOpenConn, metricTCPOpenConn + matcher, dto.MetricType_GAUGE},
+	}
+}
+
 // promPod gathers one pod's series.
 type promPod struct {
 	pod     Pod
 	scalars map[string]*dto.MetricFamily
-	// hist groups _bucket series by their labels without le.
-	hist map[string]*dto.Metric
+	// hist groups each histogram family's _bucket series by their labels
+	// without le.
+	hist map[string]map[string]*dto.Metric
 }
 
 func podOf(pods map[string]*promPod, m model.Metric) *promPod {
@@ -162,7 +186,7 @@ func podOf(pods map[string]*promPod, m model.Metric) *promPod {
 			pod.IP = strings.Trim(inst[:i], "[]")
 		}
 	}
-	pp := &promPod{pod: pod, scalars: map[string]*dto.MetricFamily{}, hist: map[string]*dto.Metric{}}
+	pp := &promPod{pod: pod, scalars: map[string]*dto.MetricFamily{}, hist: map[string]map[string]*dto.Metric{}}
 	pods[key] = pp
 	return pp
 }
@@ -196,10 +220,15 @@ func (pp *promPod) add(family string, typ dto.MetricType, s *model.Sample) {
 		}
 		labels := proxyLabels(s.Metric, true)
 		key := seriesKey(&dto.Metric{Label: labels})
-		h := pp.hist[key]
+		series := pp.hist[family]
+		if series == nil {
+			series = map[string]*dto.Metric{}
+			pp.hist[family] = series
+		}
+		h := series[key]
 		if h == nil {
 			h = &dto.Metric{Label: labels, Histogram: &dto.Histogram{SampleCountFloat: proto.Float64(0)}}
-			pp.hist[key] = h
+			series[key] = h
 		}
 		if math.IsInf(le, +1) {
 			h.Histogram.SampleCountFloat = proto.Float64(v)
@@ -228,15 +257,15 @@ func (pp *promPod) families() Families {
 	for name, f := range pp.scalars {
 		out[name] = f
 	}
-	if len(pp.hist) > 0 {
-		f := &dto.MetricFamily{Name: proto.String(metricLatency), Type: dto.MetricType_HISTOGRAM.Enum()}
-		for _, m := range pp.hist {
+	for name, series := range pp.hist {
+		f := &dto.MetricFamily{Name: proto.String(name), Type: dto.MetricType_HISTOGRAM.Enum()}
+		for _, m := range series {
 			sort.Slice(m.Histogram.Bucket, func(i, j int) bool {
 				return m.Histogram.Bucket[i].GetUpperBound() < m.Histogram.Bucket[j].GetUpperBound()
 			})
 			f.Metric = append(f.Metric, m)
 		}
-		out[metricLatency] = f
+		out[name] = f
 	}
 	return out
 }

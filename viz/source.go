@@ -78,6 +78,10 @@ type Query struct {
 	// AllMeshed scrapes every meshed pod in Namespace, whatever the
 	// selections: the clients of a Service may be anywhere.
 	AllMeshed bool
+	// Routes asks for the per-route families (route_*, for Routes)
+	// instead of those Stat and Edges read. A scrape holds every family
+	// anyway; it spares the Prometheus source the queries not needed.
+	Routes bool
 }
 
 // wants reports whether any selection of q picks p.
