@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/meshctl/meshctl/pkg/proxy/balance"
+	"github.com/meshctl/meshctl/pkg/proxy/profile"
 )
 
 // HeaderClientID carries the verified identity of the client to the
@@ -53,6 +54,13 @@ type exchange struct {
 	tap      *tapExchange // nil unless a tap stream sampled it
 	recorded bool
 	mu       sync.Mutex
+
+	// route is the request's ServiceProfile route (nil: the default
+	// route); routeLabels, nil without a profile, label its route metrics;
+	// budget, set for a retryable route outbound, bounds its retries.
+	route       *profile.Route
+	routeLabels []string
+	budget      *profile.Budget
 }
 
 // httpProxy serves the HTTP connections of one side.
@@ -65,6 +73,8 @@ type httpProxy struct {
 	// reused for a request that expects another.
 	mu    sync.Mutex
 	pools map[string]*pool
+	// budgets are the retry budgets per Service port (authority).
+	budgets map[string]*profile.Budget
 }
 
 // pool is the pair of upstream transports for one server identity.
@@ -78,7 +88,7 @@ type pool struct {
 const maxPools = 1024
 
 func newHTTPProxy(s *side) *httpProxy {
-	hp := &httpProxy{s: s, pools: map[string]*pool{}}
+	hp := &httpProxy{s: s, pools: map[string]*pool{}, budgets: map[string]*profile.Budget{}}
 	hp.rp = &httputil.ReverseProxy{
 		Rewrite:   hp.rewrite,
 		Transport: hp,
@@ -190,16 +200,46 @@ func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
 		return hp.poolFor("").roundTrip(r)
 	}
 	var body *heldBody
+	var rec *replayBody // records the body for a retry of a failed response
 	if r.Body != nil && r.Body != http.NoBody {
-		body = &heldBody{rc: r.Body}
+		rc := r.Body
+		if ex.budget != nil {
+			rec = &replayBody{rc: rc}
+			rc = rec
+		}
+		body = &heldBody{rc: rc}
 		r = r.WithContext(r.Context()) // a copy: the caller's request stays as it was
 		r.Body = body
 	}
+	retries := 0
 	for attempt := 1; ; attempt++ {
 		ex.sent = time.Now()
+		hp.actualRequest(ex)
 		resp, err := hp.send(r, ex.endpoint)
+		if err == nil {
+			hp.actualResponse(ex, resp)
+			if !hp.retryResponse(ex, r, resp, rec, retries) {
+				body.release()
+				return resp, nil
+			}
+			ep, tr, ok := hp.s.pick(ex.candidates, nil)
+			if !ok {
+				body.release()
+				return resp, nil
+			}
+			retries++
+			_ = resp.Body.Close()
+			ex.tracker.Observe(time.Since(ex.sent))
+			ex.tracker.Release()
+			hp.s.log.Debug("retrying a failed response", "route", ex.route.String(), "status", resp.StatusCode, "endpoint", ex.endpoint.Addr, "next", ep.Addr)
+			ex.endpoint, ex.tracker = ep, tr
+			r = nextAttempt(r, ep, rec)
+			continue
+		}
+		hp.actualResponse(ex, nil)
 		var ce *connectError
-		if err == nil || !errors.As(err, &ce) || attempt >= maxHTTPConnectAttempts || !body.unread() || r.Context().Err() != nil {
+		resendable := body.unread() || (rec != nil && rec.complete())
+		if !errors.As(err, &ce) || attempt >= maxHTTPConnectAttempts || !resendable || r.Context().Err() != nil {
 			body.release()
 			return resp, err
 		}
@@ -219,11 +259,21 @@ func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
 		hp.s.metrics.connectRetries.WithLabelValues(string(hp.s.direction)).Inc()
 		hp.s.log.Debug("connect failed, trying another endpoint", "endpoint", ex.endpoint.Addr, "next", ep.Addr, "error", err)
 		ex.endpoint, ex.tracker = ep, tr
-		u := *r.URL
-		u.Host = ep.Addr.String()
-		r = r.Clone(r.Context())
-		r.URL = &u
+		r = nextAttempt(r, ep, rec)
 	}
+}
+
+// nextAttempt is r aimed at ep, with the recorded body when the first
+// attempt read it (an unread body is still the original, held open).
+func nextAttempt(r *http.Request, ep Endpoint, rec *replayBody) *http.Request {
+	u := *r.URL
+	u.Host = ep.Addr.String()
+	r = r.Clone(r.Context())
+	r.URL = &u
+	if rec != nil && rec.complete() {
+		r.Body, r.ContentLength = rec.replay()
+	}
+	return r
 }
 
 // heldBody is a request body that may be sent again after a failed
@@ -371,6 +421,7 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	m := hp.s.metrics
 	ex := &exchange{start: time.Now()}
+	hp.routeOf(r, Target{Addr: info.target, Authority: r.Host}, ex)
 	if info.denied != nil {
 		ex.tap = hp.s.taps.begin(r, info, info.target, ex.start)
 		ex.labels = append(info.labelValues(), m.authorities.value(r.Host))
@@ -446,7 +497,14 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Deferred: the reverse proxy ends a response whose body broke off by
 	// panicking with http.ErrAbortHandler, and that exchange counts too.
 	defer hp.record(ex)
-	hp.rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), exchangeKey, ex)))
+	ctx := context.WithValue(r.Context(), exchangeKey, ex)
+	if ex.route != nil && ex.route.Timeout > 0 {
+		// The route's timeout covers the whole exchange, retries included.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ex.route.Timeout)
+		defer cancel()
+	}
+	hp.rp.ServeHTTP(w, r.WithContext(ctx))
 }
 
 func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
@@ -469,7 +527,9 @@ func (hp *httpProxy) modifyResponse(resp *http.Response) error {
 	ex.tracker.Observe(time.Since(ex.sent))
 	m := hp.s.metrics
 	lat := append(append([]string(nil), ex.labels...), statusLabel(resp.StatusCode))
-	m.latency.WithLabelValues(lat...).Observe(float64(time.Since(ex.start).Microseconds()) / 1000)
+	ms := float64(time.Since(ex.start).Microseconds()) / 1000
+	m.latency.WithLabelValues(lat...).Observe(ms)
+	hp.observeRouteLatency(ex, resp.StatusCode, ms)
 	// A 101 body is the upgraded connection itself: ReverseProxy needs it
 	// unwrapped (an io.ReadWriteCloser) to splice the two sides.
 	if resp.Body != nil && resp.Body != http.NoBody && resp.StatusCode != http.StatusSwitchingProtocols {
@@ -609,5 +669,6 @@ func (hp *httpProxy) record(ex *exchange) {
 	}
 	vals := append(append([]string(nil), ex.labels...), statusLabel(ex.status), class, ex.grpc, ex.err)
 	hp.s.metrics.responses.WithLabelValues(vals...).Inc()
+	hp.recordRoute(ex)
 	ex.tap.end(ex.status, ex.grpc, ex.err)
 }

@@ -73,6 +73,26 @@ type metrics struct {
 	connectRetries *prometheus.CounterVec
 
 	authorities *boundedLabel
+
+	// Route metrics, for requests to a Service with a ServiceProfile:
+	// what the client saw (request, response, latency) and, outbound,
+	// every attempt sent (actual), so retries show.
+	routeRequests        *prometheus.CounterVec
+	routeResponses       *prometheus.CounterVec
+	routeLatency         *prometheus.HistogramVec
+	routeActualRequests  *prometheus.CounterVec
+	routeActualResponses *prometheus.CounterVec
+	// routeRetriesSkipped counts retries the budget refused.
+	routeRetriesSkipped *prometheus.CounterVec
+}
+
+// routeLabelNames are the labels of route_request_total, as Linkerd names
+// them: dst is the Service port's authority, rt_route the route's name
+// ("" for requests no route matched).
+func routeLabelNames() []string { return []string{"direction", "dst", "rt_route"} }
+
+func routeResponseLabelNames() []string {
+	return append(routeLabelNames(), "status_code", "classification")
 }
 
 func newMetrics(reg prometheus.Registerer, maxAuthorities int) *metrics {
@@ -113,8 +133,28 @@ func newMetrics(reg prometheus.Registerer, maxAuthorities int) *metrics {
 			Name: "meshctl_proxy_connect_retries_total", Help: "Connects retried on another endpoint after a failed connect (refused, timed out, or identity not proved).",
 		}, []string{"direction"}),
 		authorities: newBoundedLabel(maxAuthorities),
+		routeRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "route_request_total", Help: "Total count of HTTP requests, by ServiceProfile route.",
+		}, routeLabelNames()),
+		routeResponses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "route_response_total", Help: "Total count of HTTP responses, by ServiceProfile route, classified by the route's response classes.",
+		}, routeResponseLabelNames()),
+		routeLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "route_response_latency_ms", Help: "Elapsed times between a request's headers being received and its response's headers being sent, by ServiceProfile route, in milliseconds.",
+			Buckets: latencyBucketsMs(),
+		}, append(routeLabelNames(), "status_code")),
+		routeActualRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "route_actual_request_total", Help: "Total count of HTTP requests sent to servers, retries included, by ServiceProfile route.",
+		}, routeLabelNames()),
+		routeActualResponses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "route_actual_response_total", Help: "Total count of HTTP responses from servers, retried ones included, by ServiceProfile route.",
+		}, routeResponseLabelNames()),
+		routeRetriesSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meshctl_proxy_route_retries_skipped_total", Help: "Failed requests of retryable routes not retried because the retry budget was spent.",
+		}, []string{"dst", "rt_route"}),
 	}
-	reg.MustRegister(m.requests, m.responses, m.latency, m.tcpOpen, m.tcpClose, m.tcpOpenConn, m.tcpRead, m.tcpWrite, m.tcpDuration, m.tlsFailures, m.connectRetries)
+	reg.MustRegister(m.requests, m.responses, m.latency, m.tcpOpen, m.tcpClose, m.tcpOpenConn, m.tcpRead, m.tcpWrite, m.tcpDuration, m.tlsFailures, m.connectRetries,
+		m.routeRequests, m.routeResponses, m.routeLatency, m.routeActualRequests, m.routeActualResponses, m.routeRetriesSkipped)
 	return m
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meshctl/meshctl/pkg/netutil"
+	"github.com/meshctl/meshctl/pkg/proxy/profile"
 )
 
 // Direction says which way a connection flows through the proxy.
@@ -61,6 +62,16 @@ const (
 // destination controller implements it later; Passthrough is the default.
 type Destination interface {
 	Resolve(ctx context.Context, t Target) ([]Endpoint, error)
+}
+
+// Profiles is implemented by a Destination that also knows the route
+// configuration of targets (the destination controller's ServiceProfiles).
+// The proxy asks it for every HTTP request, on both sides: outbound for
+// the Service the request goes to, inbound for the pod's own Service.
+type Profiles interface {
+	// Profile returns the routes of t, nil when none apply. It may wait,
+	// bounded, for the target's first answer.
+	Profile(ctx context.Context, t Target) *profile.Profile
 }
 
 // Passthrough resolves every target to its original destination.

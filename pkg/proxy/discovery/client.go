@@ -12,6 +12,7 @@ import (
 
 	destinationv1 "github.com/meshctl/meshctl/pkg/api/destination/v1"
 	"github.com/meshctl/meshctl/pkg/proxy"
+	"github.com/meshctl/meshctl/pkg/proxy/profile"
 )
 
 // ErrClosed is returned by Resolve after Close.
@@ -79,6 +80,40 @@ func (c *Client) Resolve(ctx context.Context, t proxy.Target) ([]proxy.Endpoint,
 	case <-c.ctx.Done():
 		return nil, ErrClosed
 	}
+}
+
+// Profile implements proxy.Profiles: the route configuration of t from
+// its latest snapshot. The first time a target is asked for, Profile (like
+// Resolve) waits for its snapshot, but only until Options.InitialTimeout
+// after the target was first asked for, so that a missing controller
+// delays no more than the first requests; then it answers nil (no routes).
+func (c *Client) Profile(ctx context.Context, t proxy.Target) *profile.Profile {
+	addr := netip.AddrPortFrom(t.Addr.Addr().Unmap(), t.Addr.Port())
+	if !c.inCluster(addr.Addr()) {
+		return nil
+	}
+	w, err := c.watch(addr)
+	if err != nil {
+		return nil
+	}
+	if p, ok := w.routes(); ok {
+		return p
+	}
+	wait := time.Until(w.created.Add(c.opts.InitialTimeout))
+	if wait <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-w.ready:
+		p, _ := w.routes()
+		return p
+	case <-timer.C:
+	case <-ctx.Done():
+	case <-c.ctx.Done():
+	}
+	return nil
 }
 
 // Close stops every stream and waits for them to end.

@@ -12,6 +12,7 @@ import (
 
 	destinationv1 "github.com/meshctl/meshctl/pkg/api/destination/v1"
 	"github.com/meshctl/meshctl/pkg/proxy"
+	"github.com/meshctl/meshctl/pkg/proxy/profile"
 )
 
 // watch is one target's stream state: the latest snapshot, whether one
@@ -23,14 +24,17 @@ type watch struct {
 	ready    chan struct{}
 	lastUsed atomic.Int64
 
-	mu   sync.Mutex
-	eps  []proxy.Endpoint
-	have bool
-	err  error
+	created time.Time
+
+	mu      sync.Mutex
+	eps     []proxy.Endpoint
+	profile *profile.Profile
+	have    bool
+	err     error
 }
 
 func newWatch(target netip.AddrPort, cancel context.CancelFunc) *watch {
-	return &watch{target: target, cancel: cancel, ready: make(chan struct{})}
+	return &watch{target: target, cancel: cancel, ready: make(chan struct{}), created: time.Now()}
 }
 
 func (w *watch) touch(now time.Time) { w.lastUsed.Store(now.UnixNano()) }
@@ -45,10 +49,17 @@ func (w *watch) endpoints() ([]proxy.Endpoint, bool) {
 	return w.eps, w.have
 }
 
-func (w *watch) set(eps []proxy.Endpoint) {
+// routes returns the latest snapshot's profile, nil when none applies.
+func (w *watch) routes() (*profile.Profile, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.profile, w.have
+}
+
+func (w *watch) set(eps []proxy.Endpoint, prof *profile.Profile) {
 	w.mu.Lock()
 	first := !w.have
-	w.eps, w.have, w.err = eps, true, nil
+	w.eps, w.profile, w.have, w.err = eps, prof, true, nil
 	w.mu.Unlock()
 	if first {
 		close(w.ready)
@@ -108,7 +119,7 @@ func (c *Client) recv(ctx context.Context, req *destinationv1.GetRequest, w *wat
 		if err != nil {
 			return err
 		}
-		w.set(convert(upd, w.target, c.opts.Logger))
+		w.set(convert(upd, w.target, c.opts.Logger), convertProfile(upd.GetProfile(), w.target, c.opts.Logger))
 		received()
 	}
 }
