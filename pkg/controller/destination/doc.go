@@ -13,6 +13,7 @@
 // a Source, Server streams them, Run puts it together with the admin
 // server.
 //
-// Route configuration (ServiceProfile, HTTPRoute, TrafficSplit) is not
-// served yet.
+// Each answer also carries the route configuration of the Service behind
+// the target, from its ServiceProfile (profile.go); HTTPRoute and
+// TrafficSplit are not served yet.
 package destination
