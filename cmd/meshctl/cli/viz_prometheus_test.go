@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,9 +168,15 @@ scrape_configs:
 // waitPromSum waits until Prometheus has scraped want responses in all.
 func waitPromSum(t *testing.T, url string, want float64) {
 	t.Helper()
+	waitPromSumOf(t, url, "response_total", want)
+}
+
+// waitPromSumOf waits until the sum of metric's series is want.
+func waitPromSumOf(t *testing.T, url, metric string, want float64) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(url + "/api/v1/query?query=sum(response_total)")
+		resp, err := http.Get(url + "/api/v1/query?query=sum(" + metric + ")")
 		if err == nil {
 			var body struct {
 				Data struct {
@@ -187,8 +194,88 @@ func waitPromSum(t *testing.T, url string, want float64) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("prometheus did not see %v responses within 20s", want)
+			t.Fatalf("prometheus did not see sum(%s) = %v within 20s", metric, want)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// TestVizRoutesPrometheus: Prometheus scrapes a target that serves the
+// routes fixture's client scrape (viz/testdata/routes/web-1), first its
+// start and then its end, and `viz routes --to --prometheus-url` must
+// give the rows of the saved scrapes: the same routes, success rates
+// (effective and actual) and latency quantiles; the unmatched route's
+// rt_route="" comes back without the label, as Prometheus drops empty
+// labels. Counts are extrapolated, every series by the same factor, so
+// the actual/effective ratio stays 60/50 for GET /books/{id}.
+func TestVizRoutesPrometheus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs prometheus for about 10s")
+	}
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Skip("prometheus not installed (apt-get install prometheus)")
+	}
+	fixture := filepath.Join("..", "..", "..", "viz", "testdata", "routes")
+	start, end := filepath.Join(fixture, "web-1.start.prom"), filepath.Join(fixture, "web-1.end.prom")
+	var serving atomic.Pointer[[]byte]
+	serve := func(path string) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		serving.Store(&b)
+	}
+	serve(start)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write(*serving.Load())
+	}))
+	defer target.Close()
+	promURL := startPrometheus(t, bin, strings.TrimPrefix(target.URL, "http://"))
+
+	waitPromSumOf(t, promURL, "route_response_total", 760)
+	windowStart := time.Now().Add(500 * time.Millisecond)
+	time.Sleep(2 * time.Second)
+	serve(end)
+	waitPromSumOf(t, promURL, "route_response_total", 844)
+	time.Sleep(1500 * time.Millisecond)
+	window := time.Since(windowStart).Truncate(time.Second)
+
+	viaProm := routesJSON(t, fmt.Sprintf("viz routes deploy/web --to svc/backend --to-namespace demo --prometheus-url %s -t %s -o json", promURL, window))
+	direct := routesJSON(t, "viz routes deploy/web -n demo --to svc/backend -o json --metrics-file "+start+" --metrics-file "+end)
+	if len(viaProm) != len(direct) {
+		t.Fatalf("through prometheus %d rows %+v, from the scrapes %d", len(viaProm), viaProm, len(direct))
+	}
+	near := func(a, b *float64, tol float64) bool { return a != nil && b != nil && math.Abs(*a-*b) <= tol }
+	for i, want := range direct {
+		got := viaProm[i]
+		if got.Route != want.Route || got.Service != want.Service || got.Namespace != want.Namespace || got.Authority != want.Authority {
+			t.Errorf("row %d: %s %s.%s (%s), want %s %s.%s (%s)", i, got.Route, got.Service, got.Namespace, got.Authority, want.Route, want.Service, want.Namespace, want.Authority)
+		}
+		for _, c := range []struct {
+			what      string
+			got, want *float64
+			tol       float64
+		}{
+			{"success", got.Success, want.Success, 1e-9}, {"actual_success", got.ActualSuccess, want.ActualSuccess, 1e-9},
+			{"p50", got.LatencyP50, want.LatencyP50, 0.01}, {"p95", got.LatencyP95, want.LatencyP95, 0.01}, {"p99", got.LatencyP99, want.LatencyP99, 0.01},
+		} {
+			if !near(c.got, c.want, c.tol) {
+				t.Errorf("%s %s: prometheus %v, scrapes %v", want.Route, c.what, deref(c.got), deref(c.want))
+			}
+		}
+	}
+	if get := viaProm[0]; get.Requests == nil || get.ActualRequests == nil || math.Abs(*get.ActualRequests / *get.Requests - 1.2) > 1e-9 {
+		t.Errorf("%s: actual/effective requests %v/%v, want 60/50 scaled alike", get.Route, deref(get.ActualRequests), deref(get.Requests))
+	}
+}
+
+func routesJSON(t *testing.T, args string) []viz.RouteJSON {
+	t.Helper()
+	r := run(t, args)
+	var rows []viz.RouteJSON
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rows) != nil || len(rows) == 0 {
+		t.Fatalf("meshctl %s: code %d, stdout %s, stderr %s; want routes", args, r.code, r.stdout, r.stderr)
+	}
+	return rows
 }
