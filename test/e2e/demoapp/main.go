@@ -8,7 +8,11 @@
 //	demoapp quote     gRPC server on :8082 (the standard health service)
 //	demoapp echo      line-echo TCP server on :6379 (an opaque port)
 //	demoapp load      sends RATE requests per second to web, FAIL percent
-//	                  of them to /fail
+//	                  of them to /fail and FLAKY percent to /flaky, which
+//	                  web sends on to backend's /flaky: every other
+//	                  request there fails with a 503, so a retrying
+//	                  client (the backend ServiceProfile's retryable
+//	                  route) succeeds
 //
 // Peers are found by DNS names given in flags, as real applications do.
 package main
@@ -26,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -109,6 +114,16 @@ func runWeb(ctx context.Context, args []string) error {
 	mux.HandleFunc("/fail", func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "failing on purpose", http.StatusInternalServerError)
 	})
+	mux.HandleFunc("/flaky", func(w http.ResponseWriter, r *http.Request) {
+		resp, err := h2.Get(*backend + "/flaky")
+		if err != nil {
+			http.Error(w, "backend: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		var parts []string
 		for _, c := range []struct {
@@ -164,7 +179,16 @@ func runBackend(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	var flaky atomic.Uint64
 	return serveHTTP(ctx, *addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/flaky" {
+			if flaky.Add(1)%2 == 1 {
+				http.Error(w, "flaky", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "steady")
+			return
+		}
 		proto := strings.ReplaceAll(r.Proto, "/", "")
 		if r.Header.Get("meshctl-orig-proto") != "" {
 			proto += "-marked" // the proxies' own mark must never arrive
@@ -225,6 +249,7 @@ func runLoad(ctx context.Context, args []string) error {
 	target := fs.String("target", "http://web:8080", "web URL")
 	rate := fs.Int("rate", 10, "requests per second")
 	failPct := fs.Int("fail", 10, "percent of requests sent to /fail")
+	flakyPct := fs.Int("flaky", 0, "percent of requests sent to /flaky")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -238,8 +263,11 @@ func runLoad(ctx context.Context, args []string) error {
 		case <-tick.C:
 		}
 		path := "/"
-		if i%100 < *failPct {
+		switch n := i % 100; {
+		case n < *failPct:
 			path = "/fail"
+		case n < *failPct+*flakyPct:
+			path = "/flaky"
 		}
 		go func() {
 			resp, err := client.Get(*target + path)
