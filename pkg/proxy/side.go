@@ -117,7 +117,7 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		return
 	}
 	info.target = target
-	opaque := s.cfg.OpaquePorts.Has(target.Port())
+	opaque := s.cfg.OpaquePorts.Has(target.Port()) || s.hintedOpaque(ctx, target)
 
 	var c net.Conn = conn
 	br := bufio.NewReaderSize(conn, inboundBufferSize)
@@ -277,6 +277,28 @@ func (s *side) endpoints(ctx context.Context, t Target) ([]Endpoint, error) {
 		return nil, fmt.Errorf("resolve %s: no endpoints", t.Addr)
 	}
 	return eps, nil
+}
+
+// hintedOpaque reports whether the destination says every endpoint of an
+// outbound target treats its port as opaque: then no protocol detection
+// runs, so a protocol whose server speaks first (MySQL, SMTP) does not
+// wait out the detect timeout for a client that will not speak. An error
+// here is not the connection's failure: detection decides as usual, and
+// the connect reports it.
+func (s *side) hintedOpaque(ctx context.Context, target netip.AddrPort) bool {
+	if s.direction != Outbound {
+		return false
+	}
+	eps, err := s.endpoints(ctx, Target{Addr: target})
+	if err != nil {
+		return false
+	}
+	for _, ep := range eps {
+		if ep.Protocol != EndpointOpaque {
+			return false
+		}
+	}
+	return true
 }
 
 // pick chooses among eps, leaving out those already tried, with the

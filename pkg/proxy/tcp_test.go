@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -172,4 +173,48 @@ func TestInboundDialsLoopback(t *testing.T) {
 	c.Close() // else shutdown waits its grace period for this half-open splice
 	cancel()
 	<-done
+}
+
+// TestOpaqueHintSkipsDetection: a server that speaks first (MySQL, SMTP)
+// behind endpoints the destination hints opaque greets the client at
+// once; without the hint the proxy would wait for the client's first
+// bytes until the detect timeout.
+func TestOpaqueHintSkipsDetection(t *testing.T) {
+	ln := listenLoopback(t)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("220 greetings\r\n"))
+			_ = c.Close()
+		}
+	}()
+	backend := netip.MustParseAddrPort(ln.Addr().String())
+	for _, tc := range []struct {
+		name     string
+		protocol EndpointProtocol
+		greeted  bool
+	}{
+		{"hinted opaque", EndpointOpaque, true},
+		{"no hint", EndpointDetect, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ls := startOutbound(t, Config{OutboundTarget: "127.0.0.1:1", DetectTimeout: 20 * time.Second},
+				Deps{Destination: endpointList{{Addr: backend, Protocol: tc.protocol}}})
+			c, err := net.Dial("tcp", ls.Outbound.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			// Far below the detect timeout: only a skipped detection greets.
+			_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			line, err := bufio.NewReader(c).ReadString('\n')
+			if greeted := err == nil && line == "220 greetings\r\n"; greeted != tc.greeted {
+				t.Errorf("greeted %v (%q, %v), want %v", greeted, line, err, tc.greeted)
+			}
+		})
+	}
 }
