@@ -102,10 +102,17 @@ func TestVizStatRealProxy(t *testing.T) {
 // target, and returns its inbound and admin addresses once it is ready.
 func startTestProxy(t *testing.T, target string) (inbound, admin string) {
 	t.Helper()
-	cfg := proxy.Config{
-		InboundAddr: "127.0.0.1:0", OutboundAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		InboundTarget: target, ShutdownGracePeriod: time.Second,
-	}.Defaults()
+	ls := startTestProxyWith(t, proxy.Config{InboundTarget: target}, proxy.Deps{})
+	return ls.Inbound.Addr().String(), ls.Admin.Addr().String()
+}
+
+// startTestProxyWith runs a proxy of cfg and deps on loopback ports and
+// returns its listeners once it is ready.
+func startTestProxyWith(t *testing.T, cfg proxy.Config, deps proxy.Deps) proxy.Listeners {
+	t.Helper()
+	cfg.InboundAddr, cfg.OutboundAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.ShutdownGracePeriod = time.Second
+	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +124,7 @@ func startTestProxy(t *testing.T, target string) (inbound, admin string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := proxy.New(cfg, proxy.Deps{}, log, ls)
+	p, err := proxy.New(cfg, deps, log, ls)
 	if err != nil {
 		ls.Close()
 		t.Fatal(err)
@@ -136,7 +143,7 @@ func startTestProxy(t *testing.T, target string) (inbound, admin string) {
 			t.Error("proxy did not stop within 5s")
 		}
 	})
-	admin = ls.Admin.Addr().String()
+	admin := ls.Admin.Addr().String()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		resp, err := http.Get("http://" + admin + "/ready")
@@ -151,7 +158,7 @@ func startTestProxy(t *testing.T, target string) (inbound, admin string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return ls.Inbound.Addr().String(), admin
+	return ls
 }
 
 func scrapeAdmin(t *testing.T, admin string) []byte {

@@ -1,11 +1,23 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/meshctl/meshctl/pkg/proxy"
+	"github.com/meshctl/meshctl/pkg/proxy/profile"
 	"github.com/meshctl/meshctl/pkg/testutil/golden"
+	"github.com/meshctl/meshctl/viz"
 )
 
 // routesScrapes are the --metrics-file flags of viz's "routes" fixture
@@ -87,4 +99,108 @@ func TestVizRoutesUsageErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// booksDestination sends every request to one backend and gives it the
+// ServiceProfile of books.shop: one retryable route, GET /books/{id}.
+type booksDestination struct{ backend netip.AddrPort }
+
+func (d booksDestination) Resolve(context.Context, proxy.Target) ([]proxy.Endpoint, error) {
+	return []proxy.Endpoint{{Addr: d.backend}}, nil
+}
+
+func (d booksDestination) Profile(context.Context, proxy.Target) *profile.Profile {
+	return &profile.Profile{
+		Authority: "books.shop.svc.cluster.local:80",
+		Budget:    profile.DefaultBudget(),
+		Routes: []*profile.Route{{
+			Name: "GET /books/{id}", Retryable: true,
+			Condition: profile.RequestMatch{Method: "GET", Path: regexp.MustCompile(`^(?:/books/[^/]+)$`)},
+		}},
+	}
+}
+
+// TestVizRoutesRealProxy reads a real proxy's route series: through its
+// outbound side, 4 requests to GET /books/{id}, whose first attempt the
+// backend fails with a 503 and the proxy retries, and 2 requests no route
+// matches. `viz routes --to svc/books` over two scrapes of its admin
+// /metrics must show the route with 4 requests at 100% and 8 attempts at
+// 50%, and [DEFAULT] with 2 at 100%.
+func TestVizRoutesRealProxy(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		again := seen[r.URL.Path]
+		seen[r.URL.Path] = true
+		mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/books/") && !again {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	}))
+	defer backend.Close()
+	ls := startTestProxyWith(t, proxy.Config{OutboundTarget: "127.0.0.1:1"},
+		proxy.Deps{Destination: booksDestination{backend: netip.MustParseAddrPort(strings.TrimPrefix(backend.URL, "http://"))}})
+	admin := ls.Admin.Addr().String()
+
+	dir := t.TempDir()
+	start, end := filepath.Join(dir, "web-1.start.prom"), filepath.Join(dir, "web-1.end.prom")
+	const header = "# pod: shop/web-1 deployment/web\n"
+	writeFile(t, start, header+string(scrapeAdmin(t, admin)))
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, path := range []string{"/books/1", "/books/2", "/books/3", "/books/4", "/other", "/other"} {
+		resp, err := client.Get("http://" + ls.Outbound.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d, want 200 (retried when it is a book)", path, resp.StatusCode)
+		}
+	}
+	// Responses are counted when their exchange ends, which may trail
+	// the client by a moment.
+	var last []byte
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		last = scrapeAdmin(t, admin)
+		if sumFamily(t, last, "route_response_total") >= 6 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	writeFile(t, end, header+string(last))
+
+	rows := routesJSON(t, "viz routes deploy/web -n shop --to svc/books -t 10s -o json --metrics-file "+start+" --metrics-file "+end)
+	type got struct {
+		route, service, authority                   string
+		requests, success, actualRequests, actualOK any
+	}
+	want := []got{
+		{"GET /books/{id}", "books", "books.shop.svc.cluster.local", 4.0, 1.0, 8.0, 0.5},
+		{"[DEFAULT]", "books", "books.shop.svc.cluster.local", 2.0, 1.0, 2.0, 1.0},
+	}
+	var have []got
+	for _, r := range rows {
+		have = append(have, got{r.Route, r.Service, r.Authority, deref(r.Requests), deref(r.Success), deref(r.ActualRequests), deref(r.ActualSuccess)})
+	}
+	if fmt.Sprint(have) != fmt.Sprint(want) {
+		t.Errorf("routes = %v\nwant     %v", have, want)
+	}
+}
+
+// sumFamily sums the counters of one family in a scrape.
+func sumFamily(t *testing.T, b []byte, family string) float64 {
+	t.Helper()
+	fams, err := viz.ParseMetrics(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, m := range fams[family].GetMetric() {
+		n += m.GetCounter().GetValue()
+	}
+	return n
 }
