@@ -61,7 +61,7 @@ func WriteReport(w io.Writer, res *Result, o ReportOptions) error {
 // passedByAll returns the checks that every decided workload passed, in
 // check order.
 func passedByAll(rs []Resource) []string {
-	all := []string{sidecar.CheckHostNetwork, sidecar.CheckThirdParty, sidecar.CheckDisabled, sidecar.CheckUDP, sidecar.CheckAutomount, sidecar.CheckAnnotations}
+	all := []string{sidecar.CheckHostNetwork, sidecar.CheckThirdParty, sidecar.CheckDisabled, sidecar.CheckUDP, sidecar.CheckAutomount, sidecar.CheckAnnotations, sidecar.CheckGrace}
 	var decided []*sidecar.Decision
 	for _, r := range rs {
 		if r.Decision != nil {

@@ -130,6 +130,11 @@ func (in *Injector) Decide(req Request) (*Decision, error) {
 	if len(d.Refusals) > 0 {
 		return d, nil
 	}
+	if w, ok := graceWarning(values, &tpl.Spec); ok {
+		d.Warnings = append(d.Warnings, w)
+	} else {
+		d.Passed = append(d.Passed, CheckGrace)
+	}
 	d.Inject = true
 	d.Values = values
 	if req.SkipRender {

@@ -14,6 +14,7 @@ import (
 const (
 	EventInjected         = "Injected"
 	EventInjectionSkipped = "InjectionSkipped"
+	EventInjectionWarning = "InjectionWarning"
 )
 
 // EventSink records Kubernetes Events. Implementations must not block the

@@ -188,7 +188,14 @@ func (h *webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 	h.count(resultInjected, "")
 	h.event(ctx, ref, corev1.EventTypeNormal, EventInjected, "meshctl proxy injected")
 	pt := admissionv1.PatchTypeJSONPatch
-	return &admissionv1.AdmissionResponse{Allowed: true, Patch: patch, PatchType: &pt}
+	resp := &admissionv1.AdmissionResponse{Allowed: true, Patch: patch, PatchType: &pt}
+	// Warnings reach whoever created the pod (kubectl prints them) and
+	// the pod's owner's events, as `meshctl inject` prints them with ‼.
+	for _, w := range d.Warnings {
+		resp.Warnings = append(resp.Warnings, "meshctl: "+w.Message)
+		h.event(ctx, ref, corev1.EventTypeWarning, EventInjectionWarning, w.Message)
+	}
+	return resp
 }
 
 func (h *webhook) count(result, reason string) {

@@ -302,7 +302,7 @@ func TestWebhookInjects(t *testing.T) {
 	p := webPod(map[string]string{meshapi.AnnotationInject: "enabled"})
 	p.Spec.InitContainers = []corev1.Container{{Name: "setup", Image: "busybox"}}
 	p.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
-	if _, pod = h.admit("plain", p); pod == nil {
+	if resp, pod = h.admit("plain", p); pod == nil {
 		t.Fatal("annotated pod not injected")
 	}
 	var names []string
@@ -311,6 +311,27 @@ func TestWebhookInjects(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "meshctl-init,meshctl-proxy,setup" || len(pod.Spec.Volumes) != 3 || pod.Spec.Volumes[0].Name != "data" {
 		t.Errorf("init containers %v volumes %d", names, len(pod.Spec.Volumes))
+	}
+	if len(resp.Warnings) != 0 {
+		t.Errorf("warnings for a pod without problems: %v", resp.Warnings)
+	}
+	// A warning is injected all the same, and said to the pod's creator.
+	p = webPod(map[string]string{meshapi.AnnotationInject: "enabled", "config.meshctl.io/proxy-wait-before-exit-seconds": "40"})
+	resp, pod = h.admit("plain", p)
+	if pod == nil {
+		t.Fatal("pod with a warning not injected")
+	}
+	if len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], "terminationGracePeriodSeconds is the default 30") {
+		t.Errorf("warnings %v, want the grace-period one", resp.Warnings)
+	}
+	warned := 0
+	for _, ev := range h.events("plain", "InjectionWarning") {
+		if strings.HasPrefix(ev, "InjectionWarning: ") && strings.Contains(ev, "waits 40s") {
+			warned++
+		}
+	}
+	if warned != 1 {
+		t.Errorf("%d warning events, want 1", warned)
 	}
 }
 
