@@ -153,17 +153,8 @@ func TestJourney(t *testing.T) {
 	})
 
 	j.stage("viz routes shows the routes", func(t *testing.T) {
-		// Skipped until `viz routes` lands (issue 7: per-route metrics
-		// from ServiceProfile or HTTPRoute routes in the proxy); then the
-		// web front's routes must show the demo's traffic.
 		requireCommand(t, "issue 7", "viz", "routes")
-		out, errOut, code := meshctl(t, "viz", "routes", "deploy/web", "-n", demoNamespace, "-t", "10s", "-o", "json")
-		if code != 0 {
-			t.Fatalf("viz routes: exit %d\n%s", code, errOut)
-		}
-		if !strings.Contains(out, `"rps"`) {
-			t.Fatalf("viz routes shows no route with traffic:\n%s", out)
-		}
+		vizRoutesShowsDemoRoutes(t)
 	})
 
 	j.stage("viz tap shows live requests", func(t *testing.T) {
