@@ -99,8 +99,8 @@ k8s_ldflags() {
 flags_hash() { printf '%s' "CGO_ENABLED=$CGO_ENABLED -trimpath $*" | sha256sum | cut -c1-8; }
 k8s_bin_dir()     { echo "$CACHE/bin/k8s-$K8S_VERSION-$(go_version)-$(flags_hash "$(k8s_ldflags)")"; }
 etcd_bin_dir()    { echo "$CACHE/bin/etcd-$ETCD_VERSION-$(go_version)-$(flags_hash "-s -w")"; }
-coredns_bin_dir() { echo "$CACHE/bin/coredns-$COREDNS_VERSION-$(go_version)-$(flags_hash "-s -w")"; }
-images_dir()      { echo "$CACHE/images/$(go_version)-coredns-$COREDNS_VERSION-$(cd "$HACK_DIR/images" && cat go.mod ./*/*.go mkimage/*.go 2>/dev/null | sha256sum | cut -c1-8)"; }
+coredns_bin_dir() { echo "$CACHE/bin/coredns-$COREDNS_VERSION-$(go_version)-$(flags_hash "-s -w")-$(sha256sum "$HACK_DIR/wrappers/coredns/main.go" | cut -c1-8)"; }
+images_dir()      { echo "$CACHE/images/$(go_version)-$(basename "$(coredns_bin_dir)")-$(cd "$HACK_DIR/images" && cat go.mod ./*/*.go mkimage/*.go 2>/dev/null | sha256sum | cut -c1-8)"; }
 
 # resolve the binaries used by up/env (no build here)
 resolve_bins() {
