@@ -1,8 +1,8 @@
 // Package dashboard is the web UI behind `meshctl viz dashboard`: an
 // http.Handler built from a viz.Source that serves a small embedded page
 // (plain HTML, JavaScript and CSS, no build step) and the JSON it polls,
-// /api/stat and /api/edges, computed exactly as `viz stat -o json` and
-// `viz edges -o json`.
+// /api/stat, /api/edges and /api/routes, computed exactly as `viz stat -o
+// json`, `viz edges -o json` and `viz routes -o json`.
 //
 // The handler is meant for a loopback listener: it answers only requests
 // whose Host is on an allow-list (against DNS rebinding), refuses any

@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -45,15 +43,7 @@ type Handler struct {
 	mux     *http.ServeMux
 
 	mu    sync.Mutex
-	cache map[string]*cached
-}
-
-// cached is one namespace's snapshot; ready is closed once it is fetched.
-type cached struct {
-	ready chan struct{}
-	at    time.Time
-	snap  *viz.Snapshot
-	err   error
+	cache map[snapshotKey]*cached
 }
 
 // New returns the dashboard handler.
@@ -70,7 +60,7 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	h := &Handler{opts: o, allowed: map[string]bool{}, mux: http.NewServeMux(), cache: map[string]*cached{}}
+	h := &Handler{opts: o, allowed: map[string]bool{}, mux: http.NewServeMux(), cache: map[snapshotKey]*cached{}}
 	for _, host := range o.AllowedHosts {
 		h.allowed[strings.ToLower(host)] = true
 	}
@@ -81,6 +71,7 @@ func New(o Options) (*Handler, error) {
 	h.mux.Handle("GET /", http.FileServerFS(static))
 	h.mux.HandleFunc("GET /api/stat", h.stat)
 	h.mux.HandleFunc("GET /api/edges", h.edges)
+	h.mux.HandleFunc("GET /api/routes", h.routes)
 	return h, nil
 }
 
@@ -154,7 +145,7 @@ func (h *Handler) stat(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	snap, err := h.snapshot(r.Context(), sel.Namespace)
+	snap, err := h.snapshot(r.Context(), snapshotKey{namespace: sel.Namespace})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
@@ -173,61 +164,13 @@ func (h *Handler) edges(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	snap, err := h.snapshot(r.Context(), sel.Namespace)
+	snap, err := h.snapshot(r.Context(), snapshotKey{namespace: sel.Namespace})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
 	edges := viz.Edges(snap, viz.EdgesOptions{Selection: sel})
 	writeJSON(w, edgesResponse{Edges: viz.EdgesJSON(edges), Notes: notes(snap)})
-}
-
-// snapshot returns a snapshot of every meshed pod of namespace ("" for
-// all), fetching it once per CacheTTL however many requests ask.
-func (h *Handler) snapshot(ctx context.Context, namespace string) (*viz.Snapshot, error) {
-	h.mu.Lock()
-	c := h.cache[namespace]
-	if c != nil {
-		select {
-		case <-c.ready:
-			if h.opts.Now().Sub(c.at) >= h.opts.CacheTTL || c.err != nil {
-				c = nil
-			}
-		default: // being fetched: wait for it
-		}
-	}
-	if c == nil {
-		c = &cached{ready: make(chan struct{})}
-		h.cache[namespace] = c
-		go h.fetch(c, namespace)
-	}
-	h.mu.Unlock()
-	select {
-	case <-c.ready:
-		return c.snap, c.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// fetch runs the source for one namespace. It is not tied to the request
-// that started it, so that a closed tab does not fail the others waiting.
-func (h *Handler) fetch(c *cached, namespace string) {
-	q := viz.Query{Namespace: namespace, Selections: []viz.Selection{{Kind: viz.KindPod, Namespace: namespace}}}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c.snap, c.err = h.opts.Source.Snapshot(ctx, q)
-	c.at = h.opts.Now()
-	close(c.ready)
-}
-
-func notes(snap *viz.Snapshot) []string {
-	out := []string{}
-	for _, sc := range snap.Failed() {
-		out = append(out, fmt.Sprintf("pod %s/%s did not answer, its numbers are missing: %v", sc.Pod.Namespace, sc.Pod.Name, sc.Err))
-	}
-	sort.Strings(out)
-	return out
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
