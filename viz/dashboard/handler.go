@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -32,15 +33,31 @@ type Options struct {
 	AllowedHosts []string
 	// CacheTTL is how long a snapshot is reused (default DefaultCacheTTL).
 	CacheTTL time.Duration
+	// Tap streams the proxies' tap events for /api/tap (a *viz.Tapper, or
+	// one built on first use); nil turns the tap view off, and TapOff then
+	// says why.
+	Tap Tapper
+	// TapOff explains, on the page, why there is no tap when Tap is nil.
+	TapOff string
+	// TapLimits bound each tap stream and their number (zero fields take
+	// their defaults).
+	TapLimits TapLimits
 	// Now replaces the clock in tests.
 	Now func() time.Time
 }
 
-// Handler serves the dashboard.
+// Handler serves the dashboard. Close ends its tap streams, which outlive
+// the HTTP server's Shutdown (they are hijacked connections).
 type Handler struct {
 	opts    Options
 	allowed map[string]bool
 	mux     *http.ServeMux
+
+	// streams ends every tap stream when cancelled (Close).
+	streams context.Context
+	cancel  context.CancelFunc
+	// tapSlots holds one token per open tap stream.
+	tapSlots chan struct{}
 
 	mu    sync.Mutex
 	cache map[snapshotKey]*cached
@@ -60,7 +77,12 @@ func New(o Options) (*Handler, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	h := &Handler{opts: o, allowed: map[string]bool{}, mux: http.NewServeMux(), cache: map[snapshotKey]*cached{}}
+	o.TapLimits = o.TapLimits.withDefaults()
+	h := &Handler{
+		opts: o, allowed: map[string]bool{}, mux: http.NewServeMux(), cache: map[snapshotKey]*cached{},
+		tapSlots: make(chan struct{}, o.TapLimits.MaxStreams),
+	}
+	h.streams, h.cancel = context.WithCancel(context.Background())
 	for _, host := range o.AllowedHosts {
 		h.allowed[strings.ToLower(host)] = true
 	}
@@ -72,8 +94,12 @@ func New(o Options) (*Handler, error) {
 	h.mux.HandleFunc("GET /api/stat", h.stat)
 	h.mux.HandleFunc("GET /api/edges", h.edges)
 	h.mux.HandleFunc("GET /api/routes", h.routes)
+	h.mux.HandleFunc("GET /api/tap", h.tap)
 	return h, nil
 }
+
+// Close ends the tap streams; pass it to http.Server.RegisterOnShutdown.
+func (h *Handler) Close() { h.cancel() }
 
 // ServeHTTP checks Host, Origin and method, sets the security headers, and
 // routes the request.
