@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/meshctl/meshctl/viz"
 )
 
 // chromiumPath finds Debian's chromium (apt-get install chromium; .ci/run
@@ -57,10 +59,12 @@ const readPage = `(() => {
   return {rows, edges, nodes};
 })()`
 
-// TestBrowser loads the dashboard over the "shop" fixture in headless
-// Chromium and checks what a user sees: the workloads with the golden
-// numbers, and the topology's edges, mTLS solid green and plaintext dashed
-// with its reason. A screenshot is kept in the test's artifact directory.
+// TestBrowser loads the dashboard over the "shop" and "routes" fixtures in
+// headless Chromium and checks what a user sees: the workloads with the
+// golden numbers, and the topology's edges, mTLS solid green and plaintext
+// dashed with its reason; then a workload's page (checkWorkloadPage): its
+// routes and a live tap of a real proxy. Screenshots are kept in the
+// test's artifact directory.
 func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a browser; not with -short")
@@ -70,10 +74,15 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Options{Source: shopSource(t), AllowedHosts: []string{l.Addr().String()}})
+	const token = "browser-tap-token"
+	proxy := startTapProxy(t, token)
+	src := shopSource(t).(*viz.Offline)
+	src.Files = append(src.Files, routesFiles(t)...)
+	h, err := New(Options{Source: src, AllowedHosts: []string{l.Addr().String()}, Tap: proxy.tapper(t, token)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer h.Close()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -111,15 +120,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read the page: %v", err)
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100) /* 100: PNG */)
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	path := filepath.Join(t.ArtifactDir(), "dashboard.png")
-	if err := os.WriteFile(path, shot, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	screenshot(t, ctx, "dashboard.png")
 
 	// The numbers of viz/testdata/golden/stat_deploy.txt.
 	wantRows := map[string][]string{
@@ -145,4 +146,21 @@ func TestBrowser(t *testing.T) {
 	if want := []string{"10.9.9.9:443", "shop/sts/db", "shop/web"}; !reflect.DeepEqual(state.Nodes, want) {
 		t.Errorf("nodes = %v, want %v", state.Nodes, want)
 	}
+
+	checkWorkloadPage(t, ctx, proxy)
+}
+
+// screenshot keeps a PNG of the whole page in the test's artifact
+// directory.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100) /* 100: PNG */)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(t.ArtifactDir(), name)
+	if err := os.WriteFile(path, shot, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -209,10 +210,33 @@ func TestSnapshotShared(t *testing.T) {
 
 func TestAssetsServed(t *testing.T) {
 	h := newTestHandler(t, shopSource(t))
-	for path, want := range map[string]string{"/": "<svg id=\"graph\"", "/app.js": "api/edges", "/style.css": ".edge.plaintext"} {
+	for path, want := range map[string]string{
+		"/": "<svg id=\"graph\"", "/app.js": "api/edges", "/routes.js": "api/routes", "/tap.js": "api/tap",
+		"/main.js": "hashchange", "/style.css": ".edge.plaintext",
+	} {
 		w := do(h, "GET", path, nil)
 		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {
 			t.Errorf("%s: code %d, body lacks %q", path, w.Code, want)
+		}
+	}
+}
+
+// TestAssetsInsertTextOnly: the page's scripts never parse data as HTML;
+// they insert text (textContent) and attributes only.
+func TestAssetsInsertTextOnly(t *testing.T) {
+	scripts, err := fs.Glob(assets, "assets/*.js")
+	if err != nil || len(scripts) < 4 {
+		t.Fatalf("scripts %v: %v", scripts, err)
+	}
+	for _, name := range scripts {
+		b, err := assets.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sink := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "srcdoc", "createContextualFragment", "DOMParser"} {
+			if strings.Contains(string(b), sink) {
+				t.Errorf("%s uses %s", name, sink)
+			}
 		}
 	}
 }

@@ -1,5 +1,6 @@
-// meshctl viz dashboard: polls /api/stat and /api/edges and renders them.
-// Data is only ever inserted as text (textContent, attributes), never HTML.
+// meshctl viz dashboard: the shared helpers, and the list view, which polls
+// /api/stat and /api/edges and renders them. Data is only ever inserted as
+// text (textContent, attributes), never HTML.
 "use strict";
 
 const REFRESH_MS = 5000;
@@ -30,6 +31,11 @@ const COLUMNS = [
   ["LATENCY_P99", "p99", (r) => fmt.ms(r.latency_ms_p99)],
   ["TCP_CONN", "tcp", (r) => fmt.int(r.tcp_open_connections)],
 ];
+
+// viewHash is the address of a resource's view: #/KIND/NAMESPACE/NAME.
+function viewHash(kind, namespace, name) {
+  return "#/" + [kind, namespace, name].map(encodeURIComponent).join("/");
+}
 
 async function getJSON(path, params) {
   const q = new URLSearchParams(params).toString();
@@ -67,7 +73,13 @@ function renderStats(rows) {
         let c = cls;
         if (text === "-") c += " nodata";
         if (cls === "success" && r.success !== null && r.success < 0.95) c += " bad";
-        tr.append(el("td", { class: c }, text));
+        const td = el("td", { class: c });
+        if (cls === "name" && r.kind !== "namespace") {
+          td.append(el("a", { href: viewHash(r.kind, r.namespace, r.name), title: "routes and live requests" }, text));
+        } else {
+          td.textContent = text;
+        }
+        tr.append(td);
       }
       body.append(tr);
     }
@@ -140,35 +152,18 @@ function renderNamespaces(rows) {
   sel.value = names.includes(current) ? current : "";
 }
 
-let timer = null;
-
-async function refresh() {
-  clearTimeout(timer);
+// refreshList fetches and renders the list view; it returns the notes, or
+// null when current() says the page moved on meanwhile.
+async function refreshList(current) {
   const params = { resource: $("resource").value, namespace: $("namespace").value };
-  const status = $("status");
-  try {
-    const [nsResp, stat, edges] = await Promise.all([
-      getJSON("api/stat", { resource: "ns" }),
-      getJSON("api/stat", params),
-      getJSON("api/edges", params),
-    ]);
-    renderNamespaces(nsResp.rows);
-    renderStats(stat.rows);
-    renderGraph(edges.edges);
-    const notes = $("notes");
-    notes.replaceChildren(...[...new Set([...stat.notes, ...edges.notes])].map((n) => el("li", {}, n)));
-    status.textContent = "updated " + new Date().toLocaleTimeString();
-    status.className = "";
-    document.body.dataset.loaded = "true";
-  } catch (err) {
-    status.textContent = String(err.message || err);
-    status.className = "error";
-  }
-  timer = setTimeout(refresh, REFRESH_MS);
+  const [nsResp, stat, edges] = await Promise.all([
+    getJSON("api/stat", { resource: "ns" }),
+    getJSON("api/stat", params),
+    getJSON("api/edges", params),
+  ]);
+  if (!current()) return null;
+  renderNamespaces(nsResp.rows);
+  renderStats(stat.rows);
+  renderGraph(edges.edges);
+  return [...stat.notes, ...edges.notes];
 }
-
-document.addEventListener("DOMContentLoaded", () => {
-  $("namespace").addEventListener("change", refresh);
-  $("resource").addEventListener("change", refresh);
-  refresh();
-});
