@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/meshctl/meshctl/pkg/meshapi"
 	"github.com/meshctl/meshctl/viz"
 	"github.com/meshctl/meshctl/viz/dashboard"
 )
@@ -29,9 +30,28 @@ const (
 type vizDashboardOptions struct {
 	*globalOptions
 	src     vizSourceOptions
+	tap     vizTapFlags
 	address string
 	port    int
 	show    string
+}
+
+// dashboardTapper is the dashboard's tap source: for each stream the page
+// opens, it builds the Tapper of viz tap (the token from the Secret or
+// --token-file, a client without request timeout), so that the dashboard
+// starts without a cluster and reads the token only when tapping.
+type dashboardTapper struct {
+	flags *vizTapFlags
+	g     *globalOptions
+}
+
+// Run builds the Tapper and taps q until ctx ends.
+func (d dashboardTapper) Run(ctx context.Context, q viz.TapQuery, emit func(viz.TapEvent), note func(string)) error {
+	t, err := d.flags.tapper(ctx, d.g)
+	if err != nil {
+		return err
+	}
+	return t.Run(ctx, q, emit, note)
 }
 
 func newVizDashboardCmd(g *globalOptions) *cobra.Command {
@@ -43,6 +63,14 @@ func newVizDashboardCmd(g *globalOptions) *cobra.Command {
 the stat columns (MESHED, SUCCESS, RPS, LATENCY_P50/P95/P99, TCP_CONN),
 refreshed every 5 seconds, and a topology graph of the edges between them
 (mTLS edges solid green, plaintext edges dashed red with the reason).
+
+A workload's page shows its routes as viz routes computes them: those it
+served, and those it called, per destination Service (EFFECTIVE and ACTUAL
+success and RPS, which differ when the proxy retries); a Service's page,
+the routes its pods served for it. Routes exist only for Services with a
+ServiceProfile. The workload's page also taps its proxies, as viz tap does
+(the tap token from Secret meshctl-tap-token, or --token-file): a live list
+of sampled requests, at most 10 new ones per second, for 5 minutes at most.
 
 The numbers come from the same source as viz stat: the viz Prometheus when
 it is installed, else direct scrapes of the proxies through the API server,
@@ -71,6 +99,7 @@ only. The URL is printed; no browser is started.`,
 	f.DurationVarP(&o.src.window, "time-window", "t", viz.DefaultDirectWindow, "Time between the two scrapes of a direct source, or the range of Prometheus' increase() (default 1m there)")
 	f.StringArrayVar(&o.src.metricsFiles, "metrics-file", nil, "Serve saved /metrics scrapes instead of the cluster's (repeat: the first is the start of the window, the last its end)")
 	f.StringVar(&o.src.prometheusURL, "prometheus-url", "", "Query this Prometheus instead of the viz Prometheus or the proxies")
+	f.StringVar(&o.tap.tokenFile, "token-file", "", "Read the tap token of the tap view from this file instead of Secret "+meshapi.TapTokenSecretName+" in the control plane's namespace")
 	return cmd
 }
 
@@ -120,11 +149,15 @@ func (o *vizDashboardOptions) run(ctx context.Context) error {
 		return fmt.Errorf("listen on %s port %d: %w (pick another with --port, or 0 for a free one)", o.address, o.port, err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
-	h, err := dashboard.New(dashboard.Options{Source: src, AllowedHosts: allowedHosts(o.address, port)})
+	h, err := dashboard.New(dashboard.Options{
+		Source: src, AllowedHosts: allowedHosts(o.address, port),
+		Tap: dashboardTapper{flags: &o.tap, g: o.globalOptions},
+	})
 	if err != nil {
 		l.Close()
 		return err
 	}
+	defer h.Close()
 	if ip := net.ParseIP(o.address); ip != nil && !ip.IsLoopback() {
 		fmt.Fprintf(o.streams.ErrOut, "warning: the dashboard listens on %s, beyond this machine, without authentication\n", o.address)
 	}
@@ -143,6 +176,9 @@ func (o *vizDashboardOptions) run(ctx context.Context) error {
 		IdleTimeout:       dashboardIdleTimeout,
 		MaxHeaderBytes:    16 << 10,
 	}
+	// Tap streams are hijacked connections, which Shutdown does not wait
+	// for: it ends them.
+	srv.RegisterOnShutdown(h.Close)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	select {
