@@ -83,6 +83,7 @@ func TestDecideReasons(t *testing.T) {
 		refusal string
 		skip    string
 		warn    string
+		injects bool
 	}{
 		{name: "hostNetwork", tpl: func() corev1.PodTemplateSpec { p := podTemplate(nil); p.Spec.HostNetwork = true; return p }(), refusal: ReasonHostNetwork},
 		{name: "istio", tpl: podTemplate(nil, corev1.Container{Name: "app"}, corev1.Container{Name: "istio-proxy"}), refusal: ReasonThirdPartySidecar},
@@ -98,6 +99,14 @@ func TestDecideReasons(t *testing.T) {
 		{name: "disabled", tpl: podTemplate(map[string]string{meshapi.AnnotationInject: "disabled"}), skip: ReasonInjectDisabled},
 		{name: "opt-in missing", tpl: podTemplate(nil), optIn: true, skip: ReasonNotEnabled},
 		{name: "opt-in ns disabled", tpl: podTemplate(nil), optIn: true, ns: map[string]string{meshapi.AnnotationInject: "disabled"}, skip: ReasonInjectDisabled},
+		// The opt-in rules `meshctl check` (MESH406) relies on, as the webhook applies them.
+		{name: "opt-in ns enabled", tpl: podTemplate(nil), optIn: true, ns: map[string]string{meshapi.AnnotationInject: "enabled"}, injects: true},
+		{name: "opt-in ns ingress", tpl: podTemplate(nil), optIn: true, ns: map[string]string{meshapi.AnnotationInject: "ingress"}, injects: true},
+		{name: "opt-in pod enabled, ns plain", tpl: podTemplate(map[string]string{meshapi.AnnotationInject: "enabled"}), optIn: true, injects: true},
+		{name: "opt-in pod enabled, ns disabled", tpl: podTemplate(map[string]string{meshapi.AnnotationInject: "enabled"}), optIn: true, ns: map[string]string{meshapi.AnnotationInject: "disabled"}, injects: true},
+		{name: "opt-in pod disabled, ns enabled", tpl: podTemplate(map[string]string{meshapi.AnnotationInject: "disabled"}), optIn: true, ns: map[string]string{meshapi.AnnotationInject: "enabled"}, skip: ReasonInjectDisabled},
+		{name: "opt-in pod unsupported value, ns enabled", tpl: podTemplate(map[string]string{meshapi.AnnotationInject: "yes"}), optIn: true, ns: map[string]string{meshapi.AnnotationInject: "enabled"}, skip: ReasonNotEnabled},
+		{name: "opt-in ns enabled, hostNetwork", tpl: func() corev1.PodTemplateSpec { p := podTemplate(nil); p.Spec.HostNetwork = true; return p }(), optIn: true, ns: map[string]string{meshapi.AnnotationInject: "enabled"}, refusal: ReasonHostNetwork},
 		{name: "udp", tpl: podTemplate(nil, corev1.Container{Name: "dns", Ports: []corev1.ContainerPort{{ContainerPort: 53, Protocol: corev1.ProtocolUDP}}}), warn: ReasonUDPPorts},
 		{name: "unknown annotation", tpl: podTemplate(map[string]string{"config.meshctl.io/nope": "1"}), warn: ReasonUnknownAnnotations},
 	}
@@ -127,6 +136,10 @@ func TestDecideReasons(t *testing.T) {
 			case c.warn != "":
 				if !d.Inject || !has(d.Warnings, c.warn) {
 					t.Errorf("want warning %s: %+v", c.warn, d)
+				}
+			case c.injects:
+				if !d.Inject || len(d.Skips) > 0 || len(d.Refusals) > 0 {
+					t.Errorf("want injection: %+v", d)
 				}
 			}
 		})
