@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
@@ -113,16 +114,18 @@ func meshctlConfig() Category {
 		{
 			Code:        "MESH203",
 			Description: "ClusterRoles, ClusterRoleBindings, Roles and RoleBindings exist",
-			Hint:        "re-apply the control plane: `meshctl upgrade | kubectl apply -f -`",
+			Hint:        "re-apply the control plane: `meshctl upgrade | kubectl apply -f -`, or `meshctl check --fix` to re-create only the missing ones, as `meshctl upgrade` renders them",
 			Fatal:       true,
-			Run:         objectsExist("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"),
+			Run:         objectsExist(rbacKinds()...),
+			Fix:         recreateMissing(rbacKinds()...),
 		},
 		{
 			Code:        "MESH204",
 			Description: "ServiceAccounts exist",
-			Hint:        "re-apply the control plane: `meshctl upgrade | kubectl apply -f -`",
+			Hint:        "re-apply the control plane: `meshctl upgrade | kubectl apply -f -`, or `meshctl check --fix` to re-create only the missing ones, as `meshctl upgrade` renders them",
 			Fatal:       true,
 			Run:         objectsExist("ServiceAccount"),
+			Fix:         recreateMissing("ServiceAccount"),
 		},
 		{
 			Code:        "MESH205",
@@ -135,43 +138,70 @@ func meshctlConfig() Category {
 	}}
 }
 
+// rbacKinds are the kinds MESH203 checks and re-creates.
+func rbacKinds() []string {
+	return []string{"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+}
+
 // objectsExist checks that every rendered object of the kinds exists.
 func objectsExist(kinds ...string) func(context.Context, *Env) error {
 	return func(ctx context.Context, env *Env) error {
-		var missing []string
-		checked := 0
-		for _, o := range env.Manifest {
-			if !slices.Contains(kinds, o.Kind) {
-				continue
-			}
-			checked++
-			gv, err := schema.ParseGroupVersion(o.APIVersion)
-			if err != nil {
-				return fmt.Errorf("rendered %s %s: %w", o.Kind, o.Name, err)
-			}
-			gvr := gv.WithResource(resourceFor(o.Kind))
-			var getErr error
-			if o.Namespace != "" {
-				_, getErr = env.Dynamic.Resource(gvr).Namespace(o.Namespace).Get(ctx, o.Name, metav1.GetOptions{})
-			} else {
-				_, getErr = env.Dynamic.Resource(gvr).Get(ctx, o.Name, metav1.GetOptions{})
-			}
-			switch {
-			case apierrors.IsNotFound(getErr):
-				missing = append(missing, describeObject(o))
-			case getErr != nil:
-				return fmt.Errorf("get %s: %w", describeObject(o), getErr)
-			}
+		missing, checked, err := missingObjects(ctx, env, kinds)
+		if err != nil {
+			return err
 		}
 		if checked == 0 {
 			return fmt.Errorf("nothing of kind %s was rendered to compare against", strings.Join(kinds, "/"))
 		}
 		if len(missing) > 0 {
-			sort.Strings(missing)
-			return fmt.Errorf("missing: %s", strings.Join(missing, ", "))
+			names := make([]string, len(missing))
+			for i, o := range missing {
+				names[i] = describeObject(o)
+			}
+			sort.Strings(names)
+			return fmt.Errorf("missing: %s", strings.Join(names, ", "))
 		}
 		return nil
 	}
+}
+
+// missingObjects returns the rendered objects of the kinds that the
+// cluster does not have (NotFound), in manifest order, and how many
+// objects of the kinds were rendered. Any other error of the API server
+// is returned: nothing is known to be missing then.
+func missingObjects(ctx context.Context, env *Env, kinds []string) (missing []Object, checked int, err error) {
+	for _, o := range env.Manifest {
+		if !slices.Contains(kinds, o.Kind) {
+			continue
+		}
+		checked++
+		res, err := objectResource(env, o)
+		if err != nil {
+			return nil, 0, err
+		}
+		_, getErr := res.Get(ctx, o.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(getErr):
+			missing = append(missing, o)
+		case getErr != nil:
+			return nil, 0, fmt.Errorf("get %s: %w", describeObject(o), getErr)
+		}
+	}
+	return missing, checked, nil
+}
+
+// objectResource is the dynamic client of a rendered object's resource,
+// in its namespace when it has one.
+func objectResource(env *Env, o Object) (dynamic.ResourceInterface, error) {
+	gv, err := schema.ParseGroupVersion(o.APIVersion)
+	if err != nil {
+		return nil, fmt.Errorf("rendered %s %s: %w", o.Kind, o.Name, err)
+	}
+	res := env.Dynamic.Resource(gv.WithResource(resourceFor(o.Kind)))
+	if o.Namespace != "" {
+		return res.Namespace(o.Namespace), nil
+	}
+	return res, nil
 }
 
 func describeObject(o Object) string {

@@ -3,12 +3,20 @@ package check
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/meshctl/meshctl/pkg/meshapi"
 	"github.com/meshctl/meshctl/pkg/testutil/golden"
@@ -53,6 +61,104 @@ func withRenderedWebhook(f *fixture) {
 	}
 }
 
+// The RBAC and ServiceAccount documents of a rendered control plane.
+const (
+	renderedIdentityClusterRole = `# Source: meshctl-control-plane/templates/identity.yaml
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: meshctl-identity
+rules:
+  - apiGroups: ["authentication.k8s.io"]
+    resources: ["tokenreviews"]
+    verbs: ["create"]
+`
+	renderedPolicyClusterRole = `# Source: meshctl-control-plane/templates/policy.yaml
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: meshctl-policy
+  labels:
+    app.kubernetes.io/part-of: meshctl
+rules:
+  # Read the policy resources and the pods they select.
+  - apiGroups: ["policy.meshctl.io"]
+    resources: ["servers", "authorizationpolicies"]
+    verbs: ["get", "list", "watch"]
+`
+	renderedIdentityRole = `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: meshctl-identity
+  namespace: meshctl
+rules:
+  - apiGroups: [""]
+    resources: ["secrets"]
+    resourceNames: ["meshctl-identity-issuer"]
+    verbs: ["get", "watch"]
+`
+	renderedIdentityRoleBinding = `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: meshctl-identity
+  namespace: meshctl
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: meshctl-identity
+subjects:
+  - kind: ServiceAccount
+    name: meshctl-identity
+    namespace: meshctl
+`
+	renderedIdentityServiceAccount = `apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: meshctl-identity
+  namespace: meshctl
+automountServiceAccountToken: false
+`
+)
+
+// withRenderedRBAC renders the control plane's RBAC and ServiceAccount with
+// their documents: ClusterRole meshctl-identity and Role meshctl/meshctl-identity
+// exist in the cluster (as edited there, not as rendered), ClusterRole
+// meshctl-policy and RoleBinding meshctl/meshctl-identity do not.
+func withRenderedRBAC(f *fixture) {
+	var kept []Object
+	for _, o := range f.manifest {
+		if o.Kind != "ClusterRole" && o.Kind != "ServiceAccount" {
+			kept = append(kept, o)
+		}
+	}
+	rbac := func(kind, name, namespace, raw string) Object {
+		return Object{APIVersion: "rbac.authorization.k8s.io/v1", Kind: kind, Name: name, Namespace: namespace, Raw: []byte(raw)}
+	}
+	f.manifest = append(kept,
+		Object{APIVersion: "v1", Kind: "ServiceAccount", Name: "meshctl-identity", Namespace: ns, Raw: []byte(renderedIdentityServiceAccount)},
+		rbac("ClusterRole", "meshctl-identity", "", renderedIdentityClusterRole),
+		rbac("ClusterRole", "meshctl-policy", "", renderedPolicyClusterRole),
+		rbac("Role", "meshctl-identity", ns, renderedIdentityRole),
+		rbac("RoleBinding", "meshctl-identity", ns, renderedIdentityRoleBinding),
+	)
+	f.objects = append(f.objects, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "meshctl-identity", Namespace: ns, Labels: map[string]string{"edited": "by-hand"}},
+	})
+}
+
+func rbacGVR(resource string) schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: "rbac.authorization.k8s.io", Version: "v1", Resource: resource}
+}
+
+// getObject reads an object through the dynamic client, as the checks do.
+func getObject(t *testing.T, env *Env, gvr schema.GroupVersionResource, namespace, name string) (*unstructured.Unstructured, error) {
+	t.Helper()
+	if namespace == "" {
+		return env.Dynamic.Resource(gvr).Get(context.Background(), name, metav1.GetOptions{})
+	}
+	return env.Dynamic.Resource(gvr).Namespace(namespace).Get(context.Background(), name, metav1.GetOptions{})
+}
+
 // fixScenario runs the catalogue of a mode on the fixture and plans the
 // fixes of what failed.
 func fixScenario(t *testing.T, f *fixture, mode Mode) (*Env, []FixPlan) {
@@ -71,7 +177,10 @@ func TestFixes(t *testing.T) {
 		mode   Mode
 		mutate func(t *testing.T, f *fixture)
 		golden string // dry-run output; empty: nothing to fix
-		verify func(t *testing.T, env *Env)
+		// planned checks the cluster after planning (what --dry-run
+		// leaves): nothing applied yet.
+		planned func(t *testing.T, env *Env)
+		verify  func(t *testing.T, env *Env)
 	}{
 		{name: "healthy", mode: ModeProxy},
 		{
@@ -121,6 +230,78 @@ func TestFixes(t *testing.T) {
 			},
 		},
 		{
+			name: "rbac deleted", mode: ModePost, golden: "fix-rbac.golden",
+			mutate: func(_ *testing.T, f *fixture) { withRenderedRBAC(f) },
+			planned: func(t *testing.T, env *Env) {
+				if _, err := getObject(t, env, rbacGVR("clusterroles"), "", "meshctl-policy"); !apierrors.IsNotFound(err) {
+					t.Fatalf("ClusterRole meshctl-policy before applying: %v", err)
+				}
+				if _, err := getObject(t, env, rbacGVR("rolebindings"), ns, "meshctl-identity"); !apierrors.IsNotFound(err) {
+					t.Fatalf("RoleBinding meshctl/meshctl-identity before applying: %v", err)
+				}
+			},
+			verify: func(t *testing.T, env *Env) {
+				cr, err := getObject(t, env, rbacGVR("clusterroles"), "", "meshctl-policy")
+				if err != nil {
+					t.Fatal(err)
+				}
+				rules, _, _ := unstructured.NestedSlice(cr.Object, "rules")
+				if len(rules) != 1 || cr.GetLabels()["app.kubernetes.io/part-of"] != "meshctl" {
+					t.Fatalf("ClusterRole meshctl-policy not as rendered: %v", cr.Object)
+				}
+				rb, err := getObject(t, env, rbacGVR("rolebindings"), ns, "meshctl-identity")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ref, _, _ := unstructured.NestedString(rb.Object, "roleRef", "name"); ref != "meshctl-identity" {
+					t.Fatalf("RoleBinding roleRef %q", ref)
+				}
+				// Present objects are left as they are, not as rendered.
+				present, err := getObject(t, env, rbacGVR("clusterroles"), "", "meshctl-identity")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rules, _, _ := unstructured.NestedSlice(present.Object, "rules"); len(rules) != 0 {
+					t.Fatalf("ClusterRole meshctl-identity was rewritten: %v", present.Object)
+				}
+				role, err := getObject(t, env, rbacGVR("roles"), ns, "meshctl-identity")
+				if err != nil || role.GetLabels()["edited"] != "by-hand" {
+					t.Fatalf("Role meshctl/meshctl-identity was rewritten: %v %v", role, err)
+				}
+				if err := runCheck(t, "MESH203", env); err != nil {
+					t.Fatalf("MESH203 after the fix: %v", err)
+				}
+			},
+		},
+		{
+			name: "service account deleted", mode: ModePost, golden: "fix-serviceaccount.golden",
+			mutate: func(_ *testing.T, f *fixture) {
+				withRenderedRBAC(f)
+				f.without("meshctl-identity") // the ServiceAccount, and the Role withRenderedRBAC added
+				f.objects = append(f.objects,
+					&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "meshctl-policy"}},
+					&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "meshctl-identity", Namespace: ns}},
+					&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "meshctl-identity", Namespace: ns}})
+			},
+			planned: func(t *testing.T, env *Env) {
+				if _, err := getObject(t, env, schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, ns, "meshctl-identity"); !apierrors.IsNotFound(err) {
+					t.Fatalf("ServiceAccount before applying: %v", err)
+				}
+			},
+			verify: func(t *testing.T, env *Env) {
+				sa, err := getObject(t, env, schema.GroupVersionResource{Version: "v1", Resource: "serviceaccounts"}, ns, "meshctl-identity")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if auto, _, _ := unstructured.NestedBool(sa.Object, "automountServiceAccountToken"); auto {
+					t.Fatalf("ServiceAccount not as rendered: %v", sa.Object)
+				}
+				if err := runCheck(t, "MESH204", env); err != nil {
+					t.Fatalf("MESH204 after the fix: %v", err)
+				}
+			},
+		},
+		{
 			name: "webhook deleted, nothing rendered to re-create it from", mode: ModePost, golden: "fix-webhook-unrendered.golden",
 			mutate: func(_ *testing.T, f *fixture) { f.without(meshapi.InjectorWebhookName) },
 		},
@@ -143,6 +324,9 @@ func TestFixes(t *testing.T) {
 			golden.Assert(t, "testdata/"+tt.golden, buf.Bytes())
 			if strings.Contains(buf.String(), "bmV3LWtleQ") {
 				t.Fatal("the plan shows the Secret's key")
+			}
+			if tt.planned != nil {
+				tt.planned(t, env)
 			}
 			if tt.verify == nil {
 				return
@@ -209,5 +393,69 @@ func TestFixOwners(t *testing.T) {
 	}
 	if Applicable([]FixPlan{{Actions: actions}}) != 3 {
 		t.Fatal("Applicable")
+	}
+}
+
+// TestFixRecreateMissing: only objects the API server says are NotFound get a
+// step; any other error stops the plan, wrapped; a missing object that
+// was not rendered with its document cannot be re-created.
+func TestFixRecreateMissing(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(f *fixture)
+		react   func(env *Env)
+		want    []string // the steps' descriptions
+		wantErr string
+		isErr   func(error) bool
+	}{
+		{name: "all present", mutate: func(f *fixture) {
+			withRenderedRBAC(f)
+			f.objects = append(f.objects,
+				&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "meshctl-policy"}},
+				&rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "meshctl-identity", Namespace: ns}})
+		}},
+		{name: "two missing", mutate: withRenderedRBAC, want: []string{"re-create ClusterRole meshctl-policy", "re-create RoleBinding meshctl/meshctl-identity"}},
+		{
+			name: "get forbidden", mutate: withRenderedRBAC,
+			react: func(env *Env) {
+				env.Dynamic.(*dynamicfake.FakeDynamicClient).PrependReactor("get", "clusterroles", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, apierrors.NewForbidden(rbacGVR("clusterroles").GroupResource(), "meshctl-identity", errors.New("no"))
+				})
+			},
+			wantErr: `get ClusterRole meshctl-identity: clusterroles.rbac.authorization.k8s.io "meshctl-identity" is forbidden: no`,
+			isErr:   apierrors.IsForbidden,
+		},
+		{
+			name: "not rendered with its document", mutate: func(f *fixture) {
+				f.manifest = append(f.manifest, Object{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: "meshctl-policy"})
+			},
+			wantErr: "the rendered control plane has no ClusterRole meshctl-policy to re-create it from: run `meshctl upgrade | kubectl apply -f -`",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			tt.mutate(f)
+			env := f.env()
+			if tt.react != nil {
+				tt.react(env)
+			}
+			actions, err := recreateMissing(rbacKinds()...)(context.Background(), env)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("error: %v", err)
+			case tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr):
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			case tt.isErr != nil && !tt.isErr(err):
+				t.Fatalf("error %v does not wrap the API error", err)
+			}
+			var got []string
+			for _, a := range actions {
+				got = append(got, a.Description)
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Fatalf("steps %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

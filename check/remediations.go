@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
@@ -125,6 +126,57 @@ func renderedObject(env *Env, kind, name string) (Object, bool) {
 		}
 	}
 	return Object{}, false
+}
+
+// recreateMissing plans the re-creation, from the rendered manifest, of
+// each rendered object of the kinds that the cluster does not have. Objects
+// that exist are left alone, whatever they hold: the fix only restores what
+// was deleted. Not for Secrets, whose data the plan would show.
+func recreateMissing(kinds ...string) func(context.Context, *Env) ([]Action, error) {
+	return func(ctx context.Context, env *Env) ([]Action, error) {
+		missing, _, err := missingObjects(ctx, env, kinds)
+		if err != nil {
+			return nil, err
+		}
+		var actions []Action
+		for _, o := range missing {
+			a, err := createAction(o)
+			if err != nil {
+				return nil, err
+			}
+			actions = append(actions, a)
+		}
+		return actions, nil
+	}
+}
+
+// createAction is the step that creates a rendered object as rendered.
+func createAction(o Object) (Action, error) {
+	if len(o.Raw) == 0 {
+		return Action{}, fmt.Errorf("the rendered control plane has no %s to re-create it from: run `meshctl upgrade | kubectl apply -f -`", describeObject(o))
+	}
+	js, err := yaml.YAMLToJSON(o.Raw)
+	if err != nil {
+		return Action{}, fmt.Errorf("rendered %s: %w", describeObject(o), err)
+	}
+	var obj unstructured.Unstructured
+	if err := obj.UnmarshalJSON(js); err != nil {
+		return Action{}, fmt.Errorf("rendered %s: %w", describeObject(o), err)
+	}
+	return Action{
+		Description: "re-create " + describeObject(o),
+		Show:        "kubectl apply -f - <<EOF\n" + strings.TrimSpace(stripComments(string(o.Raw))) + "\nEOF",
+		Apply: func(ctx context.Context, env *Env) error {
+			res, err := objectResource(env, o)
+			if err != nil {
+				return err
+			}
+			if _, err := res.Create(ctx, obj.DeepCopy(), metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("create %s: %w", describeObject(o), err)
+			}
+			return nil
+		},
+	}, nil
 }
 
 // fixInjectorWebhook re-creates a deleted injector webhook configuration
