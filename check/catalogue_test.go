@@ -2,6 +2,7 @@ package check
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +170,24 @@ func TestCatalogueRows(t *testing.T) {
 			f.without(meshapi.TrustRootsConfigMapName)
 			f.objects = append(f.objects, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: meshapi.TrustRootsConfigMapName, Namespace: ns}, Data: map[string]string{meshapi.TrustRootsKey: string(newRoot.CertPEM) + string(f.root.CertPEM)}})
 		}, ""},
+		{"MESH406", "nothing annotated", nil, ""},
+		{"MESH406", "meshed, opted out, host network, finished, not annotated", func(_ *testing.T, f *fixture) { withInjection(f) }, ""},
+		{"MESH406", "started without the proxy", func(_ *testing.T, f *fixture) { withUnmeshed(f) },
+			"2 pods with injection enabled run without the meshctl-proxy container:\npod plain/debug (no owner)\npod shop/api-5c6-q2x (Deployment shop/api)"},
+		{"MESH406", "one namespace", func(_ *testing.T, f *fixture) { withUnmeshed(f); f.dataNS = "plain" },
+			"1 pod with injection enabled runs without the meshctl-proxy container:\npod plain/debug (no owner)"},
+		{"MESH406", "listed up to ten", func(_ *testing.T, f *fixture) {
+			withInjection(f)
+			for i := range 12 {
+				f.objects = append(f.objects, unmeshedPod("shop", fmt.Sprintf("batch-%02d", i), nil))
+			}
+		}, "12 pods with injection enabled run without the meshctl-proxy container:\npod shop/batch-00 (no owner)\n"},
+		{"MESH406", "and the rest counted", func(_ *testing.T, f *fixture) {
+			withInjection(f)
+			for i := range 12 {
+				f.objects = append(f.objects, unmeshedPod("shop", fmt.Sprintf("batch-%02d", i), nil))
+			}
+		}, "pod shop/batch-09 (no owner)\nand 2 more"},
 		{"MESH501", "viz installed", func(_ *testing.T, f *fixture) { withViz(f) }, ""},
 		{"MESH501", "viz not installed", nil, "namespace meshctl-viz"},
 		{"MESH502", "prometheus ready", func(_ *testing.T, f *fixture) { withViz(f) }, ""},

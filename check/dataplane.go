@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshctl/meshctl/pkg/meshapi"
+	"github.com/meshctl/meshctl/pkg/sidecar"
 )
 
 // meshctlDataPlane is the "meshctl-data-plane" category of `check --proxy`.
@@ -34,6 +35,16 @@ func meshctlDataPlane() Category {
 				}
 				return nil
 			},
+		},
+		// Before MESH402, which stops the run when nothing is meshed: a
+		// data plane created before the webhook was up looks just so.
+		{
+			Code:        "MESH406",
+			Description: "pods that should be meshed run the proxy",
+			Hint:        "these pods started without the proxy although `meshctl.io/inject: enabled` applies to them: they were created before their namespace was annotated, before the control plane was up, or while the injector webhook did not answer (with failurePolicy Ignore, pods then start unmeshed); `meshctl check --proxy --fix` restarts their Deployments, StatefulSets and DaemonSets so that the webhook injects the new pods, and lists the other pods to re-create by hand (or run `kubectl rollout restart` yourself); annotate a pod `meshctl.io/inject: disabled` to keep it out of the mesh",
+			Severity:    Warning,
+			Run:         dataPlaneUnmeshed,
+			Fix:         fixUnmeshed,
 		},
 		{
 			Code:        "MESH402",
@@ -292,4 +303,122 @@ func dataPlaneVersions(ctx context.Context, env *Env) error {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// maxListedPods caps the pods a check's message names one by one.
+const maxListedPods = 10
+
+// unmeshedPods lists the data plane's pods that the injector webhook meshes
+// (sidecar's decision with opt-in, as the webhook asks it) but that run
+// without the proxy. Left out are the pods the webhook never sees (the
+// control plane's namespace, kube-system, namespaces labelled
+// config.meshctl.io/admission-webhooks: disabled, pods labelled
+// meshctl.io/inject: disabled: its selectors), those it refuses (host
+// network, …) or that opted out, and finished or terminating pods: a
+// restart would not mesh them.
+func unmeshedPods(ctx context.Context, env *Env) ([]corev1.Pod, error) {
+	nsAnnotations, err := webhookNamespaces(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	pods, err := env.Kube.CoreV1().Pods(env.DataPlaneNamespace).List(ctx, metav1.ListOptions{FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"})
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	injector := sidecar.New(sidecar.Options{MeshNamespace: env.Namespace})
+	var out []corev1.Pod
+	for _, p := range pods.Items {
+		nsAnn, admitted := nsAnnotations[p.Namespace]
+		switch {
+		case !admitted, p.Labels[meshapi.AnnotationInject] == meshapi.InjectDisabled:
+			continue
+		case p.Status.Phase == corev1.PodSucceeded, p.Status.Phase == corev1.PodFailed, p.DeletionTimestamp != nil:
+			continue
+		}
+		d, err := injector.Decide(sidecar.Request{
+			Namespace: p.Namespace, NamespaceAnnotations: nsAnn, OptIn: true, SkipRender: true,
+			Template: corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("decide the injection of pod %s/%s: %w", p.Namespace, p.Name, err)
+		}
+		if d.Inject && !d.AlreadyInjected {
+			out = append(out, p)
+		}
+	}
+	sortPods(out)
+	return out, nil
+}
+
+// webhookNamespaces returns the annotations of the data plane's
+// namespaces whose pods the injector webhook admits (its namespaceSelector).
+func webhookNamespaces(ctx context.Context, env *Env) (map[string]map[string]string, error) {
+	var namespaces []corev1.Namespace
+	if env.DataPlaneNamespace != "" {
+		n, err := env.Kube.CoreV1().Namespaces().Get(ctx, env.DataPlaneNamespace, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("namespace %s: %w", env.DataPlaneNamespace, err)
+		}
+		namespaces = []corev1.Namespace{*n}
+	} else {
+		list, err := env.Kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("list namespaces: %w", err)
+		}
+		namespaces = list.Items
+	}
+	out := map[string]map[string]string{}
+	for _, n := range namespaces {
+		if n.Name == env.Namespace || n.Name == "kube-system" || n.Labels[meshapi.AdmissionWebhooksLabel] == "disabled" {
+			continue
+		}
+		out[n.Name] = n.Annotations
+	}
+	return out, nil
+}
+
+func dataPlaneUnmeshed(ctx context.Context, env *Env) error {
+	pods, err := unmeshedPods(ctx, env)
+	if err != nil || len(pods) == 0 {
+		return err
+	}
+	lines := []string{fmt.Sprintf("%d pods with injection enabled run without the %s container:", len(pods), meshapi.ProxyContainerName)}
+	if len(pods) == 1 {
+		lines[0] = fmt.Sprintf("1 pod with injection enabled runs without the %s container:", meshapi.ProxyContainerName)
+	}
+	for i := range pods[:min(len(pods), maxListedPods)] {
+		p := &pods[i]
+		owner, err := podOwner(ctx, env, p)
+		if err != nil {
+			return err
+		}
+		lines = append(lines, fmt.Sprintf("pod %s/%s (%s)", p.Namespace, p.Name, owner))
+	}
+	if more := len(pods) - maxListedPods; more > 0 {
+		lines = append(lines, fmt.Sprintf("and %d more", more))
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+// podOwner names the workload a pod belongs to, for messages.
+func podOwner(ctx context.Context, env *Env, p *corev1.Pod) (string, error) {
+	w, ok, err := podWorkload(ctx, env, p)
+	switch {
+	case err != nil:
+		return "", err
+	case ok:
+		return w.String(), nil
+	}
+	if ref := metav1.GetControllerOf(p); ref != nil {
+		return fmt.Sprintf("%s %s/%s", ref.Kind, p.Namespace, ref.Name), nil
+	}
+	return "no owner", nil
+}
+
+func fixUnmeshed(ctx context.Context, env *Env) ([]Action, error) {
+	pods, err := unmeshedPods(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return restartActions(ctx, env, pods, "run without the meshctl-proxy container, which the webhook adds as they are re-created")
 }

@@ -159,6 +159,16 @@ func getObject(t *testing.T, env *Env, gvr schema.GroupVersionResource, namespac
 	return env.Dynamic.Resource(gvr).Namespace(namespace).Get(context.Background(), name, metav1.GetOptions{})
 }
 
+// restartedAt is the restart stamp of a Deployment's pod template.
+func restartedAt(t *testing.T, env *Env, namespace, name string) string {
+	t.Helper()
+	dep, err := env.Kube.AppsV1().Deployments(namespace).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dep.Spec.Template.Annotations[RestartedAtAnnotation]
+}
+
 // fixScenario runs the catalogue of a mode on the fixture and plans the
 // fixes of what failed.
 func fixScenario(t *testing.T, f *fixture, mode Mode) (*Env, []FixPlan) {
@@ -298,6 +308,23 @@ func TestFixes(t *testing.T) {
 				}
 				if err := runCheck(t, "MESH204", env); err != nil {
 					t.Fatalf("MESH204 after the fix: %v", err)
+				}
+			},
+		},
+		{
+			name: "pods started without the proxy", mode: ModeProxy, golden: "fix-unmeshed.golden",
+			mutate: func(_ *testing.T, f *fixture) { withUnmeshed(f) },
+			planned: func(t *testing.T, env *Env) {
+				if got := restartedAt(t, env, "shop", "api"); got != "" {
+					t.Fatalf("deployment shop/api restarted before applying: %q", got)
+				}
+			},
+			verify: func(t *testing.T, env *Env) {
+				if got := restartedAt(t, env, "shop", "api"); got != "2026-11-25T12:00:00Z" {
+					t.Fatalf("deployment shop/api restartedAt = %q", got)
+				}
+				if got := restartedAt(t, env, "shop", "web"); got != "" {
+					t.Fatalf("meshed deployment shop/web restarted: %q", got)
 				}
 			},
 		},

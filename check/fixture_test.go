@@ -153,6 +153,10 @@ func meshedPod(name, anchors, version string, ready bool) *corev1.Pod {
 			Labels:          map[string]string{meshapi.LabelControlPlaneNS: ns},
 			Annotations:     map[string]string{meshapi.AnnotationTrustRootSHA256: sha256Hex(anchors), meshapi.AnnotationProxyVersion: version},
 		},
+		Spec: corev1.PodSpec{
+			InitContainers: []corev1.Container{{Name: meshapi.InitContainerName}, {Name: meshapi.ProxyContainerName}},
+			Containers:     []corev1.Container{{Name: "app"}},
+		},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, InitContainerStatuses: []corev1.ContainerStatus{{Name: meshapi.ProxyContainerName, Ready: ready}}},
 	}
 }
@@ -231,4 +235,59 @@ func runCheck(t *testing.T, code string, env *Env) error {
 	}
 	t.Fatalf("no check %s", code)
 	return nil
+}
+
+// unmeshedPod is a running pod without meshctl's containers.
+func unmeshedPod(namespace, name string, annotations map[string]string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Annotations: annotations},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}},
+		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+	}
+}
+
+// withInjection turns injection on for namespace shop (and, to no effect,
+// for namespaces the webhook never sees: the control plane's, kube-system,
+// and one labelled to keep the webhook away) and adds the unmeshed pods the
+// webhook rightly leaves alone: opted out (annotated, or labelled for the
+// webhook's objectSelector), on the host network, finished, in a namespace
+// without the annotation, or in those the webhook never sees.
+func withInjection(f *fixture) {
+	enabled := map[string]string{meshapi.AnnotationInject: meshapi.InjectEnabled}
+	f.without("shop")
+	f.without(ns)
+	optedOut := unmeshedPod("shop", "cron-1", map[string]string{meshapi.AnnotationInject: meshapi.InjectDisabled})
+	hostNet := unmeshedPod("shop", "node-agent", nil)
+	hostNet.Spec.HostNetwork = true
+	labelled := unmeshedPod("shop", "report-1", nil)
+	labelled.Labels = map[string]string{meshapi.AnnotationInject: meshapi.InjectDisabled} // the webhook's objectSelector
+	done := unmeshedPod("shop", "migrate-x", nil)
+	done.OwnerReferences = []metav1.OwnerReference{controllerRef("Job", "migrate")}
+	done.Status.Phase = corev1.PodSucceeded
+	f.objects = append(f.objects,
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", Annotations: enabled}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Annotations: enabled}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system", Annotations: enabled}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "legacy", Annotations: enabled, Labels: map[string]string{meshapi.AdmissionWebhooksLabel: "disabled"}}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "plain"}},
+		optedOut, labelled, hostNet, done,
+		unmeshedPod("plain", "tool", nil),
+		unmeshedPod("kube-system", "coredns-1", nil),
+		unmeshedPod("legacy", "app-1", nil),
+	)
+}
+
+// withUnmeshed adds, on top of withInjection, a pod of Deployment shop/api
+// that started without the proxy in the enabled namespace, and a bare pod
+// annotated enabled in namespace plain.
+func withUnmeshed(f *fixture) {
+	withInjection(f)
+	api := unmeshedPod("shop", "api-5c6-q2x", nil)
+	api.OwnerReferences = []metav1.OwnerReference{controllerRef("ReplicaSet", "api-5c6")}
+	f.objects = append(f.objects,
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop"}},
+		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "api-5c6", Namespace: "shop", OwnerReferences: []metav1.OwnerReference{controllerRef("Deployment", "api")}}},
+		api,
+		unmeshedPod("plain", "debug", map[string]string{meshapi.AnnotationInject: meshapi.InjectEnabled}),
+	)
 }
