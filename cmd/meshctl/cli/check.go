@@ -53,9 +53,11 @@ something (pods becoming ready) are retried until --wait, and say what they
 are waiting for. The exit code is 1 when any check fails, 0 otherwise
 (warnings do not fail the run).
 
-With --fix, the failures that have a safe, mechanical fix (restart the
-workloads whose proxies hold a stale trust root, re-create a deleted
-injector webhook) are fixed after the run: --dry-run only shows the steps
+With --fix, the failures that have a safe, mechanical fix (re-create
+deleted RBAC objects, ServiceAccounts or the injector webhook from the
+rendered control plane; restart the workloads whose proxies hold a stale
+trust root, or whose pods started without the proxy so that the webhook
+injects them) are fixed after the run: --dry-run only shows the steps
 and what to run by hand, --yes applies them without asking; otherwise
 meshctl asks on the terminal and refuses when there is none. Run check
 again afterwards to see the result.`,
