@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the meshctl and demo images, then runs the e2e suite
-# (go test -tags e2e ./test/e2e/...) on the local cluster through
+# (go test -tags e2e ./test/e2e/...; E2E_TEST_FLAGS adds flags, e.g. -v)
+# on the local cluster through
 # hack/cluster/with-cluster.sh, which brings the cluster up, prints every
 # component's log on failure and always tears it down again (a cluster that
 # was already up is reused and left up).
@@ -20,6 +21,13 @@ OUT=$out hack/build-image.sh dev
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/demoapp" ./test/e2e/demoapp
 go run ./hack/image --binary "$out/demoapp" --tag localhost/meshctl-demoapp:dev --output "$out/demoapp-image.tar"
 
+# The viz extension's Prometheus (the cluster cannot pull images): built
+# once from the Go module proxy into the cluster cache, with Kubernetes
+# service discovery only, and packed as localhost/prometheus:<version>.
+prom_tar=$(hack/cluster/cluster.sh prometheus-image)
+prom_ref=localhost/prometheus:$(basename "$(dirname "$prom_tar")" | sed -E 's/^prometheus-v([^-]+)-.*/\1/')
+export MESHCTL_E2E_PROMETHEUS_IMAGE=$prom_ref
+
 exec "$with_cluster" --no-smoke -- bash -c '
-	hack/cluster/cluster.sh load-image "$1/meshctl-image.tar" "$1/demoapp-image.tar" &&
-	go test -count=1 -tags e2e -timeout 30m ./test/e2e/...' e2e "$out"
+	hack/cluster/cluster.sh load-image "$1/meshctl-image.tar" "$1/demoapp-image.tar" "$2" &&
+	go test -count=1 -tags e2e -timeout 30m $3 ./test/e2e/...' e2e "$out" "$prom_tar" "${E2E_TEST_FLAGS:-}"

@@ -157,6 +157,10 @@ func TestJourney(t *testing.T) {
 		vizRoutesShowsDemoRoutes(t)
 	})
 
+	j.stage("viz install: the in-cluster Prometheus serves stat and routes", func(t *testing.T) {
+		vizInstallServesStats(t)
+	})
+
 	j.stage("viz tap shows live requests", func(t *testing.T) {
 		vizTapShowsLiveRequests(t)
 	})

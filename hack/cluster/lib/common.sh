@@ -6,6 +6,8 @@
 K8S_VERSION=${MESHCTL_K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${MESHCTL_ETCD_VERSION:-v3.6.16}
 COREDNS_VERSION=${MESHCTL_COREDNS_VERSION:-v1.15.0}
+# Prometheus for `meshctl viz install` in the e2e suite (templates/viz pins the same release).
+PROMETHEUS_VERSION=${MESHCTL_PROMETHEUS_VERSION:-v3.5.0}
 K8S_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 # ---- paths --------------------------------------------------------------------------------------
@@ -100,6 +102,13 @@ flags_hash() { printf '%s' "CGO_ENABLED=$CGO_ENABLED -trimpath $*" | sha256sum |
 k8s_bin_dir()     { echo "$CACHE/bin/k8s-$K8S_VERSION-$(go_version)-$(flags_hash "$(k8s_ldflags)")"; }
 etcd_bin_dir()    { echo "$CACHE/bin/etcd-$ETCD_VERSION-$(go_version)-$(flags_hash "-s -w")"; }
 coredns_bin_dir() { echo "$CACHE/bin/coredns-$COREDNS_VERSION-$(go_version)-$(flags_hash "-s -w")-$(sha256sum "$HACK_DIR/wrappers/coredns/main.go" | cut -c1-8)"; }
+prometheus_bin_dir() { echo "$CACHE/bin/prometheus-$PROMETHEUS_VERSION-$(go_version)-$(flags_hash "-s -w")"; }
+# prometheus_module_version: Prometheus vX.Y.Z is the Go module version v0.(X*100+Y).Z (v3.5.0 -> v0.305.0).
+prometheus_module_version() {
+  local v=${PROMETHEUS_VERSION#v} major minor patch
+  IFS=. read -r major minor patch <<<"$v"
+  echo "v0.$((major * 100 + minor)).$patch"
+}
 images_dir()      { echo "$CACHE/images/$(go_version)-$(basename "$(coredns_bin_dir)")-$(cd "$HACK_DIR/images" && cat go.mod ./*/*.go mkimage/*.go 2>/dev/null | sha256sum | cut -c1-8)"; }
 
 # resolve the binaries used by up/env (no build here)
