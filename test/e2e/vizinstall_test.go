@@ -11,7 +11,7 @@ import (
 )
 
 // envPrometheusImage names the Prometheus image hack/e2e.sh built and
-// loaded into the cluster (hack/prometheus-image.sh); unset, the viz
+// loaded into the cluster (hack/cluster/cluster.sh prometheus-image); unset, the viz
 // install stage is skipped.
 const envPrometheusImage = "MESHCTL_E2E_PROMETHEUS_IMAGE"
 
@@ -22,7 +22,7 @@ const envPrometheusImage = "MESHCTL_E2E_PROMETHEUS_IMAGE"
 func vizInstallServesStats(t *testing.T) {
 	image := os.Getenv(envPrometheusImage)
 	if image == "" {
-		t.Skipf("%s is not set: hack/e2e.sh builds the Prometheus image (hack/prometheus-image.sh)", envPrometheusImage)
+		t.Skipf("%s is not set: hack/e2e.sh builds the Prometheus image (hack/cluster/cluster.sh prometheus-image)", envPrometheusImage)
 	}
 	manifest, errOut, code := meshctl(t, "viz", "install", "--set", "prometheus.image="+image, "--set", "prometheus.imagePullPolicy=Never", "--set", "prometheus.scrapeInterval=5s")
 	if code != 0 {
@@ -31,22 +31,21 @@ func vizInstallServesStats(t *testing.T) {
 	if out, err := kubectl(t, manifest, "apply", "-f", "-"); err != nil {
 		t.Fatalf("kubectl apply the viz extension: %v\n%s", err, out)
 	}
-	defer func() {
-		if t.Failed() {
-			logs, _ := kubectl(t, "", "-n", "meshctl-viz", "logs", "deploy/meshctl-prometheus", "--tail=40")
-			t.Logf("prometheus logs:\n%s", logs)
-		}
-	}()
+	prometheusLogs := func() string {
+		logs, _ := kubectl(t, "", "-n", "meshctl-viz", "logs", "deploy/meshctl-prometheus", "--tail=40")
+		return logs
+	}
 	out, errOut, code := meshctl(t, "viz", "check", "--wait", "3m")
 	if code != 0 {
-		t.Fatalf("viz check: exit %d\n%s\n%s", code, out, errOut)
+		t.Fatalf("viz check: exit %d\n%s\n%s\nprometheus logs:\n%s", code, out, errOut, prometheusLogs())
 	}
 
-	// Prometheus needs two scrapes of every proxy inside the window
-	// before increase() answers: ask until the numbers are there.
+	// Prometheus answers increase() over the window only once it has
+	// scraped every proxy across the whole window: until then the rates
+	// come out low. Ask until they match the load, for at most 3 minutes.
 	var web *statRow
 	var last, lastErr string
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for web == nil && time.Now().Before(deadline) {
 		out, errOut, code = meshctl(t, "viz", "stat", "deploy", "-n", demoNamespace, "-t", "30s", "-o", "json", "-v")
 		last, lastErr = out, errOut
@@ -61,8 +60,9 @@ func vizInstallServesStats(t *testing.T) {
 			t.Fatalf("viz stat -o json: %v\n%s", err, out)
 		}
 		for i := range rows {
-			if rows[i].Name == "web" && rows[i].RPS != nil && *rows[i].RPS > 0 {
-				web = &rows[i]
+			r := &rows[i]
+			if r.Name == "web" && r.RPS != nil && *r.RPS >= 35 && *r.RPS <= 65 && r.Success != nil && *r.Success >= 0.85 && *r.Success <= 0.95 {
+				web = r
 			}
 		}
 		if web == nil {
@@ -70,13 +70,7 @@ func vizInstallServesStats(t *testing.T) {
 		}
 	}
 	if web == nil {
-		t.Fatalf("no traffic for deploy/web through Prometheus within 2 minutes:\n%s\n%s", last, lastErr)
-	}
-	if web.Success == nil || *web.Success < 0.85 || *web.Success > 0.95 {
-		t.Errorf("web SUCCESS through Prometheus %v, want about 0.90", deref(web.Success))
-	}
-	if *web.RPS < 30 || *web.RPS > 70 {
-		t.Errorf("web RPS through Prometheus %v, want about 50", deref(web.RPS))
+		t.Fatalf("viz stat through Prometheus never showed deploy/web at about 50 rps and 90 %% success within 3 minutes; last answer:\n%s\n%s\nprometheus logs:\n%s", last, lastErr, prometheusLogs())
 	}
 	t.Logf("viz stat deploy/web through Prometheus: success %.3f, rps %.1f, p99 %.1f ms", deref(web.Success), deref(web.RPS), deref(web.P99))
 
