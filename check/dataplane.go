@@ -369,7 +369,7 @@ func webhookNamespaces(ctx context.Context, env *Env) (map[string]map[string]str
 	}
 	out := map[string]map[string]string{}
 	for _, n := range namespaces {
-		if n.Name == env.Namespace || n.Name == "kube-system" || n.Labels[meshapi.AdmissionWebhooksLabel] == "disabled" {
+		if sidecar.ProtectedNamespace(n.Name, env.Namespace) || n.Labels[meshapi.AdmissionWebhooksLabel] == "disabled" {
 			continue
 		}
 		out[n.Name] = n.Annotations

@@ -77,7 +77,7 @@ func (t *transformer) workload(obj *yaml.Node, h header, info kindInfo, r *Resou
 		r.Action = ActionInjected
 		return nil
 	}
-	if ns == t.opts.MeshNamespace || ns == "kube-system" {
+	if sidecar.ProtectedNamespace(ns, t.opts.MeshNamespace) {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%s is in namespace %s, which the injector never meshes: use --manual", r.ref(), ns))
 	}
 	r.Annotations = t.annotations()

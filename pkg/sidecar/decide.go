@@ -239,3 +239,11 @@ func udpPorts(spec *corev1.PodSpec) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// ProtectedNamespace reports whether the injector never meshes the pods of
+// namespace ns: the control plane's own (meshNamespace) and kube-system.
+// The webhook's namespaceSelector leaves them out too; `meshctl inject`
+// warns, and `meshctl check` does not expect their pods meshed.
+func ProtectedNamespace(ns, meshNamespace string) bool {
+	return ns == meshNamespace || ns == "kube-system"
+}

@@ -152,7 +152,7 @@ func (h *webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		h.o.Logger.Debug("injection skipped", "namespace", ns, "owner", owner.Kind+"/"+owner.Name, "reason", reason, "message", msg)
 		return allow
 	}
-	if ns == h.o.Injector.MeshNamespace() || ns == "kube-system" {
+	if sidecar.ProtectedNamespace(ns, h.o.Injector.MeshNamespace()) {
 		// Quietly: these namespaces are excluded by the webhook's
 		// namespaceSelector too.
 		h.count(resultSkipped, reasonProtectedNamespace)
