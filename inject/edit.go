@@ -78,10 +78,7 @@ func isNull(n *yaml.Node) bool {
 // back as something else.
 func strNode(v string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
-	var x any
-	if err := yaml.Unmarshal([]byte(v), &x); err != nil {
-		n.Style = yaml.DoubleQuotedStyle
-	} else if s, ok := x.(string); !ok || s != v {
+	if !sidecar.PlainString(v) {
 		n.Style = yaml.DoubleQuotedStyle
 	}
 	return n

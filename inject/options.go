@@ -9,6 +9,9 @@ import (
 
 // Options configure Run. Values is required; the rest have defaults.
 type Options struct {
+	// noSplice encodes every document whole (tests compare it with the
+	// spliced output).
+	noSplice bool
 	// Uninject removes the proxy instead of adding it.
 	Uninject bool
 	// Manual writes the full proxy spec into pod templates instead of the

@@ -25,6 +25,9 @@ func Run(srcs []Source, opts Options) (*Result, error) {
 	if !opts.Uninject {
 		t.overrides = sidecar.OverrideAnnotations(opts.Installed, opts.Values)
 	}
+	if opts.Manual && !opts.Uninject && opts.Output == output.YAML && !opts.noSplice {
+		t.splices = newSpliceCache()
+	}
 	var docs []document
 	for _, s := range srcs {
 		data, err := normalise(s.Name, s.Data)
@@ -97,7 +100,7 @@ func (t *transformer) all(docs []document) []docResult {
 				if i >= len(docs) {
 					return
 				}
-				dt := &transformer{opts: t.opts, res: &Result{}, overrides: t.overrides, nsAnnotations: t.nsAnnotations}
+				dt := &transformer{opts: t.opts, res: &Result{}, overrides: t.overrides, nsAnnotations: t.nsAnnotations, splices: t.splices}
 				text, err := dt.document(docs[i])
 				results[i] = docResult{text: text, resources: dt.res.Resources, failures: dt.failures, err: err}
 			}
@@ -113,6 +116,10 @@ type transformer struct {
 	overrides     []sidecar.KV
 	nsAnnotations map[string]map[string]string
 	failures      []string
+	// splices, with --manual YAML output, holds the patch's text; pending
+	// are the patch nodes of the document being transformed.
+	splices *spliceCache
+	pending []splice
 }
 
 // document transforms one document and returns its output text.
@@ -158,6 +165,15 @@ func (t *transformer) emit(d document, doc *yaml.Node, changed bool) ([]byte, er
 	}
 	if !changed {
 		return d.text, nil
+	}
+	if len(t.pending) > 0 {
+		text, ok, err := t.splices.encode(doc, t.pending, 2*len(d.text)+4096)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return text, nil
+		}
 	}
 	return encodeYAML(doc, 2*len(d.text))
 }

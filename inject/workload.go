@@ -42,6 +42,9 @@ func (t *transformer) workload(obj *yaml.Node, h header, info kindInfo, r *Resou
 		NamespaceAnnotations: t.nsAnnotations[h.namespace],
 		Values:               t.opts.Values,
 		SkipRender:           !t.opts.Manual,
+		// The patch's containers go out as cached text (splice.go): they
+		// need no copy per pod.
+		SharedSpec: t.splices != nil,
 	})
 	if err != nil {
 		return err
@@ -73,6 +76,9 @@ func (t *transformer) workload(obj *yaml.Node, h header, info kindInfo, r *Resou
 	if t.opts.Manual {
 		if err := applyPatch(tpl, patch); err != nil {
 			return err
+		}
+		if t.splices != nil {
+			t.pending = append(t.pending, patchSplices(patch)...)
 		}
 		r.Action = ActionInjected
 		return nil

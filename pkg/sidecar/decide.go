@@ -52,6 +52,12 @@ type Request struct {
 	OptIn bool
 	// SkipRender decides without rendering the patch (annotation mode).
 	SkipRender bool
+	// SharedSpec promises that the caller will not modify the patch's
+	// InitContainers, Containers and Volumes nodes: they are then shared
+	// with the render cache (and with every other patch of the same
+	// configuration) instead of copied for each pod. Labels and
+	// annotations are always the caller's own.
+	SharedSpec bool
 }
 
 // Decision is the outcome of Decide.
@@ -140,7 +146,7 @@ func (in *Injector) Decide(req Request) (*Decision, error) {
 	if req.SkipRender {
 		return d, nil
 	}
-	p, err := in.renderPatch(values, req.Owner, ns)
+	p, err := in.renderPatch(values, req.Owner, ns, req.SharedSpec)
 	if err != nil {
 		return nil, err
 	}

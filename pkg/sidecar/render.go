@@ -1,6 +1,8 @@
 package sidecar
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -74,7 +76,8 @@ func New(opts Options) *Injector {
 func (in *Injector) MeshNamespace() string { return in.opts.MeshNamespace }
 
 // Patch is what meshing one pod adds to it, rendered from the patch chart.
-// Nodes are fresh copies the caller may edit.
+// Nodes are fresh copies the caller may edit, except InitContainers,
+// Containers and Volumes when the Request asked for SharedSpec.
 type Patch struct {
 	// Labels and Annotations to set on the pod, in the chart's order.
 	Labels, Annotations []KV
@@ -85,6 +88,11 @@ type Patch struct {
 	Containers []*yaml.Node
 	// Volumes to add to spec.volumes.
 	Volumes []*yaml.Node
+	// Config identifies the configuration the patch was rendered for:
+	// patches with equal Config have equal InitContainers, Containers and
+	// Volumes (only labels and annotations name the owner), so a caller
+	// may encode those once per Config.
+	Config string
 }
 
 // Owner is the workload a pod belongs to.
@@ -95,8 +103,10 @@ type Owner struct {
 	Name string
 }
 
-// renderPatch renders the patch for values and owner in namespace.
-func (in *Injector) renderPatch(values map[string]any, owner Owner, namespace string) (*Patch, error) {
+// renderPatch renders the patch for values and owner in namespace. With
+// sharedSpec the patch's InitContainers, Containers and Volumes are the
+// render cache's own nodes, not copies (see Request.SharedSpec).
+func (in *Injector) renderPatch(values map[string]any, owner Owner, namespace string, sharedSpec bool) (*Patch, error) {
 	key, err := in.cacheKey(values)
 	if err != nil {
 		return nil, err
@@ -115,9 +125,31 @@ func (in *Injector) renderPatch(values map[string]any, owner Owner, namespace st
 		in.cache[key] = tmpl
 		in.mu.Unlock()
 	}
-	doc := CopyNode(tmpl)
-	fill(doc, strings.ToLower(owner.Kind), owner.Name, namespace)
-	return patchFromNode(doc)
+	var doc *yaml.Node
+	if sharedSpec && !hasPlaceholder(MapGet(tmpl, "spec")) {
+		// Only the metadata names the owner: copy it alone.
+		doc = &yaml.Node{Kind: yaml.MappingNode, Tag: tmpl.Tag, Style: tmpl.Style}
+		for i := 0; i+1 < len(tmpl.Content); i += 2 {
+			v := tmpl.Content[i+1]
+			if tmpl.Content[i].Value == "metadata" {
+				v = CopyNode(v)
+			}
+			doc.Content = append(doc.Content, tmpl.Content[i], v)
+		}
+	} else {
+		doc = CopyNode(tmpl)
+	}
+	fill(MapGet(doc, "metadata"), strings.ToLower(owner.Kind), owner.Name, namespace)
+	if !sharedSpec {
+		fill(MapGet(doc, "spec"), strings.ToLower(owner.Kind), owner.Name, namespace)
+	}
+	p, err := patchFromNode(doc)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(key))
+	p.Config = hex.EncodeToString(sum[:])
+	return p, nil
 }
 
 // cacheKey identifies a configuration: its JSON encoding, remembered for
@@ -172,8 +204,27 @@ func (in *Injector) renderTemplate(values map[string]any) (*yaml.Node, error) {
 	return doc.Content[0], nil
 }
 
-// fill replaces the owner placeholders in n.
+// hasPlaceholder reports whether n holds an owner placeholder.
+func hasPlaceholder(n *yaml.Node) bool {
+	if n == nil {
+		return false
+	}
+	if n.Kind == yaml.ScalarNode {
+		return strings.Contains(n.Value, phKind) || strings.Contains(n.Value, phName) || strings.Contains(n.Value, phNS)
+	}
+	for _, c := range n.Content {
+		if hasPlaceholder(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// fill replaces the owner placeholders in n (nil: nothing).
 func fill(n *yaml.Node, kind, name, namespace string) {
+	if n == nil {
+		return
+	}
 	if n.Kind == yaml.ScalarNode {
 		v := n.Value
 		v = strings.ReplaceAll(v, phKind, kind)
@@ -197,6 +248,9 @@ func fill(n *yaml.Node, kind, name, namespace string) {
 // resolvesNonString reports whether a plain scalar v would not be read
 // back as a string.
 func resolvesNonString(v string) bool {
+	if simpleWord(v) {
+		return false
+	}
 	var x any
 	if err := yaml.Unmarshal([]byte(v), &x); err != nil {
 		return true
