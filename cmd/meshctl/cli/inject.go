@@ -159,20 +159,21 @@ func (o *injectOptions) run(cmd *cobra.Command, args []string, opts inject.Optio
 
 // write prints the result (or its diff or explanation) and then the report.
 func (o *injectOptions) write(res *inject.Result, uninject bool) error {
-	var out bytes.Buffer
-	var err error
-	switch {
-	case o.explain:
-		err = inject.WriteExplain(&out, res)
-	case o.diff:
-		err = inject.WriteDiff(&out, res, "input", "output")
-	default:
-		out.Write(res.Output)
+	text := res.Output // as is: a large manifest is not copied again
+	if o.explain || o.diff {
+		var out bytes.Buffer
+		var err error
+		if o.explain {
+			err = inject.WriteExplain(&out, res)
+		} else {
+			err = inject.WriteDiff(&out, res, "input", "output")
+		}
+		if err != nil {
+			return err
+		}
+		text = out.Bytes()
 	}
-	if err != nil {
-		return err
-	}
-	if _, err := o.streams.Out.Write(out.Bytes()); err != nil {
+	if _, err := o.streams.Out.Write(text); err != nil {
 		return err
 	}
 	if o.explain {
