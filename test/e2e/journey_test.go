@@ -108,6 +108,8 @@ func TestJourney(t *testing.T) {
 		checkCatchesBreakage(t, ns, controlPlane)
 		checkCatchesBadIssuer(t, ns)
 		checkFixRecreatesWebhook(t, ns)
+		t.Run("unknown token", checkRejectsUnknownToken)
+		t.Run("ClusterRole deleted, --fix", checkFixRecreatesRBAC)
 	})
 
 	j.stage("mesh the demo application", func(t *testing.T) {
@@ -145,6 +147,10 @@ func TestJourney(t *testing.T) {
 		if !strings.Contains(out, "data plane proxies are ready") {
 			t.Fatalf("no data-plane checks in the output:\n%s", out)
 		}
+	})
+
+	j.stage("check --proxy --fix meshes pods the webhook missed", func(t *testing.T) {
+		checkFixMeshesSkippedPods(t)
 	})
 
 	j.stage("viz shows the traffic", func(t *testing.T) {
