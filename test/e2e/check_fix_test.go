@@ -47,7 +47,7 @@ func checkRejectsUnknownToken(t *testing.T) {
 // check names it (MESH203), `check --fix --yes` re-creates it as the
 // install rendered it, and check passes again.
 func checkFixRecreatesRBAC(t *testing.T) {
-	const role = "meshctl-destination"
+	const role = "meshctl-meshctl-destination" // <namespace>-<component>, as the chart names cluster-scoped objects
 	if out, err := kubectl(t, "", "delete", "clusterrole", role); err != nil {
 		t.Fatalf("delete clusterrole: %v\n%s", err, out)
 	}
