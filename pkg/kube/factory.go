@@ -57,6 +57,13 @@ type factory struct {
 	dynamic   dynamic.Interface
 }
 
+// DefaultQPS and DefaultBurst limit the requests a client makes, as
+// kubectl's discovery client is limited (50 per second, bursts of 300).
+const (
+	DefaultQPS   = 50
+	DefaultBurst = 100
+)
+
 func (f *factory) RESTConfig() (*rest.Config, error) {
 	f.once.Do(func() { f.config, f.err = f.load() })
 	if f.err != nil {
@@ -79,6 +86,16 @@ func (f *factory) load() (*rest.Config, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	cfg.UserAgent = "meshctl"
+	// client-go's default limit (5 requests per second, bursts of 10)
+	// made `meshctl check` wait: its checks read some twenty objects one
+	// by one, and MESH203 alone spent 1.5 s throttled. API Priority and
+	// Fairness protects the server; this keeps a runaway loop bounded.
+	if cfg.QPS == 0 {
+		cfg.QPS = DefaultQPS
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = DefaultBurst
+	}
 	return cfg, nil
 }
 
