@@ -143,10 +143,10 @@ type edgesResponse struct {
 	Notes []string       `json:"notes"`
 }
 
-// request reads the query: resource (a viz kind, default deploy) and
-// namespace (empty: all).
-func request(r *http.Request) (viz.Selection, error) {
-	q := r.URL.Query()
+// selectionOf reads the selection every API endpoint takes: resource (a
+// viz kind, default deploy) and namespace (empty: all; none for
+// namespaces themselves), not yet validated.
+func selectionOf(q url.Values) (viz.Selection, error) {
 	res := q.Get("resource")
 	if res == "" {
 		res = "deploy"
@@ -155,12 +155,22 @@ func request(r *http.Request) (viz.Selection, error) {
 	if err != nil {
 		return viz.Selection{}, err
 	}
-	if kind == viz.KindService {
-		return viz.Selection{}, viz.ErrServiceNotSupported("the dashboard")
-	}
 	sel := viz.Selection{Kind: kind, Namespace: q.Get("namespace")}
 	if kind == viz.KindNamespace {
 		sel.Namespace = ""
+	}
+	return sel, nil
+}
+
+// request reads the query of /api/stat and /api/edges: the selection of
+// selectionOf, services excepted.
+func request(r *http.Request) (viz.Selection, error) {
+	sel, err := selectionOf(r.URL.Query())
+	if err != nil {
+		return viz.Selection{}, err
+	}
+	if sel.Kind == viz.KindService {
+		return viz.Selection{}, viz.ErrServiceNotSupported("the dashboard")
 	}
 	return sel, sel.Validate()
 }

@@ -26,15 +26,10 @@ type routesResponse struct {
 // (empty: every resource of the kind).
 func routesRequest(r *http.Request) (viz.RoutesOptions, error) {
 	q := r.URL.Query()
-	res := q.Get("resource")
-	if res == "" {
-		res = "deploy"
-	}
-	kind, err := viz.ParseKind(res)
+	sel, err := selectionOf(q)
 	if err != nil {
 		return viz.RoutesOptions{}, err
 	}
-	sel := viz.Selection{Kind: kind, Namespace: q.Get("namespace")}
 	if name := q.Get("name"); name != "" {
 		sel.Names = []string{name}
 	}

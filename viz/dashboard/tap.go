@@ -69,20 +69,12 @@ func (l TapLimits) withDefaults() TapLimits {
 // authority.
 func tapRequest(r *http.Request, maxRPS float64) (viz.TapQuery, error) {
 	q := r.URL.Query()
-	res := q.Get("resource")
-	if res == "" {
-		res = "deploy"
-	}
-	kind, err := viz.ParseKind(res)
+	sel, err := selectionOf(q)
 	if err != nil {
 		return viz.TapQuery{}, err
 	}
-	if kind == viz.KindService {
+	if sel.Kind == viz.KindService {
 		return viz.TapQuery{}, viz.ErrServiceNotSupported("the tap view")
-	}
-	sel := viz.Selection{Kind: kind, Namespace: q.Get("namespace")}
-	if kind == viz.KindNamespace {
-		sel.Namespace = ""
 	}
 	if name := q.Get("name"); name != "" {
 		sel.Names = []string{name}

@@ -76,16 +76,9 @@ func (o *vizRoutesOptions) validate(args []string) error {
 	if err := o.vizSourceOptions.validate(); err != nil {
 		return err
 	}
-	kind, names, err := parseResourceArgs(args)
+	sel, err := o.selection(args)
 	if err != nil {
-		return usageError(err)
-	}
-	sel := viz.Selection{Kind: kind, Names: names, Namespace: o.selectionNamespace(), LabelSelector: o.selector}
-	if err := sel.Validate(); err != nil {
-		return usageError(err)
-	}
-	if kind == viz.KindService && o.selector != "" {
-		return usageError(fmt.Errorf("-l selects pods by label; services are named: use svc/NAME"))
+		return err
 	}
 	o.opts = viz.RoutesOptions{Selection: sel}
 	if o.toNamespaceSet && o.to == "" {

@@ -66,6 +66,24 @@ func (o *vizSourceOptions) validate() error {
 	return nil
 }
 
+// selection parses RESOURCE arguments into a validated Selection in the
+// selected namespace with -l; -l with services is refused (they are
+// named, not selected by label). Errors are usage errors.
+func (o *vizSourceOptions) selection(args []string) (viz.Selection, error) {
+	kind, names, err := parseResourceArgs(args)
+	if err != nil {
+		return viz.Selection{}, usageError(err)
+	}
+	sel := viz.Selection{Kind: kind, Names: names, Namespace: o.selectionNamespace(), LabelSelector: o.selector}
+	if err := sel.Validate(); err != nil {
+		return viz.Selection{}, usageError(err)
+	}
+	if kind == viz.KindService && o.selector != "" {
+		return viz.Selection{}, usageError(fmt.Errorf("-l selects pods by label; services are named: use svc/NAME"))
+	}
+	return sel, nil
+}
+
 // selectionNamespace is the namespace pods are selected in, "" for all.
 func (o *vizSourceOptions) selectionNamespace() string {
 	if o.allNamespaces {

@@ -86,16 +86,9 @@ func (o *vizStatOptions) validate(args []string) error {
 	if err := o.vizSourceOptions.validate(); err != nil {
 		return err
 	}
-	kind, names, err := parseResourceArgs(args)
+	sel, err := o.selection(args)
 	if err != nil {
-		return usageError(err)
-	}
-	sel := viz.Selection{Kind: kind, Names: names, Namespace: o.selectionNamespace(), LabelSelector: o.selector}
-	if err := sel.Validate(); err != nil {
-		return usageError(err)
-	}
-	if kind == viz.KindService && o.selector != "" {
-		return usageError(fmt.Errorf("-l selects pods by label; services are named: use svc/NAME"))
+		return err
 	}
 	o.opts = viz.StatOptions{Selection: sel, Unmeshed: o.unmeshed}
 	if o.from != "" && o.to != "" {
@@ -118,7 +111,7 @@ func (o *vizStatOptions) validate(args []string) error {
 		if k == viz.KindService && peer.flag == "--from" {
 			return usageError(fmt.Errorf("--from %s: a service sends nothing itself; name its clients, or stat them with --to %s", peer.value, peer.value))
 		}
-		if k == viz.KindService && kind == viz.KindService {
+		if k == viz.KindService && sel.Kind == viz.KindService {
 			return usageError(fmt.Errorf("--to %s: a service's row is already the traffic sent to it", peer.value))
 		}
 		*peer.dst = &viz.Selection{Kind: k, Names: n, Namespace: o.selectionNamespace()}
