@@ -3,8 +3,6 @@ package dashboard
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -18,8 +16,8 @@ import (
 
 	tapapi "github.com/meshctl/meshctl/pkg/api/tap"
 	"github.com/meshctl/meshctl/pkg/kube/kubefake"
-	"github.com/meshctl/meshctl/pkg/logging"
 	"github.com/meshctl/meshctl/pkg/proxy"
+	"github.com/meshctl/meshctl/pkg/testutil/proxytest"
 	"github.com/meshctl/meshctl/viz"
 )
 
@@ -45,53 +43,10 @@ func startTapProxy(t *testing.T, token string) tapProxy {
 		_, _ = io.WriteString(w, "hello")
 	}))
 	t.Cleanup(backend.Close)
-	sum := sha256.Sum256([]byte(token))
-	cfg := proxy.Config{
-		InboundAddr: "127.0.0.1:0", OutboundAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", ControlAddr: "127.0.0.1:0",
-		InboundTarget: strings.TrimPrefix(backend.URL, "http://"), ShutdownGracePeriod: time.Second,
-		TapTokenSHA256: hex.EncodeToString(sum[:]),
-	}.Defaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ls, err := proxy.Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := logging.New(io.Discard, logging.Options{Level: "error"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := proxy.New(cfg, proxy.Deps{}, log, ls)
-	if err != nil {
-		ls.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Error("proxy did not stop within 5s")
-		}
-	})
-	admin := ls.Admin.Addr().String()
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		resp, err := http.Get("http://" + admin + "/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("proxy admin %s not ready: %v", admin, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	ls := proxytest.Start(t, proxy.Config{
+		InboundTarget:  strings.TrimPrefix(backend.URL, "http://"),
+		TapTokenSHA256: proxytest.TapTokenSHA256(token),
+	}, proxy.Deps{})
 	return tapProxy{inbound: ls.Inbound.Addr().String(), control: ls.Control.Addr().String()}
 }
 

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meshctl/meshctl/pkg/logging"
 	"github.com/meshctl/meshctl/pkg/proxy"
+	"github.com/meshctl/meshctl/pkg/testutil/proxytest"
 	"github.com/meshctl/meshctl/viz"
 )
 
@@ -110,55 +109,7 @@ func startTestProxy(t *testing.T, target string) (inbound, admin string) {
 // returns its listeners once it is ready.
 func startTestProxyWith(t *testing.T, cfg proxy.Config, deps proxy.Deps) proxy.Listeners {
 	t.Helper()
-	cfg.InboundAddr, cfg.OutboundAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.ShutdownGracePeriod = time.Second
-	cfg = cfg.Defaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ls, err := proxy.Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := logging.New(io.Discard, logging.Options{Level: "error"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := proxy.New(cfg, deps, log, ls)
-	if err != nil {
-		ls.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("proxy: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Error("proxy did not stop within 5s")
-		}
-	})
-	admin := ls.Admin.Addr().String()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp, err := http.Get("http://" + admin + "/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("proxy admin %s not ready: %v", admin, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return ls
+	return proxytest.Start(t, cfg, deps)
 }
 
 func scrapeAdmin(t *testing.T, admin string) []byte {

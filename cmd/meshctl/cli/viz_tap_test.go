@@ -3,9 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,8 +19,8 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/meshctl/meshctl/pkg/logging"
 	"github.com/meshctl/meshctl/pkg/proxy"
+	"github.com/meshctl/meshctl/pkg/testutil/proxytest"
 )
 
 // startTapTestProxy runs a real proxy in explicit-target mode in front of
@@ -30,55 +28,8 @@ import (
 // addresses.
 func startTapTestProxy(t *testing.T, target, token string) (inbound, control string) {
 	t.Helper()
-	sum := sha256.Sum256([]byte(token))
-	cfg := proxy.Config{
-		InboundAddr: "127.0.0.1:0", OutboundAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", ControlAddr: "127.0.0.1:0",
-		InboundTarget: target, ShutdownGracePeriod: time.Second, TapTokenSHA256: hex.EncodeToString(sum[:]),
-	}.Defaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ls, err := proxy.Listen(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, _ := logging.New(io.Discard, logging.Options{Level: "error"})
-	p, err := proxy.New(cfg, proxy.Deps{}, log, ls)
-	if err != nil {
-		ls.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Error("proxy did not stop within 5s")
-		}
-	})
-	waitReady(t, ls.Admin.Addr().String())
+	ls := proxytest.Start(t, proxy.Config{InboundTarget: target, TapTokenSHA256: proxytest.TapTokenSHA256(token)}, proxy.Deps{})
 	return ls.Inbound.Addr().String(), ls.Control.Addr().String()
-}
-
-func waitReady(t *testing.T, admin string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp, err := http.Get("http://" + admin + "/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("proxy not ready: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // tapAPIServer stands in for the Kubernetes API server: it lists one
