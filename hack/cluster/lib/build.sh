@@ -91,6 +91,9 @@ go_build_into() {
     rm -rf "$tmp"; tail -n 30 "$LOGS/build-$name.log" >&2
     die "$name: go build failed (rc=$rc), log $LOGS/build-$name.log" "Fix the error above (module proxy reachable? disk full? 'go version' >= the wrapper's go line?) and re-run: hack/cluster/cluster.sh build"
   fi
+  # A wrapper module's own main package (meshctl.local/NAME-wrapper) builds a binary named after the
+  # module: name it NAME before the folder counts as complete.
+  local f; for f in "$tmp"/*-wrapper; do [ -e "$f" ] && mv "$f" "${f%-wrapper}"; done
   printf 'built %s in %ss with %s\nldflags: %s\n' "$*" $(( $(date +%s) - t0 )) "$(go_version)" "$ldflags" > "$tmp/.complete"
   rm -rf "$out"; mv "$tmp" "$out"
   log "$name: built in $(( $(date +%s) - t0 ))s -> $out"
@@ -119,7 +122,6 @@ build_coredns() {
   [ -f "$out/.complete" ] && { log "coredns $COREDNS_VERSION: cached in $out"; return 0; }
   src=$(wrapper_src coredns "$COREDNS_VERSION")
   go_build_into "coredns-$COREDNS_VERSION" "$src" "$out" "-s -w" .
-  mv "$out/coredns-wrapper" "$out/coredns" 2>/dev/null || true
   [ -x "$out/coredns" ] || die "coredns: build produced no coredns binary in $out" "ls $out; remove it and re-run build"
 }
 
@@ -149,7 +151,6 @@ build_prometheus() {
   src=$(wrapper_src prometheus "$PROMETHEUS_VERSION")
   [ -f "$src/main.go" ] || prometheus_main "$src"
   go_build_into "prometheus-$PROMETHEUS_VERSION" "$src" "$out" "-s -w" .
-  mv "$out/prometheus-wrapper" "$out/prometheus" 2>/dev/null || true
   [ -x "$out/prometheus" ] || die "prometheus: build produced no prometheus binary in $out" "ls $out; remove it and re-run: hack/cluster/cluster.sh build prometheus"
 }
 
