@@ -24,8 +24,8 @@ go run ./hack/image --binary "$out/demoapp" --tag localhost/meshctl-demoapp:dev 
 # The viz extension's Prometheus (the cluster cannot pull images): built
 # once from the Go module proxy into the cluster cache, with Kubernetes
 # service discovery only, and packed as localhost/prometheus:<version>.
-prom_tar=$(hack/cluster/cluster.sh prometheus-image)
-prom_ref=localhost/prometheus:$(basename "$(dirname "$prom_tar")" | sed -E 's/^prometheus-v([^-]+)-.*/\1/')
+read -r prom_tar prom_ref < <(hack/cluster/cluster.sh prometheus-image)
+[[ -n "$prom_tar" && -n "$prom_ref" ]] || { echo "e2e: hack/cluster/cluster.sh prometheus-image printed no image" >&2; exit 1; }
 export MESHCTL_E2E_PROMETHEUS_IMAGE=$prom_ref
 
 exec "$with_cluster" --no-smoke -- bash -c '

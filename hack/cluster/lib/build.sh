@@ -156,20 +156,20 @@ build_prometheus() {
 
 # cmd_prometheus_image : build Prometheus if needed, pack it as the image localhost/prometheus:<version>
 # (entrypoint /bin/prometheus, where templates/viz expects the official image's) next to the binary,
-# and print the tarball's path for load-image.
+# and print the tarball's path (for load-image) and the image reference, on one line.
 cmd_prometheus_image() {
   mkdir -p "$CACHE" "$LOGS"
   build_prometheus >&2
-  local out tar tmp; out=$(prometheus_bin_dir); tar=$out/prometheus-image.tar
+  local out tar tmp ref; out=$(prometheus_bin_dir); tar=$out/prometheus-image.tar; ref=localhost/prometheus:${PROMETHEUS_VERSION#v}
   if [ ! -f "$tar" ]; then
     tmp=$(mktemp -d)
     ( cd "$HACK_DIR/images" && go build -trimpath -o "$tmp/mkimage" ./mkimage ) > "$LOGS/build-mkimage.log" 2>&1 \
       || { cat "$LOGS/build-mkimage.log" >&2; rm -rf "$tmp"; die "prometheus image: go build of mkimage failed" "See the error above."; }
-    "$tmp/mkimage" -ref "localhost/prometheus:${PROMETHEUS_VERSION#v}" -bin "$out/prometheus" -entrypoint /bin/prometheus -port 9090 -out "$tar.tmp" >/dev/null \
+    "$tmp/mkimage" -ref "$ref" -bin "$out/prometheus" -entrypoint /bin/prometheus -port 9090 -out "$tar.tmp" >/dev/null \
       || { rm -rf "$tmp"; die "prometheus image: packing failed" "Is $out/prometheus built? run: hack/cluster/cluster.sh build prometheus"; }
     rm -rf "$tmp"; mv "$tar.tmp" "$tar"
   fi
-  echo "$tar"
+  echo "$tar $ref"
 }
 
 build_images() {
