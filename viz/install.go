@@ -63,7 +63,7 @@ var promDuration = regexp.MustCompile(`^([0-9]+(ms|s|m|h|d|w|y))+$`)
 func (v *InstallValues) Validate() error {
 	p := v.Prometheus
 	if p.Image == "" {
-		return fmt.Errorf("prometheus.image is empty: set it to an image reference, for example --set prometheus.image=docker.io/prom/prometheus:v3.5.0")
+		return fmt.Errorf("prometheus.image is empty: set it to an image reference, for example --set prometheus.image=docker.io/prom/prometheus:v3.16.0")
 	}
 	switch p.ImagePullPolicy {
 	case "Always", "IfNotPresent", "Never":

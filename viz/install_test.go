@@ -39,7 +39,7 @@ func TestRenderInstallGolden(t *testing.T) {
 	}{
 		{"default", render.ValueOptions{}},
 		{"custom", render.ValueOptions{Values: []string{
-			"prometheus.image=registry.local/prometheus:v3.5.0", "prometheus.retention=2d",
+			"prometheus.image=registry.local/prometheus:v3.16.0", "prometheus.retention=2d",
 			"prometheus.imagePullPolicy=Always", "prometheus.nodeSelector.pool=infra", "imagePullSecrets={regcred}",
 		}}},
 	}

@@ -41,7 +41,7 @@ render is offline: nothing is read from the cluster.`,
   meshctl viz install | kubectl apply -f -
 
   # With a mirrored image and a day of retention
-  meshctl viz install --set prometheus.image=registry.local/prometheus:v3.5.0 --set prometheus.retention=1d | kubectl apply -f -`,
+  meshctl viz install --set prometheus.image=registry.local/prometheus:v3.16.0 --set prometheus.retention=1d | kubectl apply -f -`,
 		Args: noArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			var buf bytes.Buffer

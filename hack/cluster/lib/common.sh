@@ -7,7 +7,7 @@ K8S_VERSION=${MESHCTL_K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${MESHCTL_ETCD_VERSION:-v3.6.16}
 COREDNS_VERSION=${MESHCTL_COREDNS_VERSION:-v1.15.0}
 # Prometheus for `meshctl viz install` in the e2e suite (templates/viz pins the same release).
-PROMETHEUS_VERSION=${MESHCTL_PROMETHEUS_VERSION:-v3.5.0}
+PROMETHEUS_VERSION=${MESHCTL_PROMETHEUS_VERSION:-v3.16.0}
 K8S_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 # ---- paths --------------------------------------------------------------------------------------
