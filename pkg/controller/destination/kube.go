@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -19,6 +18,8 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/meshctl/meshctl/pkg/controller"
 )
 
 // Index names of the informer caches.
@@ -47,7 +48,7 @@ type KubeSource struct {
 func NewKubeSource(cs kubernetes.Interface, dyn dynamic.Interface) (*KubeSource, error) {
 	// No periodic resync: watches deliver every change, and a resync would
 	// only wake every stream for nothing.
-	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTransform(stripManagedFields))
+	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTransform(controller.StripManagedFields))
 	s := &KubeSource{
 		factory:  f,
 		pods:     f.Core().V1().Pods().Informer(),
@@ -376,13 +377,4 @@ func podChanged(o, n any) bool {
 	return op.Status.Phase != np.Status.Phase || op.Status.PodIP != np.Status.PodIP ||
 		!reflect.DeepEqual(op.Status.PodIPs, np.Status.PodIPs) || op.Spec.HostNetwork != np.Spec.HostNetwork ||
 		!reflect.DeepEqual(podModel(op), podModel(np))
-}
-
-// stripManagedFields drops managedFields before objects enter the caches:
-// they are large and never read here.
-func stripManagedFields(obj any) (any, error) {
-	if m, err := meta.Accessor(obj); err == nil {
-		m.SetManagedFields(nil)
-	}
-	return obj, nil
 }

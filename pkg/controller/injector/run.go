@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/meshctl/meshctl/pkg/controller"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 	"github.com/meshctl/meshctl/pkg/sidecar"
@@ -83,22 +81,19 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 	if err := vals.load(ctx); err != nil {
 		return fmt.Errorf("injector: %w", err)
 	}
+	namespaces, err := startNamespaceWatch(ctx, cs, time.Minute)
+	if err != nil {
+		return fmt.Errorf("injector: %w", err)
+	}
+	defer namespaces.Stop()
 	m, err := newMetrics(deps.Registry)
 	if err != nil {
 		return fmt.Errorf("injector: %w", err)
 	}
 	h, err := NewWebhook(WebhookOptions{
-		Injector: sidecar.New(sidecar.Options{MeshNamespace: cfg.MeshNamespace}),
-		Values:   vals.current,
-		Namespaces: newNSCache(func(ctx context.Context, ns string) (map[string]string, error) {
-			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			defer cancel()
-			n, err := cs.CoreV1().Namespaces().Get(cctx, ns, metav1.GetOptions{})
-			if err != nil {
-				return nil, err
-			}
-			return n.Annotations, nil
-		}, 5*time.Second).Get,
+		Injector:     sidecar.New(sidecar.Options{MeshNamespace: cfg.MeshNamespace}),
+		Values:       vals.current,
+		Namespaces:   namespaces.Annotations,
 		Events:       newKubeEvents(cs),
 		Logger:       log,
 		MaxBodyBytes: cfg.MaxBodyBytes,
