@@ -288,3 +288,41 @@ func foreignIssuer(t *testing.T, f *fixture) *identity.CA {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// TestNothingMeshedWaitsOnlyForPodsOnTheirWay: MESH402 retries (until
+// --wait) while a pod may still turn out meshed, and reports at once when
+// every pod has started without the proxy.
+func TestNothingMeshedWaitsOnlyForPodsOnTheirWay(t *testing.T) {
+	plain := func(name string, phase corev1.PodPhase, ready corev1.ConditionStatus) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop"},
+			Status:     corev1.PodStatus{Phase: phase, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}},
+		}
+	}
+	for _, tt := range []struct {
+		name      string
+		pods      []*corev1.Pod
+		wantFinal bool
+	}{
+		{"no pods yet", nil, false},
+		{"unmeshed pod running", []*corev1.Pod{plain("late-1", corev1.PodRunning, corev1.ConditionTrue)}, true},
+		{"job finished", []*corev1.Pod{plain("job-1", corev1.PodSucceeded, corev1.ConditionFalse)}, true},
+		{"pod pending", []*corev1.Pod{plain("late-1", corev1.PodRunning, corev1.ConditionTrue), plain("late-2", corev1.PodPending, corev1.ConditionFalse)}, false},
+		{"pod not ready", []*corev1.Pod{plain("late-1", corev1.PodRunning, corev1.ConditionFalse)}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.without("web-1")
+			for _, p := range tt.pods {
+				f.objects = append(f.objects, p)
+			}
+			err := runCheck(t, "MESH402", f.env())
+			if err == nil || !strings.Contains(err.Error(), "no meshed pods found") {
+				t.Fatalf("MESH402 = %v", err)
+			}
+			if isFinal(err) != tt.wantFinal {
+				t.Fatalf("final = %v, want %v", isFinal(err), tt.wantFinal)
+			}
+		})
+	}
+}

@@ -102,7 +102,17 @@ func dataPlaneReady(ctx context.Context, env *Env) error {
 		return err
 	}
 	if len(pods) == 0 {
-		return errors.New("no meshed pods found: inject a workload (`meshctl inject app.yaml | kubectl apply -f -`) or pick another namespace")
+		err := errors.New("no meshed pods found: inject a workload (`meshctl inject app.yaml | kubectl apply -f -`) or pick another namespace")
+		settled, lerr := podsSettled(ctx, env)
+		if lerr != nil {
+			return lerr
+		}
+		if settled {
+			// Every pod has started and none is meshed: waiting would
+			// only delay the answer (until --wait runs out).
+			return Final(err)
+		}
+		return err
 	}
 	var problems []string
 	for i := range pods {
@@ -113,6 +123,45 @@ func dataPlaneReady(ctx context.Context, env *Env) error {
 	}
 	sort.Strings(problems)
 	return joinProblems(problems)
+}
+
+// podsSettled reports whether the data plane's scope has pods and every
+// one of them has started (its containers ready) or finished: then no pod
+// still on its way can turn out to be meshed. With no pods at all, a
+// workload just applied may not have created them yet, so that is not
+// settled.
+func podsSettled(ctx context.Context, env *Env) (bool, error) {
+	pods, err := env.Kube.CoreV1().Pods(env.DataPlaneNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return false, fmt.Errorf("list pods: %w", err)
+	}
+	seen := false
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if p.Namespace == env.Namespace || p.DeletionTimestamp != nil {
+			continue
+		}
+		seen = true
+		switch p.Status.Phase {
+		case corev1.PodSucceeded, corev1.PodFailed:
+			continue
+		case corev1.PodRunning:
+			if podReady(p) {
+				continue
+			}
+		}
+		return false, nil
+	}
+	return seen, nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // proxyNotReady explains why a pod's proxy is not ready, or returns "".

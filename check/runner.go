@@ -76,7 +76,7 @@ func (r Runner) runOne(ctx context.Context, env *Env, category string, c Check) 
 		res.Err = err.Error()
 		res.Hint = c.Hint
 		res.HintURL = HintBaseURL + c.Anchor()
-		if !c.Retry || ctx.Err() != nil {
+		if !c.Retry || ctx.Err() != nil || isFinal(err) {
 			break
 		}
 		deadline, hasDeadline := ctx.Deadline()

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -103,5 +104,20 @@ func TestCatalogueIsWellFormed(t *testing.T) {
 				t.Errorf("%s: hints have no final period (docs add it)", c.Code)
 			}
 		}
+	}
+}
+
+func TestRunnerFinalErrorIsNotRetried(t *testing.T) {
+	var attempts atomic.Int32
+	run := func(context.Context, *Env) error {
+		attempts.Add(1)
+		return fmt.Errorf("check x: %w", Final(errors.New("nothing to wait for")))
+	}
+	cats := []Category{{ID: "c", Checks: []Check{{Code: "T1", Description: "final", Retry: true, Run: run}}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sum := Runner{RetryInterval: 10 * time.Millisecond}.Run(ctx, &Env{}, cats)
+	if attempts.Load() != 1 || sum.Errors != 1 || sum.Results[0].Err != "check x: nothing to wait for" {
+		t.Fatalf("attempts %d, summary %+v", attempts.Load(), sum)
 	}
 }
