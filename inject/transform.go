@@ -3,9 +3,9 @@ package inject
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 
@@ -18,6 +18,42 @@ import (
 // the output stream and a record per resource. It fails as a whole: any
 // parse error or refused workload makes it return an error and no output.
 func Run(srcs []Source, opts Options) (*Result, error) {
+	var st stage
+	defer st.Close()
+	var in bytes.Buffer
+	res, err := run(srcs, opts, &st, &in)
+	if err != nil {
+		return nil, err
+	}
+	if res.Output, err = st.Bytes(); err != nil {
+		return nil, err
+	}
+	res.Input = in.Bytes()
+	return res, nil
+}
+
+// Stream transforms srcs like Run but writes the output to w, and only
+// once every document has been transformed and accepted: when Run would
+// fail, nothing reaches w. Until then a large output waits in an unlinked
+// temporary file, so memory is bounded by the input and the documents in
+// flight rather than by the output. Result.Output and Result.Input are
+// nil.
+func Stream(srcs []Source, opts Options, w io.Writer) (*Result, error) {
+	var st stage
+	defer st.Close()
+	res, err := run(srcs, opts, &st, nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.WriteTo(w); err != nil {
+		return nil, fmt.Errorf("write the output: %w", err)
+	}
+	return res, nil
+}
+
+// run transforms srcs, writing the output to out and, when in is not nil,
+// the normalised input to in (for diffs).
+func run(srcs []Source, opts Options, out io.Writer, in *bytes.Buffer) (*Result, error) {
 	if err := opts.complete(); err != nil {
 		return nil, err
 	}
@@ -41,39 +77,43 @@ func Run(srcs []Source, opts Options) (*Result, error) {
 		return nil, err
 	}
 	t.nsAnnotations = nsAnn
-	results := t.all(docs)
-	// Sized once: growing by doubling copied and cleared the whole output
-	// again and again (a fifth of the time of a 10,000-document inject).
-	inLen, outLen := 0, 0
-	for i, d := range docs {
-		inLen += len(d.text) + len("---\n")
-		outLen += len(results[i].text) + len("---\n")
+	if in != nil {
+		n := 0
+		for _, d := range docs {
+			n += len(d.text) + len("---\n")
+		}
+		in.Grow(n)
 	}
-	var out, in bytes.Buffer
-	in.Grow(inLen)
-	out.Grow(outLen)
-	for i, d := range docs {
-		r := results[i]
+	err = t.each(docs, func(i int, r docResult) error {
 		if r.err != nil {
-			return nil, r.err
+			return r.err
 		}
 		t.res.Resources = append(t.res.Resources, r.resources...)
 		t.failures = append(t.failures, r.failures...)
-		if i > 0 && !ownsMarker(d.text) {
-			in.WriteString("---\n")
+		d := docs[i]
+		if in != nil {
+			if i > 0 && !ownsMarker(d.text) {
+				in.WriteString("---\n")
+			}
+			in.Write(d.text)
+		}
+		if len(t.failures) > 0 {
+			return nil // no output now, but every refusal is reported
 		}
 		if i > 0 && opts.Output == output.YAML && !ownsMarker(r.text) {
-			out.WriteString("---\n")
+			if _, err := io.WriteString(out, "---\n"); err != nil {
+				return err
+			}
 		}
-		in.Write(d.text)
-		out.Write(r.text)
-		results[i].text = nil // copied: let it go
+		_, err := out.Write(r.text)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(t.failures) > 0 {
 		return nil, &RejectedError{Failures: t.failures}
 	}
-	t.res.Output = out.Bytes()
-	t.res.Input = in.Bytes()
 	return t.res, nil
 }
 
@@ -85,29 +125,68 @@ type docResult struct {
 	err       error
 }
 
-// all transforms docs on every CPU; results are in document order.
-func (t *transformer) all(docs []document) []docResult {
-	results := make([]docResult, len(docs))
-	workers := min(runtime.GOMAXPROCS(0), len(docs), 8)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+// window is how many documents may be transformed ahead of the one being
+// written.
+const window = 256
+
+// each transforms docs on up to 8 CPUs and hands the results to emit in
+// document order. At most window documents are in flight (transformed and
+// not yet emitted), so memory does not grow with the number of documents.
+// It stops at the first error emit returns and returns it.
+func (t *transformer) each(docs []document, emit func(i int, r docResult) error) error {
+	var (
+		mu      sync.Mutex
+		cond    = sync.NewCond(&mu)
+		ring    = make([]docResult, min(window, len(docs)))
+		ready   = make([]bool, len(ring))
+		next    int // the next document to take
+		emitted int // documents handed to emit
+		stop    bool
+		wg      sync.WaitGroup
+	)
+	for range min(runtime.GOMAXPROCS(0), len(docs), 8) {
+		wg.Go(func() {
 			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(docs) {
+				mu.Lock()
+				for !stop && next < len(docs) && next-emitted >= len(ring) {
+					cond.Wait()
+				}
+				if stop || next >= len(docs) {
+					mu.Unlock()
 					return
 				}
+				i := next
+				next++
+				mu.Unlock()
 				dt := &transformer{opts: t.opts, res: &Result{}, overrides: t.overrides, nsAnnotations: t.nsAnnotations, splices: t.splices}
 				text, err := dt.document(docs[i])
-				results[i] = docResult{text: text, resources: dt.res.Resources, failures: dt.failures, err: err}
+				mu.Lock()
+				ring[i%len(ring)] = docResult{text: text, resources: dt.res.Resources, failures: dt.failures, err: err}
+				ready[i%len(ring)] = true
+				cond.Broadcast()
+				mu.Unlock()
 			}
-		}()
+		})
+	}
+	var err error
+	for err == nil && emitted < len(docs) {
+		slot := emitted % len(ring)
+		mu.Lock()
+		for !ready[slot] {
+			cond.Wait()
+		}
+		r := ring[slot]
+		ring[slot], ready[slot] = docResult{}, false
+		mu.Unlock()
+		err = emit(emitted, r)
+		mu.Lock()
+		emitted++
+		stop = err != nil
+		cond.Broadcast()
+		mu.Unlock()
 	}
 	wg.Wait()
-	return results
+	return err
 }
 
 type transformer struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -150,34 +151,41 @@ func (o *injectOptions) run(cmd *cobra.Command, args []string, opts inject.Optio
 	if err != nil {
 		return inputError(err)
 	}
-	res, err := inject.Run(srcs, opts)
-	if err != nil {
-		return inputError(err)
-	}
-	return o.write(res, false)
+	return o.transform(srcs, opts, false)
 }
 
-// write prints the result (or its diff or explanation) and then the report.
-func (o *injectOptions) write(res *inject.Result, uninject bool) error {
-	text := res.Output // as is: a large manifest is not copied again
-	if o.explain || o.diff {
-		var out bytes.Buffer
-		var err error
-		if o.explain {
-			err = inject.WriteExplain(&out, res)
-		} else {
-			err = inject.WriteDiff(&out, res, "input", "output")
+// transform injects (or uninjects) srcs and prints the result, or its diff
+// or explanation, and then the report. The plain result is streamed: a
+// large manifest is neither held nor copied in memory.
+func (o *injectOptions) transform(srcs []inject.Source, opts inject.Options, uninject bool) error {
+	var res *inject.Result
+	var err error
+	switch {
+	case o.diff:
+		if res, err = inject.Run(srcs, opts); err != nil {
+			return inputError(err)
 		}
-		if err != nil {
+		var out bytes.Buffer
+		if err := inject.WriteDiff(&out, res, "input", "output"); err != nil {
 			return err
 		}
-		text = out.Bytes()
-	}
-	if _, err := o.streams.Out.Write(text); err != nil {
+		if _, err := out.WriteTo(o.streams.Out); err != nil {
+			return err
+		}
+	case o.explain:
+		if res, err = inject.Stream(srcs, opts, io.Discard); err != nil {
+			return inputError(err)
+		}
+		var out bytes.Buffer
+		if err := inject.WriteExplain(&out, res); err != nil {
+			return err
+		}
+		_, err := out.WriteTo(o.streams.Out)
 		return err
-	}
-	if o.explain {
-		return nil
+	default:
+		if res, err = inject.Stream(srcs, opts, o.streams.Out); err != nil {
+			return inputError(err)
+		}
 	}
 	return inject.WriteReport(o.streams.ErrOut, res, inject.ReportOptions{Verbose: o.verbose, Glyphs: o.Glyphs(), Uninject: uninject})
 }

@@ -37,11 +37,7 @@ report follows on stderr.`,
 			if err != nil {
 				return inputError(err)
 			}
-			res, err := inject.Run(srcs, inject.Options{Uninject: true, Output: f, MeshNamespace: o.meshNamespace})
-			if err != nil {
-				return inputError(err)
-			}
-			return o.write(res, true)
+			return o.transform(srcs, inject.Options{Uninject: true, Output: f, MeshNamespace: o.meshNamespace}, true)
 		},
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "yaml", "Output format: yaml or json")
