@@ -4,7 +4,9 @@
 # on the local cluster through
 # hack/cluster/with-cluster.sh, which brings the cluster up, prints every
 # component's log on failure and always tears it down again (a cluster that
-# was already up is reused and left up).
+# was already up is reused and left up). -parallel 8: the journey's
+# parallel reads mostly wait out their windows, so they need not share
+# GOMAXPROCS' two slots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -30,4 +32,4 @@ export MESHCTL_E2E_PROMETHEUS_IMAGE=$prom_ref
 
 exec "$with_cluster" --no-smoke -- bash -c '
 	hack/cluster/cluster.sh load-image "$1/meshctl-image.tar" "$1/demoapp-image.tar" "$2" &&
-	go test -count=1 -tags e2e -timeout 30m $3 ./test/e2e/...' e2e "$out" "$prom_tar" "${E2E_TEST_FLAGS:-}"
+	go test -count=1 -tags e2e -timeout 30m -parallel 8 $3 ./test/e2e/...' e2e "$out" "$prom_tar" "${E2E_TEST_FLAGS:-}"

@@ -40,31 +40,40 @@ func vizRoutes(t *testing.T, args ...string) map[string]routeRow {
 // names ([DEFAULT]). Web calls backend's /hello twice per "/" request and
 // /flaky once per /flaky request; backend fails every other /flaky, and
 // web's proxy retries them (backend's route is retryable).
+// The server and client sides are read in parallel.
 func vizRoutesShowsDemoRoutes(t *testing.T) {
-	// Server side: web's own routes, from its inbound proxy.
-	in := vizRoutes(t, "deploy/web", "-n", demoNamespace, "-t", "20s", "-o", "json")
-	within := func(what string, v *float64, lo, hi float64) {
-		t.Helper()
-		if v == nil || *v < lo || *v > hi {
-			t.Errorf("%s = %v, want within [%v, %v]", what, deref(v), lo, hi)
-		}
-	}
-	root, fail, def := in["web GET /"], in["web GET /fail"], in["web [DEFAULT]"]
-	within("web GET / success", root.Success, 0.99, 1)
-	within("web GET / rps", root.RPS, 28, 52)
-	within("web GET /fail success", fail.Success, 0, 0.01)
-	within("web GET /fail rps", fail.RPS, 3, 7)
-	within("web [DEFAULT] (/flaky) success", def.Success, 0.97, 1)
-	within("web [DEFAULT] (/flaky) rps", def.RPS, 3, 7)
-	t.Logf("viz routes deploy/web: GET / %.1f rps, GET /fail %.1f rps, [DEFAULT] %.1f rps", deref(root.RPS), deref(fail.RPS), deref(def.RPS))
+	t.Run("server side", func(t *testing.T) { t.Parallel(); vizRoutesServerSide(t) })
+	t.Run("client side", func(t *testing.T) { t.Parallel(); vizRoutesClientSide(t) })
+}
 
-	// Client side: web's calls to backend, with retries visible.
+func within(t *testing.T, what string, v *float64, lo, hi float64) {
+	t.Helper()
+	if v == nil || *v < lo || *v > hi {
+		t.Errorf("%s = %v, want within [%v, %v]", what, deref(v), lo, hi)
+	}
+}
+
+// vizRoutesServerSide reads web's own routes, from its inbound proxy.
+func vizRoutesServerSide(t *testing.T) {
+	in := vizRoutes(t, "deploy/web", "-n", demoNamespace, "-t", "20s", "-o", "json")
+	root, fail, def := in["web GET /"], in["web GET /fail"], in["web [DEFAULT]"]
+	within(t, "web GET / success", root.Success, 0.99, 1)
+	within(t, "web GET / rps", root.RPS, 28, 52)
+	within(t, "web GET /fail success", fail.Success, 0, 0.01)
+	within(t, "web GET /fail rps", fail.RPS, 3, 7)
+	within(t, "web [DEFAULT] (/flaky) success", def.Success, 0.97, 1)
+	within(t, "web [DEFAULT] (/flaky) rps", def.RPS, 3, 7)
+	t.Logf("viz routes deploy/web: GET / %.1f rps, GET /fail %.1f rps, [DEFAULT] %.1f rps", deref(root.RPS), deref(fail.RPS), deref(def.RPS))
+}
+
+// vizRoutesClientSide reads web's calls to backend, with retries visible.
+func vizRoutesClientSide(t *testing.T) {
 	out := vizRoutes(t, "deploy/web", "-n", demoNamespace, "--to", "svc/backend", "-t", "20s", "-o", "json")
 	hello, flaky := out["backend GET /hello"], out["backend GET /flaky"]
-	within("backend GET /hello success", hello.Success, 0.99, 1)
-	within("backend GET /hello rps", hello.RPS, 56, 104)
-	within("backend GET /flaky effective success", flaky.Success, 0.97, 1)
-	within("backend GET /flaky actual success", flaky.ActualSuccess, 0.35, 0.65)
+	within(t, "backend GET /hello success", hello.Success, 0.99, 1)
+	within(t, "backend GET /hello rps", hello.RPS, 56, 104)
+	within(t, "backend GET /flaky effective success", flaky.Success, 0.97, 1)
+	within(t, "backend GET /flaky actual success", flaky.ActualSuccess, 0.35, 0.65)
 	if flaky.RPS == nil || flaky.ActualRPS == nil || *flaky.ActualRPS < 1.5**flaky.RPS {
 		t.Errorf("backend GET /flaky: actual rps %v should be about twice the effective %v (every other attempt retried)", deref(flaky.ActualRPS), deref(flaky.RPS))
 	}

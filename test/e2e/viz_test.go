@@ -26,7 +26,15 @@ type statRow struct {
 // vizShowsDemoTraffic reads the demo's numbers the way a user does, with
 // no Prometheus installed (the direct source): the load generator sends
 // 50 requests per second to web, 10 % of them to a path that fails.
+// Its three reads are independent and each waits out its window, so they
+// run in parallel.
 func vizShowsDemoTraffic(t *testing.T) {
+	t.Run("stat deploy", func(t *testing.T) { t.Parallel(); vizStatDeploy(t) })
+	t.Run("stat svc", func(t *testing.T) { t.Parallel(); vizStatServices(t) })
+	t.Run("edges", func(t *testing.T) { t.Parallel(); vizEdges(t) })
+}
+
+func vizStatDeploy(t *testing.T) {
 	out, errOut, code := meshctl(t, "viz", "stat", "deploy", "-n", demoNamespace, "-t", "20s", "-o", "json")
 	if code != 0 {
 		t.Fatalf("viz stat: exit %d\n%s", code, errOut)
@@ -57,11 +65,14 @@ func vizShowsDemoTraffic(t *testing.T) {
 		t.Errorf("web has no latency percentiles:\n%s", out)
 	}
 	t.Logf("viz stat deploy/web: meshed %s, success %.4f, rps %.1f, p99 %.1f ms", web.Meshed, deref(web.Success), deref(web.RPS), deref(web.P99))
+}
 
-	// The Services, as their clients see them: load sends web's Service
-	// its 50 requests per second (10 % failing); web calls backend twice
-	// for each request that does not fail (over HTTP/2 and HTTP/1.1).
-	out, errOut, code = meshctl(t, "viz", "stat", "svc", "-n", demoNamespace, "-t", "10s", "-o", "json")
+// vizStatServices reads the Services, as their clients see them: load
+// sends web's Service its 50 requests per second (10 % failing); web
+// calls backend twice for each request that does not fail (over HTTP/2
+// and HTTP/1.1).
+func vizStatServices(t *testing.T) {
+	out, errOut, code := meshctl(t, "viz", "stat", "svc", "-n", demoNamespace, "-t", "10s", "-o", "json")
 	if code != 0 {
 		t.Fatalf("viz stat svc: exit %d\n%s", code, errOut)
 	}
@@ -83,11 +94,13 @@ func vizShowsDemoTraffic(t *testing.T) {
 		t.Errorf("viz stat svc: no row for quote:\n%s", out)
 	}
 	t.Logf("viz stat svc: web %.1f rps, backend %.1f rps", deref(svcs["web"].RPS), deref(svcs["backend"].RPS))
+}
 
-	// Every pair the demo wires up, each over mTLS: load → web → backend,
-	// quote, echo (web reaches them through their Services, the
-	// destination controller names the pods behind them).
-	out, errOut, code = meshctl(t, "viz", "edges", "deploy", "-n", demoNamespace, "-t", "10s", "-o", "json")
+// vizEdges expects every pair the demo wires up, each over mTLS: load →
+// web → backend, quote, echo (web reaches them through their Services, the
+// destination controller names the pods behind them).
+func vizEdges(t *testing.T) {
+	out, errOut, code := meshctl(t, "viz", "edges", "deploy", "-n", demoNamespace, "-t", "10s", "-o", "json")
 	if code != 0 {
 		t.Fatalf("viz edges: exit %d\n%s", code, errOut)
 	}
