@@ -29,7 +29,7 @@ type testCA struct {
 	anchorsPEM   []byte
 }
 
-func newTestCA(t *testing.T) *testCA {
+func newTestCA(t testing.TB) *testCA {
 	t.Helper()
 	now := time.Now()
 	root, err := identity.GenerateRoot(identity.GenerateOptions{CommonName: "root", Lifetime: 24 * time.Hour, Now: now})
@@ -75,7 +75,7 @@ func (f *fakeIdentity) Certify(_ context.Context, req *identityv1.CertifyRequest
 	return resp, nil
 }
 
-func tokenFile(t *testing.T, token string) string {
+func tokenFile(t testing.TB, token string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(p, []byte(token+"\n"), 0o600); err != nil {
@@ -84,7 +84,7 @@ func tokenFile(t *testing.T, token string) string {
 	return p
 }
 
-func newProvider(t *testing.T, f *fakeIdentity, reg prometheus.Registerer) *Provider {
+func newProvider(t testing.TB, f *fakeIdentity, reg prometheus.Registerer) *Provider {
 	t.Helper()
 	p, err := New(Options{
 		LocalName: webID, TrustAnchorsPEM: f.ca.anchorsPEM, TokenFile: tokenFile(t, "tok"), Client: f,
@@ -96,7 +96,7 @@ func newProvider(t *testing.T, f *fakeIdentity, reg prometheus.Registerer) *Prov
 	return p
 }
 
-func waitReady(t *testing.T, p *Provider, within time.Duration) {
+func waitReady(t testing.TB, p *Provider, within time.Duration) {
 	t.Helper()
 	select {
 	case <-p.Ready():
