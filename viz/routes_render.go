@@ -55,7 +55,10 @@ func countCells(c *RouteCounts) []string {
 // keys, which are stable. Numbers are null where the table shows "-".
 type RouteJSON struct {
 	// Route is the route's name, DefaultRoute for unmatched requests.
-	Route     string `json:"route"`
+	Route string `json:"route"`
+	// Default is true on the row of unmatched requests, so that it cannot
+	// be mistaken for a route a ServiceProfile happens to name "[DEFAULT]".
+	Default   bool   `json:"default"`
 	Service   string `json:"service"`
 	Namespace string `json:"namespace"`
 	// Authority is the ServiceProfile's name, NAME.NAMESPACE.svc.DOMAIN.
@@ -76,7 +79,7 @@ func RoutesJSON(rows []RouteRow) []RouteJSON {
 	out := make([]RouteJSON, 0, len(rows))
 	for _, r := range rows {
 		j := RouteJSON{
-			Route: r.Name(), Service: r.Service, Namespace: r.Namespace, Authority: r.Authority,
+			Route: r.Name(), Default: r.Route == "", Service: r.Service, Namespace: r.Namespace, Authority: r.Authority,
 			LatencyP50: roundMs(r.LatencyP50), LatencyP95: roundMs(r.LatencyP95), LatencyP99: roundMs(r.LatencyP99),
 		}
 		j.Requests, j.Success, j.RPS = countJSON(&r.Effective)

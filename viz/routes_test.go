@@ -202,3 +202,16 @@ func TestParseAuthority(t *testing.T) {
 		}
 	}
 }
+
+// TestRoutesJSONTellsTheDefaultRowApart: a route a ServiceProfile names
+// "[DEFAULT]" and the row of unmatched requests print the same name; the
+// JSON key default tells them apart.
+func TestRoutesJSONTellsTheDefaultRowApart(t *testing.T) {
+	rows := RoutesJSON([]RouteRow{{Route: "", Service: "web"}, {Route: DefaultRoute, Service: "web"}})
+	if rows[0].Route != DefaultRoute || rows[1].Route != DefaultRoute {
+		t.Fatalf("names %q and %q", rows[0].Route, rows[1].Route)
+	}
+	if !rows[0].Default || rows[1].Default {
+		t.Fatalf("default = %v for unmatched requests, %v for the route named %s", rows[0].Default, rows[1].Default, DefaultRoute)
+	}
+}
