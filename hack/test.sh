@@ -39,7 +39,9 @@ case "${1:-}" in
 	;;
 esac
 
-step() { printf '\n==> %s\n' "$*" >&2; }
+# step names the next step and how long the suite has run so far, so that
+# a CI log shows where the time goes.
+step() { printf '\n==> %s (at %dm%02ds)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)) >&2; }
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
@@ -65,12 +67,15 @@ if $fuzz_session; then
 	fuzz ./inject FuzzInject
 	fuzz ./pkg/proxy FuzzH1Guard
 	fuzz ./pkg/proxy FuzzClassify
+	step "done"
 	exit 0
 fi
 
 if $unit_only; then
+	step "done"
 	exit 0
 fi
 
 step "end-to-end suite on a local cluster"
 hack/e2e.sh
+step "done"
