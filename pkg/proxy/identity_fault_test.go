@@ -115,22 +115,11 @@ func TestMTLSServesWhileIdentityDown(t *testing.T) {
 	mk := func(name string) (*switchableIdentity, *mtls.Provider) {
 		svc := &switchableIdentity{inner: mtls.LocalIssuer{Issuer: ca.issuer, Chain: [][]byte{ca.issuer.Cert.Raw}, Lifetime: time.Minute}}
 		svc.up.Store(true)
-		token := t.TempDir() + "/token"
-		if err := writeFile(token, "t"); err != nil {
-			t.Fatal(err)
-		}
 		// Renewal is due within a second (a quarter of the 1 min lifetime
 		// plus LocalIssuer's 20 s backdating), so it is retried, and
 		// fails, all through the requests below.
-		p, err := mtls.New(mtls.Options{LocalName: name, TrustAnchorsPEM: ca.anchors, TokenFile: token, Client: svc,
+		p := runningProvider(t, mtls.Options{LocalName: name, TrustAnchorsPEM: ca.anchors, Client: svc,
 			RenewAt: 0.26, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel)
-		go p.Run(ctx)
-		<-p.Ready()
 		return svc, p
 	}
 	ssvc, sp := mk(serverID)

@@ -42,23 +42,11 @@ func TestMTLSIssuerRotatedUnderLoad(t *testing.T) {
 	}
 	svc := &rotatingIdentity{lifetime: time.Minute}
 	svc.issuer.Store(ca.issuer)
+	// RenewAt 0.26 of a 1 min lifetime backdated by 20 s: a renewal about
+	// every second.
 	mk := func(name string, renewAt float64) *mtls.Provider {
-		token := t.TempDir() + "/token"
-		if err := writeFile(token, "t"); err != nil {
-			t.Fatal(err)
-		}
-		// RenewAt 0.26 of a 1 min lifetime backdated by 20 s: a renewal
-		// about every second.
-		p, err := mtls.New(mtls.Options{LocalName: name, TrustAnchorsPEM: ca.anchors, TokenFile: token, Client: svc,
+		return runningProvider(t, mtls.Options{LocalName: name, TrustAnchorsPEM: ca.anchors, Client: svc,
 			RenewAt: renewAt, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel)
-		go p.Run(ctx)
-		<-p.Ready()
-		return p
 	}
 	sp, cp := mk(serverID, 0.26), mk(clientID, 0.26)
 	stale := mk(clientID, 0.99) // keeps its first certificate: the old issuer's

@@ -57,15 +57,21 @@ func newMeshCA(t testing.TB) *meshCA {
 // and trusting trust's anchors (normally the same CA).
 func (ca *meshCA) provider(t testing.TB, name string, trust *meshCA) *mtls.Provider {
 	t.Helper()
-	dir := t.TempDir()
-	token := dir + "/token"
-	if err := writeFile(token, "t"); err != nil {
-		t.Fatal(err)
-	}
-	p, err := mtls.New(mtls.Options{
-		LocalName: name, TrustAnchorsPEM: trust.anchors, TokenFile: token,
+	return runningProvider(t, mtls.Options{
+		LocalName: name, TrustAnchorsPEM: trust.anchors,
 		Client: mtls.LocalIssuer{Issuer: ca.issuer, Chain: [][]byte{ca.issuer.Cert.Raw}, Lifetime: time.Hour},
 	})
+}
+
+// runningProvider starts the identity provider of opts (with a token file
+// of its own) until the test ends and waits for its first certificate.
+func runningProvider(t testing.TB, opts mtls.Options) *mtls.Provider {
+	t.Helper()
+	opts.TokenFile = t.TempDir() + "/token"
+	if err := writeFile(opts.TokenFile, "t"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := mtls.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
