@@ -295,10 +295,8 @@ func podNotReady(ctx context.Context, env *Env, p *corev1.Pod) string {
 			return fmt.Sprintf("container %s exited with %d (%s)", cs.Name, t.ExitCode, t.Reason)
 		}
 	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-			return ""
-		}
+	if podReady(p) {
+		return ""
 	}
 	return fmt.Sprintf("%s, not ready yet", strings.ToLower(string(p.Status.Phase)))
 }

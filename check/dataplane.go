@@ -155,6 +155,7 @@ func podsSettled(ctx context.Context, env *Env) (bool, error) {
 	return seen, nil
 }
 
+// podReady reports whether p's Ready condition is true.
 func podReady(p *corev1.Pod) bool {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
