@@ -51,7 +51,7 @@ type Options struct {
 type Injector struct {
 	opts  Options
 	mu    sync.Mutex
-	cache map[string]*yaml.Node
+	cache map[string]*rendered
 	// lastValues and lastKey remember the cache key of the last values
 	// map; holding the map keeps its address from being reused.
 	lastValues map[string]any
@@ -69,7 +69,7 @@ func New(opts Options) *Injector {
 	if opts.Version == "" {
 		opts.Version = version.Version()
 	}
-	return &Injector{opts: opts, cache: map[string]*yaml.Node{}}
+	return &Injector{opts: opts, cache: map[string]*rendered{}}
 }
 
 // MeshNamespace returns the control-plane namespace the Injector renders for.
@@ -112,44 +112,65 @@ func (in *Injector) renderPatch(values map[string]any, owner Owner, namespace st
 		return nil, err
 	}
 	in.mu.Lock()
-	tmpl, ok := in.cache[key]
+	r, ok := in.cache[key]
 	in.mu.Unlock()
 	if !ok {
-		if tmpl, err = in.renderTemplate(values); err != nil {
+		tmpl, err := in.renderTemplate(values)
+		if err != nil {
 			return nil, err
 		}
+		sum := sha256.Sum256([]byte(key))
+		r = &rendered{tmpl: tmpl, specNamesOwner: hasPlaceholder(MapGet(tmpl, "spec")), config: hex.EncodeToString(sum[:])}
 		in.mu.Lock()
 		if len(in.cache) >= maxCached {
 			clear(in.cache)
 		}
-		in.cache[key] = tmpl
+		in.cache[key] = r
 		in.mu.Unlock()
 	}
+	kind := strings.ToLower(owner.Kind)
+	// The spec is shared only when it does not name the owner; otherwise
+	// it is copied and filled like the metadata.
+	shared := sharedSpec && !r.specNamesOwner
 	var doc *yaml.Node
-	if sharedSpec && !hasPlaceholder(MapGet(tmpl, "spec")) {
+	if shared {
 		// Only the metadata names the owner: copy it alone.
-		doc = &yaml.Node{Kind: yaml.MappingNode, Tag: tmpl.Tag, Style: tmpl.Style}
-		for i := 0; i+1 < len(tmpl.Content); i += 2 {
-			v := tmpl.Content[i+1]
-			if tmpl.Content[i].Value == "metadata" {
+		doc = &yaml.Node{Kind: yaml.MappingNode, Tag: r.tmpl.Tag, Style: r.tmpl.Style}
+		for i := 0; i+1 < len(r.tmpl.Content); i += 2 {
+			v := r.tmpl.Content[i+1]
+			if r.tmpl.Content[i].Value == "metadata" {
 				v = CopyNode(v)
 			}
-			doc.Content = append(doc.Content, tmpl.Content[i], v)
+			doc.Content = append(doc.Content, r.tmpl.Content[i], v)
 		}
 	} else {
-		doc = CopyNode(tmpl)
+		doc = CopyNode(r.tmpl)
+		fill(MapGet(doc, "spec"), kind, owner.Name, namespace)
 	}
-	fill(MapGet(doc, "metadata"), strings.ToLower(owner.Kind), owner.Name, namespace)
-	if !sharedSpec {
-		fill(MapGet(doc, "spec"), strings.ToLower(owner.Kind), owner.Name, namespace)
-	}
+	fill(MapGet(doc, "metadata"), kind, owner.Name, namespace)
 	p, err := patchFromNode(doc)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256([]byte(key))
-	p.Config = hex.EncodeToString(sum[:])
+	p.Config = r.config
+	if r.specNamesOwner {
+		// Equal Config promises equal containers and volumes: with the
+		// owner in the spec, that holds for one owner only.
+		sum := sha256.Sum256([]byte(r.config + "\x00" + kind + "\x00" + namespace + "\x00" + owner.Name))
+		p.Config = hex.EncodeToString(sum[:])
+	}
 	return p, nil
+}
+
+// rendered is a configuration's rendered patch template, with what every
+// patch of it shares.
+type rendered struct {
+	tmpl *yaml.Node
+	// specNamesOwner is true when the spec holds owner placeholders, so it
+	// cannot be shared between pods.
+	specNamesOwner bool
+	// config is Patch.Config for the configuration.
+	config string
 }
 
 // cacheKey identifies a configuration: its JSON encoding, remembered for
