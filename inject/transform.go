@@ -51,6 +51,13 @@ func Stream(srcs []Source, opts Options, w io.Writer) (*Result, error) {
 	return res, nil
 }
 
+// Explain transforms srcs for the record of each resource alone (what
+// WriteExplain prints): the output is dropped as it is made, nothing is
+// staged. Result.Output and Result.Input are nil.
+func Explain(srcs []Source, opts Options) (*Result, error) {
+	return run(srcs, opts, io.Discard, nil)
+}
+
 // run transforms srcs, writing the output to out and, when in is not nil,
 // the normalised input to in (for diffs).
 func run(srcs []Source, opts Options, out io.Writer, in *bytes.Buffer) (*Result, error) {

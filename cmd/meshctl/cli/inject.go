@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -173,7 +172,7 @@ func (o *injectOptions) transform(srcs []inject.Source, opts inject.Options, uni
 			return err
 		}
 	case o.explain:
-		if res, err = inject.Stream(srcs, opts, io.Discard); err != nil {
+		if res, err = inject.Explain(srcs, opts); err != nil {
 			return inputError(err)
 		}
 		var out bytes.Buffer
