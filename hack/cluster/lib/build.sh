@@ -96,6 +96,12 @@ go_build_into() {
   local f; for f in "$tmp"/*-wrapper; do [ -e "$f" ] && mv "$f" "${f%-wrapper}"; done
   printf 'built %s in %ss with %s\nldflags: %s\n' "$*" $(( $(date +%s) - t0 )) "$(go_version)" "$ldflags" > "$tmp/.complete"
   rm -rf "$out"; mv "$tmp" "$out"
+  # Older builds of the same component (another version, Go or wrapper) are dead weight: the key
+  # changed, so nothing resolves them any more.
+  local old base; base=$(basename "$out")
+  for old in "$(dirname "$out")/${base%%-v*}-v"*; do
+    [ "$old" != "$out" ] && [ -d "$old" ] && case $old in *.tmp.*) ;; *) rm -rf "$old" ;; esac
+  done
   log "$name: built in $(( $(date +%s) - t0 ))s -> $out"
 }
 

@@ -99,10 +99,13 @@ k8s_ldflags() {
   echo "-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z -X k8s.io/client-go/pkg/version.gitVersion=$v -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
 }
 flags_hash() { printf '%s' "CGO_ENABLED=$CGO_ENABLED -trimpath $*" | sha256sum | cut -c1-8; }
-k8s_bin_dir()     { echo "$CACHE/bin/k8s-$K8S_VERSION-$(go_version)-$(flags_hash "$(k8s_ldflags)")"; }
-etcd_bin_dir()    { echo "$CACHE/bin/etcd-$ETCD_VERSION-$(go_version)-$(flags_hash "-s -w")"; }
-coredns_bin_dir() { echo "$CACHE/bin/coredns-$COREDNS_VERSION-$(go_version)-$(flags_hash "-s -w")-$(sha256sum "$HACK_DIR/wrappers/coredns/main.go" | cut -c1-8)"; }
-prometheus_bin_dir() { echo "$CACHE/bin/prometheus-$PROMETHEUS_VERSION-$(go_version)-$(flags_hash "-s -w")"; }
+# wrapper_hash NAME: the committed wrapper module's files (go.mod, go.sum, main.go), so that
+# raising a dependency there (hack/cluster/align-deps.sh) builds the binaries again.
+wrapper_hash() { cat "$HACK_DIR/wrappers/$1"/* 2>/dev/null | sha256sum | cut -c1-8; }
+k8s_bin_dir()     { echo "$CACHE/bin/k8s-$K8S_VERSION-$(go_version)-$(flags_hash "$(k8s_ldflags)")-$(wrapper_hash k8s)"; }
+etcd_bin_dir()    { echo "$CACHE/bin/etcd-$ETCD_VERSION-$(go_version)-$(flags_hash "-s -w")-$(wrapper_hash etcd)"; }
+coredns_bin_dir() { echo "$CACHE/bin/coredns-$COREDNS_VERSION-$(go_version)-$(flags_hash "-s -w")-$(wrapper_hash coredns)"; }
+prometheus_bin_dir() { echo "$CACHE/bin/prometheus-$PROMETHEUS_VERSION-$(go_version)-$(flags_hash "-s -w")-$(wrapper_hash prometheus)"; }
 # prometheus_module_version: Prometheus vX.Y.Z is the Go module version v0.(X*100+Y).Z (v3.5.0 -> v0.305.0).
 prometheus_module_version() {
   local v=${PROMETHEUS_VERSION#v} major minor patch
