@@ -220,3 +220,30 @@ cmd_build() {
   done
   log "build done; cache: $CACHE ($(du -sh "$CACHE/bin" 2>/dev/null | cut -f1) of binaries)"
 }
+
+# cmd_align_deps [--check] : require, in meshctl's go.mod and in every wrapper's, the highest version
+# any of them selects of each module two of them compile (hack/aligndeps), then commit-ready copy
+# the wrappers' go.mod/go.sum back to hack/cluster/wrappers. One shared build cache then compiles
+# k8s.io/api, client-go, grpc, otel, ... once instead of once per wrapper. Run it after changing a
+# version here or in meshctl's go.mod. etcd's own modules are left alone (the server stays on its
+# release's api/client). --check only reports, and fails when something is not aligned.
+cmd_align_deps() {
+  local check=() repo k8s etcd coredns prom pkgs=() c
+  case "${1:-}" in --check) check=(-check) ;; "") ;; *) die "align-deps: unknown argument '$1'" "Usage: hack/cluster/cluster.sh align-deps [--check]" ;; esac
+  command -v go >/dev/null || die "go: not found in PATH" "Install Go >= 1.26."
+  repo=$(cd "$HACK_DIR/../.." && pwd)
+  k8s=$(wrapper_src k8s "$K8S_VERSION"); etcd=$(wrapper_src etcd "$ETCD_VERSION")
+  coredns=$(wrapper_src coredns "$COREDNS_VERSION"); prom=$(wrapper_src prometheus "$PROMETHEUS_VERSION")
+  [ -f "$prom/main.go" ] || prometheus_main "$prom"
+  for c in "${K8S_COMPONENTS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  ( cd "$repo" && go run ./hack/aligndeps "${check[@]}" -exclude go.etcd.io/etcd/ \
+      "$repo=-test,./..." "$k8s=$(IFS=,; echo "${pkgs[*]}")" "$etcd=go.etcd.io/etcd/server/v3" "$coredns=." "$prom=." ) \
+    || die "align-deps: hack/aligndeps failed" "See its output above."
+  [ ${#check[@]} -eq 0 ] || return 0
+  local name src
+  for name in k8s etcd coredns prometheus; do
+    case $name in k8s) src=$k8s ;; etcd) src=$etcd ;; coredns) src=$coredns ;; prometheus) src=$prom ;; esac
+    cp "$src/go.mod" "$src/go.sum" "$HACK_DIR/wrappers/$name/"
+  done
+  log "align-deps: wrappers updated in $HACK_DIR/wrappers; review with git diff and commit"
+}
