@@ -91,7 +91,11 @@ func setKV(m *yaml.Node, key, value string) {
 			if v := m.Content[i+1]; v.Kind == yaml.ScalarNode && v.Value == value && v.Tag == "!!str" {
 				return
 			}
-			m.Content[i+1] = strNode(value)
+			n := strNode(value)
+			// The comments on the old value stay with the new one.
+			old := m.Content[i+1]
+			n.HeadComment, n.LineComment, n.FootComment = old.HeadComment, old.LineComment, old.FootComment
+			m.Content[i+1] = n
 			return
 		}
 	}

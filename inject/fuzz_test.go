@@ -11,8 +11,9 @@ import (
 )
 
 // FuzzInject runs arbitrary bytes through inject and checks that it never
-// panics and, when it accepts the input, that the output parses, that
-// injecting again changes nothing and that uninject undoes inject.
+// panics and, when it accepts the input, that the output parses and says
+// what encoding the documents whole would say, that injecting again changes
+// nothing and that uninject undoes inject.
 func FuzzInject(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/*.input.yaml")
 	for _, s := range seeds {
@@ -30,8 +31,20 @@ func FuzzInject(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := decodeAll(res.Output); err != nil {
+		out, err := decodeAll(res.Output)
+		if err != nil {
 			t.Fatalf("output does not parse: %v\n%s", err, res.Output)
+		}
+		// Edited in the user's text or encoded whole, the output says the
+		// same thing.
+		w := o
+		w.noTextEdits = true
+		whole, err := Run([]Source{{Name: "fuzz", Data: data}}, w)
+		if err != nil {
+			t.Fatalf("encoding whole fails where text edits did not: %v", err)
+		}
+		if dw, err := decodeAll(whole.Output); err != nil || !reflect.DeepEqual(dw, out) {
+			t.Fatalf("text edits and whole encoding differ (%v):\n%s\n---- whole ----\n%s", err, res.Output, whole.Output)
 		}
 		again, err := Run([]Source{{Name: "again", Data: res.Output}}, o)
 		if err != nil {

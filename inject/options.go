@@ -12,6 +12,9 @@ type Options struct {
 	// noSplice encodes every document whole (tests compare it with the
 	// spliced output).
 	noSplice bool
+	// noTextEdits re-encodes every changed document instead of editing
+	// its text (textedit.go), for the same tests.
+	noTextEdits bool
 	// Uninject removes the proxy instead of adding it.
 	Uninject bool
 	// Manual writes the full proxy spec into pod templates instead of the

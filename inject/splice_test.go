@@ -91,7 +91,7 @@ func TestSpliceMatchesWholeEncoding(t *testing.T) {
 	run := func(t *testing.T, data []byte, noSplice bool) ([]byte, error) {
 		t.Helper()
 		opts := testOptions(t)
-		opts.Manual, opts.noSplice = true, noSplice
+		opts.Manual, opts.noSplice, opts.noTextEdits = true, noSplice, true
 		res, err := Run([]Source{{Name: "in.yaml", Data: data}}, opts)
 		if err != nil {
 			return nil, err

@@ -227,6 +227,9 @@ func (t *transformer) document(d document) ([]byte, error) {
 		t.res.Resources = append(t.res.Resources, r)
 		return t.emit(d, doc, false)
 	}
+	// A document written in flow style (JSON) is re-encoded whole; others
+	// are edited in their text when the change allows (textedit.go).
+	editable := root.Style&yaml.FlowStyle == 0
 	if t.opts.Output == output.YAML {
 		// JSON input becomes YAML before the patch goes in, so that the
 		// patch keeps the chart's style on this run and the next.
@@ -236,7 +239,13 @@ func (t *transformer) document(d document) ([]byte, error) {
 	if err := t.object(root, r); err != nil {
 		return nil, err
 	}
-	return t.emit(d, doc, !sameNode(before, doc))
+	changed := !sameNode(before, doc)
+	if changed && editable && len(t.pending) == 0 && t.opts.Output == output.YAML && !t.opts.noTextEdits {
+		if text, ok := editText(d.text, before, doc); ok {
+			return text, nil
+		}
+	}
+	return t.emit(d, doc, changed)
 }
 
 // emit renders a document: the original text when unchanged (YAML), the
