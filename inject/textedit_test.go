@@ -63,10 +63,12 @@ func TestEditText(t *testing.T) {
 			want:   "metadata:\n  annotations:\n    meshctl.io/inject: enabled\n",
 		},
 		{
-			name:   "value that needs quotes gets them",
-			src:    "metadata:\n  annotations:\n    x: y\n",
-			mutate: func(t *testing.T, root *yaml.Node) { setKV(sidecar.MapGet(sidecar.MapGet(root, "metadata"), "annotations"), "x", "true") },
-			want:   "metadata:\n  annotations:\n    x: \"true\"\n",
+			name: "value that needs quotes gets them",
+			src:  "metadata:\n  annotations:\n    x: y\n",
+			mutate: func(t *testing.T, root *yaml.Node) {
+				setKV(sidecar.MapGet(sidecar.MapGet(root, "metadata"), "annotations"), "x", "true")
+			},
+			want: "metadata:\n  annotations:\n    x: \"true\"\n",
 		},
 		{
 			name:   "keep-chomped block scalar last: the edit must not eat its blank lines",
@@ -89,9 +91,11 @@ func TestEditText(t *testing.T) {
 			mutate: func(t *testing.T, root *yaml.Node) { annotate()(t, sidecar.MapGet(root, "items").Content[0]) },
 		},
 		{
-			name:   "deleted key",
-			src:    "metadata:\n  annotations:\n    a: b\n    c: d\n",
-			mutate: func(t *testing.T, root *yaml.Node) { deleteKeys(sidecar.MapGet(sidecar.MapGet(root, "metadata"), "annotations"), func(k, _ string) bool { return k == "a" }) },
+			name: "deleted key",
+			src:  "metadata:\n  annotations:\n    a: b\n    c: d\n",
+			mutate: func(t *testing.T, root *yaml.Node) {
+				deleteKeys(sidecar.MapGet(sidecar.MapGet(root, "metadata"), "annotations"), func(k, _ string) bool { return k == "a" })
+			},
 		},
 		{
 			name:   "double-quoted value with an escape",
