@@ -78,6 +78,19 @@ func (c *spliceCache) text(key string, n *yaml.Node) ([]byte, error) {
 // so that the caller encodes doc whole; the nodes are then copies of the
 // shared ones.
 func (c *spliceCache) encode(doc *yaml.Node, splices []splice, sizeHint int) ([]byte, bool, error) {
+	return c.render(doc, splices, sizeHint, true, func() ([]byte, bool, error) {
+		text, err := encodeYAML(doc, sizeHint)
+		return text, err == nil, err
+	})
+}
+
+// render swaps the nodes of splices in doc for placeholder scalars, has
+// write render doc so, and replaces each placeholder's line with the cached
+// text of its node. Whatever happens, the nodes are back in doc on return:
+// the shared ones, or copies when it reports false and last is set (the
+// caller then encodes doc itself, and encoding may touch them:
+// spellFlowNulls).
+func (c *spliceCache) render(doc *yaml.Node, splices []splice, sizeHint int, last bool, write func() ([]byte, bool, error)) ([]byte, bool, error) {
 	byNode := make(map[*yaml.Node]int, len(splices))
 	for i, s := range splices {
 		byNode[s.node] = i
@@ -99,42 +112,45 @@ func (c *spliceCache) encode(doc *yaml.Node, splices []splice, sizeHint int) ([]
 		}
 	}
 	walk(doc)
-	if len(swaps) != len(splices) {
+	putBack := func(copies bool) {
 		for _, s := range swaps {
-			s.parent.Content[s.index] = sidecar.CopyNode(s.parent.Content[s.index])
+			n := splices[s.splice].node
+			if copies {
+				n = sidecar.CopyNode(n)
+			}
+			s.parent.Content[s.index] = n
 		}
+	}
+	if len(swaps) != len(splices) {
+		putBack(last)
 		return nil, false, nil
 	}
 	for _, s := range swaps {
 		s.parent.Content[s.index] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: c.placeholder(s.splice)}
 	}
-	text, err := encodeYAML(doc, sizeHint)
-	// Back in place: as copies when the caller is to encode doc itself,
-	// since the nodes are shared with every document (encoding may touch
-	// them: spellFlowNulls).
-	fallback := func() {
-		for _, s := range swaps {
-			s.parent.Content[s.index] = sidecar.CopyNode(splices[s.splice].node)
-		}
-	}
-	for _, s := range swaps {
-		s.parent.Content[s.index] = splices[s.splice].node
-	}
-	if err != nil {
+	text, ok, err := write()
+	if err != nil || !ok {
+		putBack(last)
 		return nil, false, err
 	}
+	out, ok, err := c.expand(text, splices, sizeHint)
+	putBack(last && (!ok || err != nil))
+	return out, ok && err == nil, err
+}
+
+// expand replaces the line of each placeholder in text, a block sequence
+// item of its own, with the cached text of its node at that indentation.
+func (c *spliceCache) expand(text []byte, splices []splice, sizeHint int) ([]byte, bool, error) {
 	type found struct{ at, lineStart, splice int }
 	spots := make([]found, 0, len(splices))
 	for i := range splices {
 		ph := []byte("- " + c.placeholder(i) + "\n")
 		at := bytes.Index(text, ph)
 		if at < 0 || bytes.Count(text, ph) != 1 {
-			fallback()
 			return nil, false, nil
 		}
 		lineStart := bytes.LastIndexByte(text[:at], '\n') + 1
 		if len(bytes.TrimLeft(text[lineStart:at], " ")) != 0 {
-			fallback()
 			return nil, false, nil // not a block sequence item on its own line
 		}
 		spots = append(spots, found{at: at, lineStart: lineStart, splice: i})

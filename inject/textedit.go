@@ -77,12 +77,14 @@ func (e *textEditor) walk(b, a *yaml.Node) bool {
 	if b == a || sameNode(b, a) {
 		return true
 	}
-	if b.Kind != a.Kind || b.Anchor != a.Anchor || b.HeadComment != a.HeadComment ||
-		b.LineComment != a.LineComment || b.FootComment != a.FootComment {
+	// Comments are not compared: in the text they stay where they are
+	// (those on lines a removal takes go with them), wherever the tree
+	// edits moved them (comments.go, for whole encoding).
+	if b.Kind != a.Kind || b.Anchor != a.Anchor {
 		return false
 	}
 	switch b.Kind {
-	case yaml.DocumentNode, yaml.SequenceNode:
+	case yaml.DocumentNode:
 		if len(b.Content) != len(a.Content) || b.Style != a.Style {
 			return false
 		}
@@ -92,6 +94,8 @@ func (e *textEditor) walk(b, a *yaml.Node) bool {
 			}
 		}
 		return true
+	case yaml.SequenceNode:
+		return e.sequence(b, a)
 	case yaml.MappingNode:
 		return e.mapping(b, a)
 	case yaml.ScalarNode:
@@ -100,59 +104,149 @@ func (e *textEditor) walk(b, a *yaml.Node) bool {
 	return false
 }
 
-// mapping handles a block mapping that kept its keys, in order, and may
-// have gained keys before the first or after the last.
+// mapping handles a block mapping whose keys the transformation kept (the
+// values perhaps edited), removed, or added anywhere.
 func (e *textEditor) mapping(b, a *yaml.Node) bool {
-	if b.Style&yaml.FlowStyle != 0 || a.Style != b.Style || len(b.Content) == 0 || len(a.Content) < len(b.Content) {
+	if b.Style&yaml.FlowStyle != 0 || a.Style != b.Style || len(b.Content) == 0 || len(a.Content) == 0 {
 		return false
 	}
-	// Where b's keys sit in a's: new keys can only come before or after.
-	first := -1
-	for off := 0; off+len(b.Content) <= len(a.Content); off += 2 {
-		if sameNode(a.Content[off], b.Content[0]) {
-			first = off
-			break
-		}
-	}
-	if first < 0 {
-		return false
-	}
-	for i := 0; i < len(b.Content); i += 2 {
-		if !sameNode(b.Content[i], a.Content[first+i]) || !e.walk(b.Content[i+1], a.Content[first+i+1]) {
-			return false
-		}
-	}
-	key := b.Content[0]
-	indent, ok := e.column(key)
+	indent, ok := e.column(b.Content[0])
 	if !ok {
 		return false
 	}
-	if first > 0 {
-		// Before the first key: only when it starts its line (not "- key:").
-		start := e.lines[key.Line-1]
-		if strings.TrimLeft(string(e.src[start:start+indent]), " ") != "" {
+	ai, prevEnd := 0, -1 // a's next pair; where b's previous pair ended
+	for bi := 0; bi < len(b.Content); bi += 2 {
+		key := b.Content[bi]
+		j := ai
+		for j < len(a.Content) && !sameNode(a.Content[j], key) {
+			j += 2
+		}
+		if j >= len(a.Content) { // removed
+			start, end, ok := e.extent(key, indent, true)
+			if !ok {
+				return false
+			}
+			e.edits = append(e.edits, textEdit{start: start, end: end})
+			prevEnd = end
+			continue
+		}
+		if j > ai && !e.insertBefore(key, indent, prevEnd, &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: a.Content[ai:j]}) {
 			return false
 		}
-		text, ok := encodePairs(a.Content[:first], indent)
+		if !e.walk(b.Content[bi+1], a.Content[j+1]) {
+			return false
+		}
+		_, end, ok := e.extent(key, indent, true)
 		if !ok {
 			return false
 		}
-		e.edits = append(e.edits, textEdit{start: start, end: start, text: text})
+		ai, prevEnd = j+2, end
 	}
-	if rest := a.Content[first+len(b.Content):]; len(rest) > 0 {
-		at, ok := e.blockEnd(b.Content[len(b.Content)-2], indent)
-		if !ok {
-			return false
-		}
-		text, ok := encodePairs(rest, indent)
-		if !ok {
-			return false
-		}
-		if at == len(e.src) && at > 0 && e.src[at-1] != '\n' {
-			text = append([]byte{'\n'}, text...)
-		}
-		e.edits = append(e.edits, textEdit{start: at, end: at, text: text})
+	if ai < len(a.Content) {
+		return e.insertAt(prevEnd, indent, &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: a.Content[ai:]})
 	}
+	return true
+}
+
+// sequence handles a block sequence whose items the transformation edited
+// in place, or removed and added (items kept are then unchanged).
+func (e *textEditor) sequence(b, a *yaml.Node) bool {
+	if a.Style != b.Style {
+		return false
+	}
+	if len(a.Content) == len(b.Content) {
+		for i := range b.Content {
+			if !e.walk(b.Content[i], a.Content[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	if b.Style&yaml.FlowStyle != 0 || len(b.Content) == 0 || len(a.Content) == 0 {
+		return false
+	}
+	dash, ok := e.column(b) // a block sequence sits at its first "-"
+	if !ok {
+		return false
+	}
+	ai, prevEnd := 0, -1
+	for _, item := range b.Content {
+		j := ai
+		for j < len(a.Content) && !sameNode(a.Content[j], item) {
+			j++
+		}
+		if j >= len(a.Content) { // removed
+			start, end, ok := e.extent(item, dash, false)
+			if !ok {
+				return false
+			}
+			e.edits = append(e.edits, textEdit{start: start, end: end})
+			prevEnd = end
+			continue
+		}
+		if j > ai && !e.insertBefore(item, dash, prevEnd, &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: a.Content[ai:j]}) {
+			return false
+		}
+		_, end, ok := e.extent(item, dash, false)
+		if !ok {
+			return false
+		}
+		ai, prevEnd = j+1, end
+	}
+	if ai < len(a.Content) {
+		return e.insertAt(prevEnd, dash, &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: a.Content[ai:]})
+	}
+	return true
+}
+
+// extent returns the lines of a mapping pair (n its key, keys at column
+// col) or a sequence item (n the item, its "-" at col): from the start of
+// n's line, which must hold nothing else before it, to the end of its last
+// line of content. Comments and blank lines after it are not part of it.
+func (e *textEditor) extent(n *yaml.Node, col int, isKey bool) (start, end int, ok bool) {
+	c, ok := e.column(n)
+	if !ok {
+		return 0, 0, false
+	}
+	start = e.lines[n.Line-1]
+	prefix := e.src[start : start+c]
+	if isKey {
+		if c != col || len(bytes.TrimLeft(prefix, " ")) != 0 {
+			return 0, 0, false
+		}
+	} else if len(prefix) < col+1 || len(bytes.TrimLeft(prefix[:col], " ")) != 0 || prefix[col] != '-' ||
+		len(bytes.TrimLeft(prefix[col+1:], " ")) != 0 {
+		return 0, 0, false
+	}
+	end, ok = e.blockEnd(n.Line, col, isKey)
+	return start, end, ok
+}
+
+// insertBefore records the new keys or items of n before next (at column
+// col): after the previous pair or item of the collection, which ended at
+// prevEnd, or at the start of next's line when next is the first.
+func (e *textEditor) insertBefore(next *yaml.Node, col, prevEnd int, n *yaml.Node) bool {
+	if prevEnd < 0 {
+		start, _, ok := e.extent(next, col, n.Kind == yaml.MappingNode)
+		if !ok {
+			return false
+		}
+		prevEnd = start
+	}
+	return e.insertAt(prevEnd, col, n)
+}
+
+// insertAt records n, encoded at column col, as new lines at offset at,
+// the start of a line or the end of the text.
+func (e *textEditor) insertAt(at, col int, n *yaml.Node) bool {
+	text, ok := e.encodeAt(n, col)
+	if !ok {
+		return false
+	}
+	if at == len(e.src) && at > 0 && e.src[at-1] != '\n' {
+		text = append([]byte{'\n'}, text...)
+	}
+	e.edits = append(e.edits, textEdit{start: at, end: at, text: text})
 	return true
 }
 
@@ -174,15 +268,16 @@ func (e *textEditor) column(n *yaml.Node) (int, bool) {
 	return n.Column - 1, true
 }
 
-// blockEnd returns the offset just past the last line of the block mapping
-// whose last key is last and whose keys are indented by indent: the lines
-// after it that are more indented (its value) or blank or comments, up to
-// the last one with content.
-func (e *textEditor) blockEnd(last *yaml.Node, indent int) (int, bool) {
-	end := e.lineEnd(last.Line - 1)
-	for l := last.Line; l < len(e.lines); l++ {
-		line := e.src[e.lines[l]:e.lineEnd(l)]
-		body := bytes.TrimLeft(line, " ")
+// blockEnd returns the offset just past the last line of content of what
+// starts on line (1-based) at column col: that line and the following ones
+// indented further, or, with dashes, as far but starting with "-" (a
+// sequence written under its key without indentation). Blank lines and
+// comments count only when content follows them.
+func (e *textEditor) blockEnd(line, col int, dashes bool) (int, bool) {
+	end := e.lineEnd(line - 1)
+	for l := line; l < len(e.lines); l++ {
+		text := e.src[e.lines[l]:e.lineEnd(l)]
+		body := bytes.TrimLeft(text, " ")
 		trimmed := bytes.TrimSpace(body)
 		if len(trimmed) == 0 || trimmed[0] == '#' {
 			continue
@@ -190,7 +285,9 @@ func (e *textEditor) blockEnd(last *yaml.Node, indent int) (int, bool) {
 		if body[0] == '\t' {
 			return 0, false // a tab where indentation ends: leave it to the encoder
 		}
-		if len(line)-len(body) < indent || bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("...")) {
+		ind := len(text) - len(body)
+		more := ind > col || dashes && ind == col && body[0] == '-' && (len(body) == 1 || body[1] == ' ' || body[1] == '\n')
+		if !more {
 			break
 		}
 		end = e.lineEnd(l)
@@ -252,13 +349,13 @@ func (e *textEditor) scalar(b, a *yaml.Node) bool {
 	return true
 }
 
-// encodePairs renders key/value nodes as block mapping lines indented by
-// indent spaces.
-func encodePairs(pairs []*yaml.Node, indent int) ([]byte, bool) {
+// encodeAt renders a new block collection (the keys or items a document
+// gained) as lines indented by indent spaces.
+func (e *textEditor) encodeAt(n *yaml.Node, indent int) ([]byte, bool) {
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
-	if err := enc.Encode(&yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: pairs}); err != nil {
+	if err := enc.Encode(n); err != nil {
 		return nil, false
 	}
 	if err := enc.Close(); err != nil {

@@ -98,6 +98,47 @@ func TestEditText(t *testing.T) {
 			},
 		},
 		{
+			name: "a pair removed with its value's lines, comments after it kept",
+			src:  "metadata:\n  labels:\n    app: web\n    mesh: yes   # ours\n  # about annotations\n  annotations:\n    a: b\n",
+			mutate: func(t *testing.T, root *yaml.Node) {
+				deleteKeys(sidecar.MapGet(sidecar.MapGet(root, "metadata"), "labels"), func(k, _ string) bool { return k == "mesh" })
+			},
+			want: "metadata:\n  labels:\n    app: web\n  # about annotations\n  annotations:\n    a: b\n",
+		},
+		{
+			name: "a key with an indentless sequence removed",
+			src:  "spec:\n  volumes:\n  - name: a\n  - name: b\n  containers:\n  - name: c\n",
+			mutate: func(t *testing.T, root *yaml.Node) {
+				deleteKeys(sidecar.MapGet(root, "spec"), func(k, _ string) bool { return k == "volumes" })
+			},
+			want: "spec:\n  containers:\n  - name: c\n",
+		},
+		{
+			name: "items added before the first and after the last",
+			src:  "initContainers:\n- name: migrate   # first\n  image: m\n\n# trailing\n",
+			mutate: func(t *testing.T, root *yaml.Node) {
+				s := sidecar.MapGet(root, "initContainers")
+				s.Content = append([]*yaml.Node{strNode("before")}, append(s.Content, strNode("after"))...)
+			},
+			want: "initContainers:\n- before\n- name: migrate   # first\n  image: m\n- after\n\n# trailing\n",
+		},
+		{
+			name: "an item removed from the middle",
+			src:  "c:\n  - name: a\n  - name: proxy\n    image: p\n  - name: b\n",
+			mutate: func(t *testing.T, root *yaml.Node) {
+				s := sidecar.MapGet(root, "c")
+				s.Content = append(s.Content[:1], s.Content[2])
+			},
+			want: "c:\n  - name: a\n  - name: b\n",
+		},
+		{
+			name: "every key of a mapping removed",
+			src:  "metadata:\n  annotations:\n    a: b\n",
+			mutate: func(t *testing.T, root *yaml.Node) {
+				deleteKeys(sidecar.MapGet(sidecar.MapGet(root, "metadata"), "annotations"), func(string, string) bool { return true })
+			},
+		},
+		{
 			name:   "double-quoted value with an escape",
 			src:    "metadata:\n  annotations:\n    meshctl.io/inject: \"a\\tb\"\n",
 			mutate: annotate(),

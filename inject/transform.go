@@ -239,13 +239,32 @@ func (t *transformer) document(d document) ([]byte, error) {
 	if err := t.object(root, r); err != nil {
 		return nil, err
 	}
-	changed := !sameNode(before, doc)
-	if changed && editable && len(t.pending) == 0 && t.opts.Output == output.YAML && !t.opts.noTextEdits {
-		if text, ok := editText(d.text, before, doc); ok {
-			return text, nil
+	// Data, not comments: re-injecting an injected document strips the
+	// patch and adds it again, which may move a comment in the tree but
+	// changes nothing the user wrote, so the text is kept.
+	changed := !sameData(before, doc)
+	if changed && editable && t.opts.Output == output.YAML && !t.opts.noTextEdits {
+		text, ok, err := t.editText(d, before, doc)
+		if err != nil || ok {
+			return text, err
 		}
 	}
 	return t.emit(d, doc, changed)
+}
+
+// editText makes the document's changes in its text (textedit.go). The
+// proxy patch's containers and volumes (--manual) go in as placeholders,
+// replaced by their cached text afterwards: the check that parses the
+// edited text again then reads the user's document, not the patch.
+func (t *transformer) editText(d document, before, doc *yaml.Node) ([]byte, bool, error) {
+	if len(t.pending) == 0 {
+		text, ok := editText(d.text, before, doc)
+		return text, ok, nil
+	}
+	return t.splices.render(doc, t.pending, 2*len(d.text)+4096, false, func() ([]byte, bool, error) {
+		text, ok := editText(d.text, before, doc)
+		return text, ok, nil
+	})
 }
 
 // emit renders a document: the original text when unchanged (YAML), the
