@@ -9,8 +9,10 @@ import (
 )
 
 // spillAt is how much output a stage holds in memory before it moves to a
-// temporary file.
-const spillAt = 8 << 20
+// temporary file. At 8 MiB the buffer's growth and the garbage collector's
+// headroom over it cost a 10,000-document inject 25 MB of peak RSS; writing
+// to the file instead costs nothing measurable.
+const spillAt = 1 << 20
 
 // stage holds the output until every document has been accepted, so that
 // nothing is written when a later document fails. Small outputs stay in
