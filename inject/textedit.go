@@ -16,16 +16,17 @@ type textEdit struct {
 }
 
 // editText returns the text of after made by editing src, the text before
-// parsed from, in place: what annotation mode does (new keys in block
-// mappings, new scalar values) becomes a few inserted or replaced lines,
-// and every other byte of the user's document, its indentation, blank
-// lines, comments and quoting, stays as it was. Re-encoding the whole tree
-// would keep its data, key order and most comments, but re-indent
-// sequences, re-wrap long strings and move comments. ok is false when the
-// change is not one these edits can express (deleted keys, new sequence
-// items, flow collections, multi-line scalars, ...): the caller encodes
-// the tree then. The result is parsed again and compared with after, so a
-// text edit never changes what the document says.
+// was parsed from, in place: removed keys and list items take their lines
+// with them, new ones go in as lines at their collection's indentation,
+// changed one-line scalars are replaced, and every other byte of the
+// user's document, its indentation, blank lines, comments and quoting,
+// stays as it was. Re-encoding the whole tree would keep its data, key
+// order and most comments, but re-indent sequences, re-wrap long strings
+// and move comments. ok is false when the change is not one these edits
+// can express (flow collections, multi-line scalars, a key added before a
+// list item's first, ...): the caller encodes the tree then. The result is
+// parsed again and compared with after, so a text edit never changes what
+// the document says.
 func editText(src []byte, before, after *yaml.Node) (out []byte, ok bool) {
 	e := textEditor{src: src, lines: lineStarts(src)}
 	if !e.walk(before, after) || len(e.edits) == 0 {
@@ -118,7 +119,9 @@ func (e *textEditor) mapping(b, a *yaml.Node) bool {
 	for bi := 0; bi < len(b.Content); bi += 2 {
 		key := b.Content[bi]
 		j := ai
-		for j < len(a.Content) && !sameNode(a.Content[j], key) {
+		// Matched by data: the tree edits may have moved comments onto
+		// keys and items that the text keeps as they are.
+		for j < len(a.Content) && !sameData(a.Content[j], key) {
 			j += 2
 		}
 		if j >= len(a.Content) { // removed
@@ -172,7 +175,7 @@ func (e *textEditor) sequence(b, a *yaml.Node) bool {
 	ai, prevEnd := 0, -1
 	for _, item := range b.Content {
 		j := ai
-		for j < len(a.Content) && !sameNode(a.Content[j], item) {
+		for j < len(a.Content) && !sameData(a.Content[j], item) {
 			j++
 		}
 		if j >= len(a.Content) { // removed

@@ -1,6 +1,9 @@
 package inject
 
 import (
+	"bytes"
+	"fmt"
+	"os"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -168,6 +171,37 @@ func TestEditText(t *testing.T) {
 			}
 			if string(got) != tt.want {
 				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestUninjectGivesTheTextBack: text edits make uninject(inject(x)) the
+// very bytes of x, for either mode, when x carried nothing of meshctl's.
+func TestUninjectGivesTheTextBack(t *testing.T) {
+	data, err := os.ReadFile("testdata/user_style_manual.input.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The CronJob's inject annotation is the one thing inject drops.
+	data = bytes.ReplaceAll(data, []byte("meshctl.io/inject: \"disabled-by-mistake\""), []byte("team: reports"))
+	for _, manual := range []bool{false, true} {
+		t.Run(fmt.Sprintf("manual=%v", manual), func(t *testing.T) {
+			o := testOptions(t)
+			o.Manual = manual
+			in, err := Run([]Source{{Name: "in", Data: data}}, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Equal(in.Output, data) {
+				t.Fatal("inject changed nothing")
+			}
+			back, err := Run([]Source{{Name: "out", Data: in.Output}}, Options{Uninject: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(back.Output, data) {
+				t.Errorf("uninject(inject(x)) != x:\n%s", back.Output)
 			}
 		})
 	}
