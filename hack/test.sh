@@ -71,7 +71,7 @@ if ! $unit_only && ! $fuzz_session; then
 	{ hack/cluster/cluster.sh build && hack/cluster/cluster.sh prometheus-image >/dev/null; } >"$cluster_build_log" 2>&1 &
 	cluster_build_pid=$!
 	set +m
-	trap '[[ -z $cluster_build_pid ]] || kill -- "-$cluster_build_pid" 2>/dev/null || true' EXIT
+	trap '[[ -z $cluster_build_pid ]] || { kill -- "-$cluster_build_pid" 2>/dev/null; rm -f "$cluster_build_log"; }' EXIT
 fi
 
 step "unit tests"

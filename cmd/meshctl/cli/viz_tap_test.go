@@ -101,13 +101,14 @@ func startCommand(t *testing.T, args string) (out, errOut *lockedBuffer, stop fu
 	return out, errOut, stop
 }
 
-// waitFor polls s until it contains want.
-func waitFor(t *testing.T, s fmt.Stringer, want string, traffic func()) {
+// waitFor polls a command's output until it contains want, sending
+// traffic meanwhile; on failure it shows the command's stderr too.
+func waitFor(t *testing.T, out, errOut fmt.Stringer, want string, traffic func()) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(s.String(), want) {
+	for !strings.Contains(out.String(), want) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no %q within 10s in:\n%s", want, s)
+			t.Fatalf("no %q within 10s in:\n%s\nstderr:\n%s", want, out, errOut)
 		}
 		traffic()
 		time.Sleep(50 * time.Millisecond)
@@ -146,7 +147,7 @@ func TestVizTapRealProxy(t *testing.T) {
 	inbound, control := startTapTestProxy(t, tapBackend(t), token)
 	kubeconfig := tapAPIServer(t, control, token)
 	out, errOut, stop := startCommand(t, "viz tap po/web-1 -n shop --path /api --authority web.shop --kubeconfig "+kubeconfig)
-	waitFor(t, out, "end id=0:", func() {
+	waitFor(t, out, errOut, "end id=0:", func() {
 		get(t, "http://"+inbound+"/other", "web.shop")            // filtered out: path
 		get(t, "http://"+inbound+"/api/x", "db.shop")             // filtered out: authority
 		get(t, "http://"+inbound+`/api/a%20b?x="y"\`, "web.shop") // quotes and a backslash
@@ -177,7 +178,7 @@ func TestVizTapRealProxy(t *testing.T) {
 
 	// JSON: one object per line.
 	out, errOut, stop = startCommand(t, "viz tap po -n shop -o json --method GET --kubeconfig "+kubeconfig)
-	waitFor(t, out, `"type":"end"`, func() { get(t, "http://"+inbound+"/api/json", "web.shop") })
+	waitFor(t, out, errOut, `"type":"end"`, func() { get(t, "http://"+inbound+"/api/json", "web.shop") })
 	if code := stop(); code != 0 {
 		t.Fatalf("code %d: %s", code, errOut)
 	}
@@ -187,7 +188,7 @@ func TestVizTapRealProxy(t *testing.T) {
 
 	// Wide: the lines with the workload and namespace at each end.
 	out, errOut, stop = startCommand(t, "viz tap po -n shop -o wide --method GET --kubeconfig "+kubeconfig)
-	waitFor(t, out, "end id=0:", func() { get(t, "http://"+inbound+"/api/wide", "web.shop") })
+	waitFor(t, out, errOut, "end id=0:", func() { get(t, "http://"+inbound+"/api/wide", "web.shop") })
 	if code := stop(); code != 0 {
 		t.Fatalf("code %d: %s", code, errOut)
 	}
@@ -234,7 +235,7 @@ func TestVizTopRealProxy(t *testing.T) {
 	inbound, control := startTapTestProxy(t, tapBackend(t), token)
 	kubeconfig := tapAPIServer(t, control, token)
 	out, errOut, stop := startCommand(t, "viz top po/web-1 -n shop --refresh 100ms --kubeconfig "+kubeconfig)
-	waitFor(t, out, "/fail", func() {
+	waitFor(t, out, errOut, "/fail", func() {
 		get(t, "http://"+inbound+"/ok?x=1", "web.shop")
 		get(t, "http://"+inbound+"/fail", "web.shop")
 	})
