@@ -143,7 +143,7 @@ func (e *textEditor) mapping(b, a *yaml.Node) bool {
 		if !e.walk(b.Content[bi+1], a.Content[j+1]) {
 			return false
 		}
-		_, end, ok := e.extent(key, indent, true)
+		end, ok := e.end(key, indent, true)
 		if !ok {
 			return false
 		}
@@ -194,7 +194,7 @@ func (e *textEditor) sequence(b, a *yaml.Node) bool {
 		if j > ai && !e.insertBefore(item, dash, prevEnd, &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: a.Content[ai:j]}) {
 			return false
 		}
-		_, end, ok := e.extent(item, dash, false)
+		end, ok := e.end(item, dash, false)
 		if !ok {
 			return false
 		}
@@ -227,6 +227,18 @@ func (e *textEditor) extent(n *yaml.Node, col int, isKey bool) (start, end int, 
 	}
 	end, ok = e.blockEnd(n.Line, col, isKey)
 	return start, end, ok
+}
+
+// end returns where a kept pair (n its key, at column col) or item (n the
+// item, its "-" at col) ends, as extent does; its line may start with
+// something else ("- name: x" holds a mapping's first key), since nothing
+// is removed there.
+func (e *textEditor) end(n *yaml.Node, col int, isKey bool) (int, bool) {
+	c, ok := e.column(n)
+	if !ok || isKey && c != col || !isKey && c <= col {
+		return 0, false
+	}
+	return e.blockEnd(n.Line, col, isKey)
 }
 
 // insertBefore records the new keys or items of n before next (at column

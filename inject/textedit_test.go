@@ -126,6 +126,14 @@ func TestEditText(t *testing.T) {
 			want: "initContainers:\n- before\n- name: migrate   # first\n  image: m\n- after\n\n# trailing\n",
 		},
 		{
+			name: "a key added to a list item's mapping",
+			src:  "containers:\n- name: web\n  image: x\n- name: db\n",
+			mutate: func(t *testing.T, root *yaml.Node) {
+				setKV(sidecar.MapGet(root, "containers").Content[0], "tier", "web")
+			},
+			want: "containers:\n- name: web\n  image: x\n  tier: web\n- name: db\n",
+		},
+		{
 			name: "an item removed from the middle",
 			src:  "c:\n  - name: a\n  - name: proxy\n    image: p\n  - name: b\n",
 			mutate: func(t *testing.T, root *yaml.Node) {
