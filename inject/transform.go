@@ -460,6 +460,7 @@ func blockStyle(doc *yaml.Node) {
 // encodeYAML renders doc; sizeHint is the expected length of the text.
 func encodeYAML(doc *yaml.Node, sizeHint int) ([]byte, error) {
 	spellFlowNulls(doc)
+	keyCommentsAfterFlow(doc)
 	var b bytes.Buffer
 	b.Grow(sizeHint)
 	e := yaml.NewEncoder(&b)
@@ -489,5 +490,28 @@ func spellFlowNulls(n *yaml.Node) {
 	}
 	for _, c := range n.Content {
 		spellFlowNulls(c)
+	}
+}
+
+// keyCommentsAfterFlow moves the line comment of a key whose value is a
+// flow collection (an emptied "metadata: {}" among them) to the value.
+// yaml.v3 writes a key's line comment before the value, and a flow value
+// then lands on the next line at the key's indentation: "metadata: #c"
+// followed by "{}", which does not parse.
+func keyCommentsAfterFlow(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.LineComment != "" && (v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode) &&
+				(v.Style&yaml.FlowStyle != 0 || len(v.Content) == 0) && v.LineComment == "" {
+				v.LineComment, k.LineComment = k.LineComment, ""
+			}
+		}
+	}
+	for _, c := range n.Content {
+		keyCommentsAfterFlow(c)
 	}
 }
