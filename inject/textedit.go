@@ -90,15 +90,7 @@ func (e *textEditor) walk(b, a *yaml.Node) bool {
 	}
 	switch b.Kind {
 	case yaml.DocumentNode:
-		if len(b.Content) != len(a.Content) || b.Style != a.Style {
-			return false
-		}
-		for i := range b.Content {
-			if !e.walk(b.Content[i], a.Content[i]) {
-				return false
-			}
-		}
-		return true
+		return len(b.Content) == len(a.Content) && b.Style == a.Style && e.each(b, a)
 	case yaml.SequenceNode:
 		return e.sequence(b, a)
 	case yaml.MappingNode:
@@ -116,43 +108,7 @@ func (e *textEditor) mapping(b, a *yaml.Node) bool {
 		return false
 	}
 	indent, ok := e.column(b.Content[0])
-	if !ok {
-		return false
-	}
-	ai, prevEnd := 0, -1 // a's next pair; where b's previous pair ended
-	for bi := 0; bi < len(b.Content); bi += 2 {
-		key := b.Content[bi]
-		j := ai
-		// Matched by data: the tree edits may have moved comments onto
-		// keys and items that the text keeps as they are.
-		for j < len(a.Content) && !sameData(a.Content[j], key) {
-			j += 2
-		}
-		if j >= len(a.Content) { // removed
-			start, end, ok := e.extent(key, indent, true)
-			if !ok {
-				return false
-			}
-			e.edits = append(e.edits, textEdit{start: start, end: end})
-			prevEnd = end
-			continue
-		}
-		if j > ai && !e.insertBefore(key, indent, prevEnd, &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: a.Content[ai:j]}) {
-			return false
-		}
-		if !e.walk(b.Content[bi+1], a.Content[j+1]) {
-			return false
-		}
-		end, ok := e.end(key, indent, true)
-		if !ok {
-			return false
-		}
-		ai, prevEnd = j+2, end
-	}
-	if ai < len(a.Content) {
-		return e.insertAt(prevEnd, indent, &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: a.Content[ai:]})
-	}
-	return true
+	return ok && e.align(b, a, indent)
 }
 
 // sequence handles a block sequence whose items the transformation edited
@@ -162,28 +118,52 @@ func (e *textEditor) sequence(b, a *yaml.Node) bool {
 		return false
 	}
 	if len(a.Content) == len(b.Content) {
-		for i := range b.Content {
-			if !e.walk(b.Content[i], a.Content[i]) {
-				return false
-			}
-		}
-		return true
+		return e.each(b, a)
 	}
 	if b.Style&yaml.FlowStyle != 0 || len(b.Content) == 0 || len(a.Content) == 0 {
 		return false
 	}
 	dash, ok := e.column(b) // a block sequence sits at its first "-"
-	if !ok {
-		return false
+	return ok && e.align(b, a, dash)
+}
+
+// each walks the children of b and a pairwise.
+func (e *textEditor) each(b, a *yaml.Node) bool {
+	for i := range b.Content {
+		if !e.walk(b.Content[i], a.Content[i]) {
+			return false
+		}
 	}
-	ai, prevEnd := 0, -1
-	for _, item := range b.Content {
+	return true
+}
+
+// align records the edits that turn the entries of block collection b (a
+// mapping's pairs, keys at column col, or a sequence's items, dashes at
+// col) into a's: b's entries in order are either found in a, matched by
+// data (the tree edits may have moved comments onto keys and items that
+// the text keeps as they are), or removed; a's entries in between are
+// new. A kept pair's value may itself be edited; a kept item is unchanged.
+func (e *textEditor) align(b, a *yaml.Node, col int) bool {
+	isMap := b.Kind == yaml.MappingNode
+	step := 1
+	if isMap {
+		step = 2
+	}
+	fragment := func(entries []*yaml.Node) *yaml.Node {
+		if isMap {
+			return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: entries}
+		}
+		return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: entries}
+	}
+	ai, prevEnd := 0, -1 // a's next entry; where b's previous entry ended
+	for bi := 0; bi < len(b.Content); bi += step {
+		entry := b.Content[bi]
 		j := ai
-		for j < len(a.Content) && !sameData(a.Content[j], item) {
-			j++
+		for j < len(a.Content) && !sameData(a.Content[j], entry) {
+			j += step
 		}
 		if j >= len(a.Content) { // removed
-			start, end, ok := e.extent(item, dash, false)
+			start, end, ok := e.extent(entry, col, isMap)
 			if !ok {
 				return false
 			}
@@ -191,48 +171,45 @@ func (e *textEditor) sequence(b, a *yaml.Node) bool {
 			prevEnd = end
 			continue
 		}
-		if j > ai && !e.insertBefore(item, dash, prevEnd, &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: a.Content[ai:j]}) {
+		if j > ai && !e.insertBefore(entry, col, prevEnd, fragment(a.Content[ai:j])) {
 			return false
 		}
-		end, ok := e.end(item, dash, false)
+		if isMap && !e.walk(b.Content[bi+1], a.Content[j+1]) {
+			return false
+		}
+		end, ok := e.end(entry, col, isMap)
 		if !ok {
 			return false
 		}
-		ai, prevEnd = j+1, end
+		ai, prevEnd = j+step, end
 	}
 	if ai < len(a.Content) {
-		return e.insertAt(prevEnd, dash, &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: a.Content[ai:]})
+		return e.insertAt(prevEnd, col, fragment(a.Content[ai:]))
 	}
 	return true
 }
 
-// extent returns the lines of a mapping pair (n its key, keys at column
-// col) or a sequence item (n the item, its "-" at col): from the start of
-// n's line, which must hold nothing else before it, to the end of its last
-// line of content. Comments and blank lines after it are not part of it.
+// extent returns the lines a removal of n takes: from the start of n's
+// line, which must hold nothing else before it, to where end says n ends.
 func (e *textEditor) extent(n *yaml.Node, col int, isKey bool) (start, end int, ok bool) {
-	c, ok := e.column(n)
-	if !ok {
+	if end, ok = e.end(n, col, isKey); !ok {
 		return 0, 0, false
 	}
 	start = e.lines[n.Line-1]
-	prefix := e.src[start : start+c]
+	prefix := e.src[start : start+n.Column-1] // ASCII: end checked the column
 	if isKey {
-		if c != col || len(bytes.TrimLeft(prefix, " ")) != 0 {
-			return 0, 0, false
-		}
-	} else if len(prefix) < col+1 || len(bytes.TrimLeft(prefix[:col], " ")) != 0 || prefix[col] != '-' ||
-		len(bytes.TrimLeft(prefix[col+1:], " ")) != 0 {
-		return 0, 0, false
+		ok = len(bytes.TrimLeft(prefix, " ")) == 0
+	} else {
+		ok = len(bytes.TrimLeft(prefix[:col], " ")) == 0 && prefix[col] == '-' && len(bytes.TrimLeft(prefix[col+1:], " ")) == 0
 	}
-	end, ok = e.blockEnd(n.Line, col, isKey)
 	return start, end, ok
 }
 
-// end returns where a kept pair (n its key, at column col) or item (n the
-// item, its "-" at col) ends, as extent does; its line may start with
-// something else ("- name: x" holds a mapping's first key), since nothing
-// is removed there.
+// end returns the offset just past the last line of content of a mapping
+// pair (n its key, keys at column col) or a sequence item (n the item, its
+// "-" at col); comments and blank lines after it are not part of it. n's
+// line may start with something else ("- name: x" holds a mapping's first
+// key).
 func (e *textEditor) end(n *yaml.Node, col int, isKey bool) (int, bool) {
 	c, ok := e.column(n)
 	if !ok || isKey && c != col || !isKey && c <= col {

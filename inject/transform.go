@@ -257,14 +257,14 @@ func (t *transformer) document(d document) ([]byte, error) {
 // replaced by their cached text afterwards: the check that parses the
 // edited text again then reads the user's document, not the patch.
 func (t *transformer) editText(d document, before, doc *yaml.Node) ([]byte, bool, error) {
-	if len(t.pending) == 0 {
+	edit := func() ([]byte, bool, error) {
 		text, ok := editText(d.text, before, doc)
 		return text, ok, nil
 	}
-	return t.splices.render(doc, t.pending, 2*len(d.text)+4096, false, func() ([]byte, bool, error) {
-		text, ok := editText(d.text, before, doc)
-		return text, ok, nil
-	})
+	if len(t.pending) == 0 {
+		return edit()
+	}
+	return t.splices.render(doc, t.pending, 2*len(d.text)+4096, false, edit)
 }
 
 // emit renders a document: the original text when unchanged (YAML), the
