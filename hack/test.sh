@@ -58,8 +58,8 @@ go vet ./...
 # the background while the unit tests and the fuzzing run: the tests leave
 # a core idle much of the time, and the builds run niced, so the tests keep
 # the CPU when they want it. vet has by now put the packages they share
-# with meshctl (client-go, grpc, otel, ...: hack/cluster/align-deps.sh
-# keeps their versions equal) in the build cache. Cached builds take
+# with meshctl (client-go, grpc, otel, ...: hack/cluster/cluster.sh
+# align-deps keeps their versions equal) in the build cache. Cached builds take
 # seconds; the e2e step waits for this one and reports a failure first.
 cluster_build_log=${TMPDIR:-/tmp}/meshctl-cluster-build.$$.log
 cluster_build_pid=

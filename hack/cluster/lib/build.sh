@@ -105,11 +105,14 @@ go_build_into() {
   log "$name: built in $(( $(date +%s) - t0 ))s -> $out"
 }
 
+# k8s_pkgs : the import paths of the Kubernetes commands the cluster runs, one per line.
+k8s_pkgs() { local c; for c in "${K8S_COMPONENTS[@]}"; do echo "k8s.io/kubernetes/cmd/$c"; done; }
+
 build_k8s() {
-  local out src pkgs=() c; out=$(k8s_bin_dir)
+  local out src pkgs; out=$(k8s_bin_dir)
   [ -f "$out/.complete" ] && { log "kubernetes $K8S_VERSION: cached in $out"; return 0; }
   src=$(wrapper_src k8s "$K8S_VERSION")
-  for c in "${K8S_COMPONENTS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  mapfile -t pkgs < <(k8s_pkgs)
   go_build_into "kubernetes-$K8S_VERSION" "$src" "$out" "$(k8s_ldflags)" "${pkgs[@]}"
 }
 
@@ -158,11 +161,17 @@ prometheus_main() {
     || die "prometheus: $from/main.go has no plugins import to narrow" "Prometheus changed its main.go; update prometheus_main in hack/cluster/lib/build.sh."
 }
 
+# prometheus_src : the Prometheus wrapper module with its main package, ready to build; prints its path.
+prometheus_src() {
+  local src; src=$(wrapper_src prometheus "$PROMETHEUS_VERSION")
+  [ -f "$src/main.go" ] || prometheus_main "$src"
+  echo "$src"
+}
+
 build_prometheus() {
   local out src; out=$(prometheus_bin_dir)
   [ -f "$out/.complete" ] && { log "prometheus $PROMETHEUS_VERSION: cached in $out"; return 0; }
-  src=$(wrapper_src prometheus "$PROMETHEUS_VERSION")
-  [ -f "$src/main.go" ] || prometheus_main "$src"
+  src=$(prometheus_src)
   go_build_into "prometheus-$PROMETHEUS_VERSION" "$src" "$out" "-s -w" .
   [ -x "$out/prometheus" ] || die "prometheus: build produced no prometheus binary in $out" "ls $out; remove it and re-run: hack/cluster/cluster.sh build prometheus"
 }
@@ -228,22 +237,17 @@ cmd_build() {
 # version here or in meshctl's go.mod. etcd's own modules are left alone (the server stays on its
 # release's api/client). --check only reports, and fails when something is not aligned.
 cmd_align_deps() {
-  local check=() repo k8s etcd coredns prom pkgs=() c
+  local check=() repo name
   case "${1:-}" in --check) check=(-check) ;; "") ;; *) die "align-deps: unknown argument '$1'" "Usage: hack/cluster/cluster.sh align-deps [--check]" ;; esac
   command -v go >/dev/null || die "go: not found in PATH" "Install Go >= 1.26."
   repo=$(cd "$HACK_DIR/../.." && pwd)
-  k8s=$(wrapper_src k8s "$K8S_VERSION"); etcd=$(wrapper_src etcd "$ETCD_VERSION")
-  coredns=$(wrapper_src coredns "$COREDNS_VERSION"); prom=$(wrapper_src prometheus "$PROMETHEUS_VERSION")
-  [ -f "$prom/main.go" ] || prometheus_main "$prom"
-  for c in "${K8S_COMPONENTS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  local -A src=([k8s]=$(wrapper_src k8s "$K8S_VERSION") [etcd]=$(wrapper_src etcd "$ETCD_VERSION")
+    [coredns]=$(wrapper_src coredns "$COREDNS_VERSION") [prometheus]=$(prometheus_src))
   ( cd "$repo" && go run ./hack/aligndeps "${check[@]}" -exclude go.etcd.io/etcd/ \
-      "$repo=-test,./..." "$k8s=$(IFS=,; echo "${pkgs[*]}")" "$etcd=go.etcd.io/etcd/server/v3" "$coredns=." "$prom=." ) \
+      "$repo=-test,./..." "${src[k8s]}=$(k8s_pkgs | paste -sd, -)" "${src[etcd]}=go.etcd.io/etcd/server/v3" \
+      "${src[coredns]}=." "${src[prometheus]}=." ) \
     || die "align-deps: hack/aligndeps failed" "See its output above."
   [ ${#check[@]} -eq 0 ] || return 0
-  local name src
-  for name in k8s etcd coredns prometheus; do
-    case $name in k8s) src=$k8s ;; etcd) src=$etcd ;; coredns) src=$coredns ;; prometheus) src=$prom ;; esac
-    cp "$src/go.mod" "$src/go.sum" "$HACK_DIR/wrappers/$name/"
-  done
+  for name in "${!src[@]}"; do cp "${src[$name]}/go.mod" "${src[$name]}/go.sum" "$HACK_DIR/wrappers/$name/"; done
   log "align-deps: wrappers updated in $HACK_DIR/wrappers; review with git diff and commit"
 }

@@ -100,7 +100,7 @@ k8s_ldflags() {
 }
 flags_hash() { printf '%s' "CGO_ENABLED=$CGO_ENABLED -trimpath $*" | sha256sum | cut -c1-8; }
 # wrapper_hash NAME: the committed wrapper module's files (go.mod, go.sum, main.go), so that
-# raising a dependency there (hack/cluster/align-deps.sh) builds the binaries again.
+# raising a dependency there (cluster.sh align-deps) builds the binaries again.
 wrapper_hash() { cat "$HACK_DIR/wrappers/$1"/* 2>/dev/null | sha256sum | cut -c1-8; }
 k8s_bin_dir()     { echo "$CACHE/bin/k8s-$K8S_VERSION-$(go_version)-$(flags_hash "$(k8s_ldflags)")-$(wrapper_hash k8s)"; }
 etcd_bin_dir()    { echo "$CACHE/bin/etcd-$ETCD_VERSION-$(go_version)-$(flags_hash "-s -w")-$(wrapper_hash etcd)"; }
