@@ -121,9 +121,9 @@ func podTemplate(obj *yaml.Node, path []string) (*yaml.Node, error) {
 
 // decodeTemplate reads a pod template node as a PodTemplateSpec.
 func decodeTemplate(tpl *yaml.Node) (*corev1.PodTemplateSpec, error) {
-	// Straight from the nodes to JSON (json.go) is a fifth of the work of
-	// going through Go values; a template JSON cannot hold that way (merge
-	// keys) takes the long road.
+	// Straight from the nodes to JSON (json.go) costs about half of going
+	// through Go values (measured on 10,000 documents); a template JSON
+	// cannot hold that way (merge keys) takes the long road.
 	var b bytes.Buffer
 	if err := writeJSON(&b, tpl); err != nil {
 		var v any
