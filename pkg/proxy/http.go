@@ -77,10 +77,11 @@ type httpProxy struct {
 	budgets map[string]*profile.Budget
 }
 
-// pool is the pair of upstream transports for one server identity.
+// pool is the set of upstream transports for one server identity.
 type pool struct {
-	h1 *http.Transport
-	h2 *http2.Transport
+	direct *h1Client // bodiless replayable HTTP/1 requests
+	h1     *http.Transport
+	h2     *http2.Transport
 }
 
 // maxPools bounds the per-identity pools; past it the least useful are
@@ -113,7 +114,7 @@ func (hp *httpProxy) poolFor(identity string) *pool {
 	if p, ok := hp.pools[identity]; ok {
 		return p
 	}
-	p := &pool{h1: hp.h1Transport(identity), h2: hp.h2Transport(identity)}
+	p := &pool{direct: hp.h1Client(identity), h1: hp.h1Transport(identity), h2: hp.h2Transport(identity)}
 	if len(hp.pools) < maxPools {
 		hp.pools[identity] = p
 	}
@@ -139,6 +140,13 @@ func (hp *httpProxy) h1Transport(identity string) *http.Transport {
 	p.SetHTTP1(true)
 	t.Protocols = &p
 	return t
+}
+
+// h1Client builds the upstream client for the requests it takes, pooled
+// as the HTTP/1.1 transport's.
+func (hp *httpProxy) h1Client(identity string) *h1Client {
+	dial := func(ctx context.Context, addr string) (net.Conn, error) { return hp.dial(ctx, addr, identity) }
+	return newH1Client(dial, hp.s.cfg.IdleTimeout, hp.s.cfg.MaxHeaderBytes)
 }
 
 // h2Transport builds the upstream transport for HTTP/2 with prior
@@ -360,6 +368,9 @@ func (p *pool) roundTrip(r *http.Request) (*http.Response, error) {
 	if r.ProtoMajor == 2 {
 		return p.h2.RoundTrip(r)
 	}
+	if p.direct.takes(r) {
+		return p.direct.roundTrip(r)
+	}
 	return p.h1.RoundTrip(r)
 }
 
@@ -374,6 +385,7 @@ func (hp *httpProxy) closeIdle() {
 	hp.mu.Lock()
 	defer hp.mu.Unlock()
 	for _, p := range hp.pools {
+		p.direct.closeIdle()
 		p.h1.CloseIdleConnections()
 		p.h2.CloseIdleConnections()
 	}
