@@ -40,7 +40,9 @@ type Config struct {
 	// OutboundTarget is the same for outbound connections.
 	OutboundTarget string `json:"outboundTarget,omitempty"`
 	// OutboundTargetIdentity, with OutboundTarget, is the identity the
-	// target must prove over mTLS (a meshed peer outside a cluster).
+	// target must prove over mTLS (a meshed peer outside a cluster). Such
+	// a peer is a meshctl proxy, so HTTP/1 requests travel to it carried
+	// over HTTP/2, as to a meshed pod.
 	OutboundTargetIdentity string `json:"outboundTargetIdentity,omitempty"`
 
 	// DefaultInboundPolicy decides who may connect to ports without a

@@ -467,3 +467,54 @@ func BenchmarkPairNewConnection(b *testing.B) {
 		})
 	}
 }
+
+// TestExplicitPeerCarriesHTTP1OverH2: an explicit target with an identity
+// is a meshed peer, so HTTP/1 requests from many client connections travel
+// to it multiplexed on one HTTP/2 connection, as between meshed pods, and
+// reach the application as HTTP/1.1 again.
+func TestExplicitPeerCarriesHTTP1OverH2(t *testing.T) {
+	ca := newMeshCA(t)
+	var protos sync.Map
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		protos.Store(r.Proto, true)
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(backend.Close)
+	server, sls := startMeshed(t, Config{InboundTarget: backend.Listener.Addr().String()}, ca.provider(t, serverID, ca))
+	_, cls := startMeshed(t, Config{OutboundTarget: sls.Inbound.Addr().String(), OutboundTargetIdentity: serverID}, ca.provider(t, clientID, ca))
+
+	url := "http://" + cls.Outbound.Addr().String() + "/"
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A client of its own: one application connection each.
+			c := &http.Client{Transport: &http.Transport{}}
+			defer c.CloseIdleConnections()
+			for range 5 {
+				resp, err := c.Get(url)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	var seen []string
+	protos.Range(func(k, _ any) bool { seen = append(seen, k.(string)); return true })
+	if len(seen) != 1 || seen[0] != "HTTP/1.1" {
+		t.Errorf("the application saw %v, want only HTTP/1.1", seen)
+	}
+	opened := seriesWith(server, "tcp_open_total", map[string]string{"direction": "inbound", "peer": "src"})
+	if len(opened) != 1 || opened[0].GetCounter().GetValue() != 1 {
+		var n []float64
+		for _, m := range opened {
+			n = append(n, m.GetCounter().GetValue())
+		}
+		t.Errorf("the server proxy accepted %v connections, want 1 (HTTP/2 between the proxies)", n)
+	}
+}

@@ -267,7 +267,7 @@ func (s *side) endpoints(ctx context.Context, t Target) ([]Endpoint, error) {
 		return []Endpoint{{Addr: netip.AddrPortFrom(lo, t.Addr.Port())}}, nil
 	}
 	if s.direction == Outbound && s.explicit.IsValid() && s.cfg.OutboundTargetIdentity != "" {
-		return []Endpoint{{Addr: s.explicit, Identity: s.cfg.OutboundTargetIdentity}}, nil
+		return []Endpoint{{Addr: s.explicit, Identity: s.cfg.OutboundTargetIdentity, Protocol: EndpointH2}}, nil
 	}
 	eps, err := s.deps.Destination.Resolve(ctx, t)
 	if err != nil {
