@@ -11,7 +11,10 @@
 //   - HTTP through a reverse proxy with pooled upstream connections, trailers,
 //     upgrades, CONNECT tunnels and streaming bodies, recording request
 //     metrics; between two proxies HTTP/1 travels over HTTP/2, one
-//     connection per endpoint (origproto.go);
+//     connection per endpoint (origproto.go); to an application or a
+//     server outside the mesh, bodiless GET/HEAD/OPTIONS/TRACE requests are
+//     sent on the goroutine that serves them (h1client.go), the rest
+//     through net/http's Transport;
 //   - anything else as a byte splice with half-close forwarded.
 //
 // The seams where the control plane plugs in are interfaces with simple
