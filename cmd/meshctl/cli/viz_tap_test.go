@@ -60,6 +60,15 @@ func tapAPIServer(t *testing.T, control, secretToken string) string {
 			fmt.Fprintf(w, `{"kind":"Secret","apiVersion":"v1","metadata":{"name":"meshctl-tap-token","namespace":"meshctl"},"data":{"token":%q}}`,
 				base64.StdEncoding.EncodeToString([]byte(secretToken)))
 		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/v1/namespaces/shop/pods/http:web-1:4190/proxy/"):
+			// Full duplex: no background read of the client's
+			// connection. With it, a tap stream now and then ended a few
+			// ms after opening when both cores were busy: the read
+			// failed, net/http cancelled the request, the reverse proxy
+			// closed the upstream and viz saw "unexpected EOF" (20-run
+			// loops under load failed on the first or second loop; 5 ×
+			// 20 pass with this). A client that goes away still ends the
+			// stream: the next event's write to it fails.
+			_ = http.NewResponseController(w).EnableFullDuplex()
 			rp.ServeHTTP(w, r)
 		default:
 			http.Error(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"NotFound","code":404}`, http.StatusNotFound)

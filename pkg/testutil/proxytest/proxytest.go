@@ -3,11 +3,12 @@
 package proxytest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,10 +33,17 @@ func Start(t testing.TB, cfg proxy.Config, deps proxy.Deps) proxy.Listeners {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, err := logging.New(io.Discard, logging.Options{Level: "error"})
+	// The proxy's log is kept and shown when the test fails.
+	var logs lockedBuffer
+	log, err := logging.New(&logs, logging.Options{Level: "info"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("proxy log:\n%s", logs.String())
+		}
+	})
 	p, err := proxy.New(cfg, deps, log, ls)
 	if err != nil {
 		ls.Close()
@@ -84,4 +92,22 @@ func WaitReady(t testing.TB, admin string) {
 func TapTokenSHA256(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
+}
+
+// lockedBuffer is a bytes.Buffer safe for the proxy's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
