@@ -51,10 +51,15 @@ func parseProcStat(b []byte) (procStat, error) {
 // procMem is the memory of one process, in KiB.
 type procMem struct {
 	RSS, HWM, PSS uint64
+	// Anon is RssAnon: the resident memory that is the process's own
+	// (heap, stacks), without the executable's and libraries' file pages
+	// that every process running the same binary shares.
+	Anon uint64
 }
 
-// parseStatusMem reads VmRSS and VmHWM from /proc/PID/status.
-func parseStatusMem(b []byte) (rss, hwm uint64, err error) {
+// parseStatusMem reads VmRSS, VmHWM and RssAnon from /proc/PID/status.
+func parseStatusMem(b []byte) (procMem, error) {
+	var m procMem
 	var foundRSS, foundHWM bool
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
@@ -62,22 +67,25 @@ func parseStatusMem(b []byte) (rss, hwm uint64, err error) {
 		if !ok {
 			continue
 		}
+		var err error
 		switch k {
 		case "VmRSS":
-			rss, err = parseKB(v)
+			m.RSS, err = parseKB(v)
 			foundRSS = true
 		case "VmHWM":
-			hwm, err = parseKB(v)
+			m.HWM, err = parseKB(v)
 			foundHWM = true
+		case "RssAnon":
+			m.Anon, err = parseKB(v)
 		}
 		if err != nil {
-			return 0, 0, fmt.Errorf("status %s: %w", k, err)
+			return procMem{}, fmt.Errorf("status %s: %w", k, err)
 		}
 	}
 	if !foundRSS || !foundHWM {
-		return 0, 0, fmt.Errorf("status: no VmRSS or VmHWM (kernel thread or zombie)")
+		return procMem{}, fmt.Errorf("status: no VmRSS or VmHWM (kernel thread or zombie)")
 	}
-	return rss, hwm, nil
+	return m, nil
 }
 
 // parseSmapsRollupPss reads Pss from /proc/PID/smaps_rollup.
@@ -150,11 +158,10 @@ func (p procFS) mem(pid int) (procMem, error) {
 	if err != nil {
 		return procMem{}, err
 	}
-	rss, hwm, err := parseStatusMem(b)
+	m, err := parseStatusMem(b)
 	if err != nil {
 		return procMem{}, err
 	}
-	m := procMem{RSS: rss, HWM: hwm}
 	if b, err := p.read(pid, "smaps_rollup"); err == nil {
 		m.PSS, _ = parseSmapsRollupPss(b)
 	}

@@ -35,10 +35,10 @@ func TestParseMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m != (procMem{RSS: 1536, HWM: 2048, PSS: 700}) {
+	if m != (procMem{RSS: 1536, HWM: 2048, PSS: 700, Anon: 512}) {
 		t.Errorf("master memory %+v", m)
 	}
-	if _, _, err := parseStatusMem([]byte("Name:\tkthreadd\nPid:\t2\n")); err == nil {
+	if _, err := parseStatusMem([]byte("Name:\tkthreadd\nPid:\t2\n")); err == nil {
 		t.Error("status without VmRSS accepted (kernel threads have none)")
 	}
 	if _, err := parseSmapsRollupPss([]byte("Rss: 10 kB\n")); err == nil {

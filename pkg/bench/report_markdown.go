@@ -61,8 +61,8 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 
 func (r Report) writeScenario(b *strings.Builder, sc Scenario) {
 	fmt.Fprintf(b, "\n### %s\n\n", scenarioTitles[sc])
-	b.WriteString("| config | runs (valid) | added p50 µs | added p90 µs | added p99 µs | p50 ÷ nginx | p99 ÷ nginx | p50 ÷ floor | closed-loop rps | rps ÷ nginx | CPU-ms per 1k req (both) | CPU % per proxy | idle RSS MiB | VmHWM MiB fixed / closed | PSS MiB idle / load | exec→listening ms | exec→first 200 ms |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| config | runs (valid) | added p50 µs | added p90 µs | added p99 µs | p50 ÷ nginx | p99 ÷ nginx | p50 ÷ floor | closed-loop rps | rps ÷ nginx | CPU-ms per 1k req (both) | CPU % per proxy | idle RSS MiB | VmHWM MiB fixed / closed | PSS MiB idle / load | anon MiB idle / load | exec→listening ms | exec→first 200 ms |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var base *ConfigSummary
 	for i, c := range r.Configs {
 		if c.Scenario != sc {
@@ -87,6 +87,7 @@ func (r Report) writeScenario(b *strings.Builder, sc Scenario) {
 			num(c.CPUPer1k, 0), num(c.CPUPercent, 1), num(c.IdleRSSMiB, 1),
 			num(c.FixedHWMMiB, 1) + " / " + num(c.ClosedHWMMiB, 1),
 			num(c.IdlePSSMiB, 1) + " / " + num(c.LoadPSSMiB, 1),
+			num(c.IdleAnonMiB, 1) + " / " + num(c.LoadAnonMiB, 1),
 			num(c.ListeningMs, 1), num(c.FirstOKMs, 1),
 		}
 		fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))

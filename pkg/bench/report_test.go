@@ -19,7 +19,7 @@ func fakeRun(round, pos int, cfg string, p50, p90, p99, rps, cpu float64, rssMiB
 		Closed: &LoadResult{Requests: int(rps * 5), Seconds: 5, RPS: rps},
 	}
 	usage := func(rss uint64) *Usage {
-		return &Usage{CPUMillis: []float64{cpu, cpu * 0.9}, RSS: []uint64{rss << 10, (rss - 1) << 10}, HWM: []uint64{(rss + 2) << 10, rss << 10}, PSS: []uint64{(rss / 2) << 10, (rss / 2) << 10}, CapacityMillis: 20000, ForeignCPUMillis: 5000}
+		return &Usage{CPUMillis: []float64{cpu, cpu * 0.9}, RSS: []uint64{rss << 10, (rss - 1) << 10}, HWM: []uint64{(rss + 2) << 10, rss << 10}, PSS: []uint64{(rss / 2) << 10, (rss / 2) << 10}, Anon: []uint64{(rss / 4) << 10, (rss / 5) << 10}, CapacityMillis: 20000, ForeignCPUMillis: 5000}
 	}
 	r.FixedUsage = usage(rssMiB)
 	r.ClosedUsage = usage(rssMiB + 4)

@@ -17,6 +17,10 @@ type Usage struct {
 	PSS []uint64 `json:"pssKiB"`
 	// HWM is VmHWM (peak RSS since start) at the phase's end.
 	HWM []uint64 `json:"hwmKiB"`
+	// Anon is the peak of RssAnon, the part of RSS that is the proxy's
+	// own: what one more proxy on a node costs, the binary's pages being
+	// shared page cache.
+	Anon []uint64 `json:"anonKiB"`
 	// SelfCPUMillis is the benchmark process's own CPU (client and upstream).
 	SelfCPUMillis float64 `json:"selfCpuMillis"`
 	// ForeignCPUMillis is the machine's busy time not spent by the
@@ -91,6 +95,7 @@ func (s *sampler) mem() []procMem {
 				out[i].RSS += m.RSS
 				out[i].HWM += m.HWM
 				out[i].PSS += m.PSS
+				out[i].Anon += m.Anon
 			}
 		}
 	}
@@ -138,6 +143,7 @@ func (s *sampler) observe(m []procMem) {
 		s.peak[i].RSS = max(s.peak[i].RSS, m[i].RSS)
 		s.peak[i].PSS = max(s.peak[i].PSS, m[i].PSS)
 		s.peak[i].HWM = m[i].HWM
+		s.peak[i].Anon = max(s.peak[i].Anon, m[i].Anon)
 	}
 }
 
@@ -161,6 +167,7 @@ func (s *sampler) end() Usage {
 		u.RSS = append(u.RSS, s.peak[i].RSS)
 		u.PSS = append(u.PSS, s.peak[i].PSS)
 		u.HWM = append(u.HWM, s.peak[i].HWM)
+		u.Anon = append(u.Anon, s.peak[i].Anon)
 	}
 	u.SelfCPUMillis = ticksToMillis(delta(self, s.self0))
 	if mach.Busy >= s.mach0.Busy {

@@ -63,9 +63,12 @@ type ConfigSummary struct {
 	FixedHWMMiB  Stat
 	ClosedHWMMiB Stat
 	LoadPSSMiB   Stat
-	ListeningMs  Stat
-	FirstOKMs    Stat
-	LatenessP99  Stat
+	// IdleAnonMiB and LoadAnonMiB are RssAnon, idle and at the fixed rate.
+	IdleAnonMiB Stat
+	LoadAnonMiB Stat
+	ListeningMs Stat
+	FirstOKMs   Stat
+	LatenessP99 Stat
 	// ForeignShare is the background load's share of the machine during the fixed-rate phase.
 	ForeignShare Stat
 }
@@ -223,6 +226,7 @@ func summarizeConfig(sc Scenario, cfg string, rounds map[int][]Run) ConfigSummar
 	s.CPUPer1k, s.CPUPercent = c.stat("cpu1k"), c.stat("cpupct")
 	s.IdleRSSMiB, s.IdlePSSMiB = c.stat("irss"), c.stat("ipss")
 	s.FixedHWMMiB, s.ClosedHWMMiB, s.LoadPSSMiB = c.stat("fhwm"), c.stat("chwm"), c.stat("lpss")
+	s.IdleAnonMiB, s.LoadAnonMiB = c.stat("ianon"), c.stat("lanon")
 	s.ListeningMs, s.FirstOKMs = c.stat("listen"), c.stat("first")
 	s.LatenessP99, s.ForeignShare = c.stat("late99"), c.stat("foreign")
 	return s
@@ -267,10 +271,12 @@ func (c *collect) run(r Run) {
 		c.add("cpupct", perProxyPercent(r))
 		c.add("fhwm", maxMiB(u.HWM))
 		c.add("lpss", maxMiB(u.PSS))
+		c.add("lanon", maxMiB(u.Anon))
 	}
 	if u := r.Idle; u != nil {
 		c.add("irss", maxMiB(u.RSS))
 		c.add("ipss", maxMiB(u.PSS))
+		c.add("ianon", maxMiB(u.Anon))
 	}
 	if u := r.ClosedUsage; u != nil {
 		c.add("chwm", maxMiB(u.HWM))
