@@ -82,10 +82,12 @@ func (c *h1Client) takes(r *http.Request) bool {
 		len(r.TransferEncoding) == 0 && r.Header.Get("Upgrade") == "" && r.Header.Get("Expect") == ""
 }
 
-// roundTrip sends r, which takes(r) accepted. A pooled connection that
-// the upstream closed while idle (the request's write went into the void
-// and not a byte came back) is replaced by a new one, once: the request
-// is replayable and had no effect.
+// roundTrip sends r, which takes(r) accepted. When a pooled connection
+// turns out to have been closed by the upstream while idle (the write
+// failed or went into the void, and not a byte came back), the request
+// goes again on the next pooled connection or a new one: it is
+// replayable and had no effect. A new connection's failure is final, so
+// the attempts are bounded by the pool.
 func (c *h1Client) roundTrip(r *http.Request) (*http.Response, error) {
 	for {
 		pc, reused, err := c.get(r.Context(), r.URL.Host)
