@@ -60,14 +60,15 @@ func tapAPIServer(t *testing.T, control, secretToken string) string {
 			fmt.Fprintf(w, `{"kind":"Secret","apiVersion":"v1","metadata":{"name":"meshctl-tap-token","namespace":"meshctl"},"data":{"token":%q}}`,
 				base64.StdEncoding.EncodeToString([]byte(secretToken)))
 		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/api/v1/namespaces/shop/pods/http:web-1:4190/proxy/"):
-			// Full duplex: no background read of the client's
-			// connection. With it, a tap stream now and then ended a few
-			// ms after opening when both cores were busy: the read
-			// failed, net/http cancelled the request, the reverse proxy
-			// closed the upstream and viz saw "unexpected EOF" (20-run
-			// loops under load failed on the first or second loop; 5 ×
-			// 20 pass with this). A client that goes away still ends the
-			// stream: the next event's write to it fails.
+			// Full duplex, as the proxy itself does (http.go): without
+			// it, net/http consumes the rest of the request body when the
+			// response head is written, racing the reverse proxy's
+			// transport, which may still be reading the body's end to
+			// forward it. The transport's read then fails, it closes the
+			// upstream connection, and the tap stream ends with
+			// "unexpected EOF" a few ms after opening (20-run loops with
+			// both cores busy failed on the first or second loop; 5 × 20
+			// pass with this).
 			_ = http.NewResponseController(w).EnableFullDuplex()
 			rp.ServeHTTP(w, r)
 		default:
