@@ -12,11 +12,12 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/meshctl/meshctl/pkg/testutil/syncbuf"
 	"github.com/meshctl/meshctl/viz"
 )
 
 // dashboardURL waits for the URL the dashboard command prints.
-func dashboardURL(t *testing.T, out, errOut *lockedBuffer) string {
+func dashboardURL(t *testing.T, out, errOut *syncbuf.Buffer) string {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if s := out.String(); strings.HasSuffix(s, "\n") {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/meshctl/meshctl/pkg/proxy"
 	"github.com/meshctl/meshctl/pkg/testutil/proxytest"
+	"github.com/meshctl/meshctl/pkg/testutil/syncbuf"
 )
 
 // startTapTestProxy runs a real proxy in explicit-target mode in front of
@@ -86,10 +87,10 @@ func tapAPIServer(t *testing.T, control, secretToken string) string {
 }
 
 // startCommand runs args in the background with cancellable context.
-func startCommand(t *testing.T, args string) (out, errOut *lockedBuffer, stop func() int) {
+func startCommand(t *testing.T, args string) (out, errOut *syncbuf.Buffer, stop func() int) {
 	t.Helper()
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	out, errOut = &lockedBuffer{}, &lockedBuffer{}
+	out, errOut = &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	streams := genericiooptions.IOStreams{In: &bytes.Buffer{}, Out: out, ErrOut: errOut}
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)

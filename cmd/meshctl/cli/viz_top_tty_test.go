@@ -13,6 +13,8 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/meshctl/meshctl/pkg/testutil/syncbuf"
 )
 
 // TestVizTopTerminal runs viz top on a real pseudo-terminal: it switches
@@ -54,7 +56,7 @@ func TestVizTopTerminal(t *testing.T) {
 	}()
 	seen := func(want string) bool { mu.Lock(); defer mu.Unlock(); return strings.Contains(screen.String(), want) }
 
-	errOut := &lockedBuffer{}
+	errOut := &syncbuf.Buffer{}
 	streams := genericiooptions.IOStreams{In: tty, Out: tty, ErrOut: errOut}
 	code := make(chan int, 1)
 	go func() {

@@ -3,17 +3,16 @@
 package proxytest
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/meshctl/meshctl/pkg/logging"
 	"github.com/meshctl/meshctl/pkg/proxy"
+	"github.com/meshctl/meshctl/pkg/testutil/syncbuf"
 )
 
 // Start runs a proxy with cfg and deps on loopback ports chosen by the
@@ -34,7 +33,7 @@ func Start(t testing.TB, cfg proxy.Config, deps proxy.Deps) proxy.Listeners {
 		t.Fatal(err)
 	}
 	// The proxy's log is kept and shown when the test fails.
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	log, err := logging.New(&logs, logging.Options{Level: "info"})
 	if err != nil {
 		t.Fatal(err)
@@ -92,22 +91,4 @@ func WaitReady(t testing.TB, admin string) {
 func TapTokenSHA256(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(sum[:])
-}
-
-// lockedBuffer is a bytes.Buffer safe for the proxy's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
