@@ -88,6 +88,9 @@ func TestBenchSmoke(t *testing.T) {
 		if r.Startup == nil || r.Startup.FirstOKMillis <= 0 || len(r.Idle.RSS) != 2 || r.Idle.RSS[0] == 0 || r.FixedUsage.HWM[1] == 0 {
 			t.Errorf("%s: startup %+v idle %+v", r.Config, r.Startup, r.Idle)
 		}
+		if len(r.Idle.Anon) != 2 || r.Idle.Anon[0] == 0 || r.Idle.Anon[0] >= r.Idle.RSS[0] {
+			t.Errorf("%s: idle RssAnon %v KiB, want more than 0 and less than RSS %v KiB", r.Config, r.Idle.Anon, r.Idle.RSS)
+		}
 	}
 	rep := Summarize(res)
 	if m, ok := rep.Find(ScenarioS1, ConfigMeshctl); !ok || m.AddedP50.N != 1 || m.P50VsFloor.N+m.RPSVsFloor.N == 0 {

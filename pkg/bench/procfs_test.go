@@ -75,7 +75,7 @@ func TestSamplerOnFixtures(t *testing.T) {
 	s := newSampler(procFS{root: "testdata/proc"}, []int{4242}, 2)
 	s.begin()
 	u := s.end()
-	if len(u.RSS) != 1 || u.RSS[0] != 1536+5120 || u.HWM[0] != 2048+6144 || u.PSS[0] != 700+3300 {
+	if len(u.RSS) != 1 || u.RSS[0] != 1536+5120 || u.HWM[0] != 2048+6144 || u.PSS[0] != 700+3300 || u.Anon[0] != 512+2048 {
 		t.Errorf("tree memory %+v, want master + worker", u)
 	}
 	if u.CPUMillis[0] != 0 {

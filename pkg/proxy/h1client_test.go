@@ -353,3 +353,40 @@ func TestEarlyHintsThroughPair(t *testing.T) {
 		t.Errorf("1xx seen by the client: %q, want the one Early Hints", hints)
 	}
 }
+
+// TestDirectClientPoolBounds: past the per-host bound a finished
+// connection is closed rather than pooled, and closeIdle closes the
+// pooled ones.
+func TestDirectClientPoolBounds(t *testing.T) {
+	var open atomic.Int64
+	up := startRawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		open.Add(1)
+		defer open.Add(-1)
+		keepAlive(func(*http.Request) string { return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" })(c, br)
+	})
+	c := newH1Client(plainDial, time.Minute, 16<<10)
+	c.maxIdlePerHost = 1
+	// Two requests in flight at once take two connections.
+	var resps []*http.Response
+	for range 2 {
+		r, _ := http.NewRequest(http.MethodGet, "http://"+up.addr+"/", nil)
+		resp, err := c.roundTrip(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resps = append(resps, resp)
+	}
+	for _, resp := range resps {
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if n := c.pooled(); n != 1 {
+		t.Fatalf("%d connections pooled, want 1 (maxIdlePerHost)", n)
+	}
+	eventually(t, func() bool { return open.Load() == 1 }, "the connection past the bound is closed")
+	c.closeIdle()
+	eventually(t, func() bool { return open.Load() == 0 }, "closeIdle closes the pooled connection")
+	if n := c.pooled(); n != 0 {
+		t.Errorf("%d connections pooled after closeIdle, want 0", n)
+	}
+}
