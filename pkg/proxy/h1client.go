@@ -110,44 +110,15 @@ func (c *h1Client) roundTrip(r *http.Request) (*http.Response, error) {
 // exchange writes r and reads the response head; the body it returns
 // puts the connection back when read to its end.
 func (pc *h1Conn) exchange(c *h1Client, r *http.Request) (*http.Response, error) {
-	ctx := r.Context()
 	// A cancelled request (client gone, route timeout) interrupts
 	// whatever the connection is blocked in; the connection is then
 	// closed rather than pooled.
-	stop := context.AfterFunc(ctx, func() { _ = pc.c.SetDeadline(time.Unix(1, 0)) })
-	pc.lr.limit(int64(c.maxHeaderBytes) + h1BufSize)
-	if err := r.Write(pc.bw); err != nil {
+	stop := context.AfterFunc(r.Context(), func() { _ = pc.c.SetDeadline(time.Unix(1, 0)) })
+	resp, err := pc.head(c, r)
+	if err != nil {
 		stop()
-		return nil, pc.failed(ctx, "write request", err)
+		return nil, err
 	}
-	if err := pc.bw.Flush(); err != nil {
-		stop()
-		return nil, pc.failed(ctx, "write request", err)
-	}
-	var resp *http.Response
-	for informational := 0; ; informational++ {
-		var err error
-		resp, err = http.ReadResponse(pc.br, r)
-		if err != nil {
-			stop()
-			return nil, pc.failed(ctx, "read response", err)
-		}
-		code := resp.StatusCode
-		if code < 100 || code > 199 {
-			break
-		}
-		if code == http.StatusSwitchingProtocols || informational == maxInformational {
-			stop()
-			return nil, fmt.Errorf("upstream %s: unexpected %d response", pc.addr, code)
-		}
-		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
-				stop()
-				return nil, err
-			}
-		}
-	}
-	pc.lr.limit(-1)
 	reusable := !resp.Close && !r.Close
 	if resp.Body == http.NoBody {
 		pc.release(c, stop, reusable)
@@ -155,6 +126,38 @@ func (pc *h1Conn) exchange(c *h1Client, r *http.Request) (*http.Response, error)
 	}
 	resp.Body = &h1Body{rc: resp.Body, pc: pc, c: c, stop: stop, reusable: reusable}
 	return resp, nil
+}
+
+// head writes r and reads up to the final response's head, passing 1xx
+// responses to the request's trace, within the head limit.
+func (pc *h1Conn) head(c *h1Client, r *http.Request) (*http.Response, error) {
+	ctx := r.Context()
+	pc.lr.limit(int64(c.maxHeaderBytes) + h1BufSize)
+	if err := r.Write(pc.bw); err != nil {
+		return nil, pc.failed(ctx, "write request", err)
+	}
+	if err := pc.bw.Flush(); err != nil {
+		return nil, pc.failed(ctx, "write request", err)
+	}
+	for informational := 0; ; informational++ {
+		resp, err := http.ReadResponse(pc.br, r)
+		if err != nil {
+			return nil, pc.failed(ctx, "read response", err)
+		}
+		code := resp.StatusCode
+		if code < 100 || code > 199 {
+			pc.lr.limit(-1)
+			return resp, nil
+		}
+		if code == http.StatusSwitchingProtocols || informational == maxInformational {
+			return nil, fmt.Errorf("upstream %s: unexpected %d response", pc.addr, code)
+		}
+		if trace := httptrace.ContextClientTrace(ctx); trace != nil && trace.Got1xxResponse != nil {
+			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
+				return nil, err
+			}
+		}
+	}
 }
 
 // failed names what failed; a cancelled request reports its context's
@@ -214,20 +217,22 @@ func (c *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) 
 	var stale []*h1Conn
 	c.mu.Lock()
 	var pc *h1Conn
-	for list := c.idle[addr]; len(list) > 0 && pc == nil; {
+	list := c.idle[addr]
+	for len(list) > 0 {
 		last := list[len(list)-1]
 		list[len(list)-1] = nil
 		list = list[:len(list)-1]
-		c.idle[addr] = list
 		c.idleCount--
-		if now.Sub(last.idleSince) > c.idleTimeout {
-			stale = append(stale, last)
-			continue
+		if now.Sub(last.idleSince) <= c.idleTimeout {
+			pc = last
+			break
 		}
-		pc = last
+		stale = append(stale, last)
 	}
-	if len(c.idle[addr]) == 0 {
+	if len(list) == 0 {
 		delete(c.idle, addr)
+	} else {
+		c.idle[addr] = list
 	}
 	c.mu.Unlock()
 	for _, s := range stale {
