@@ -28,6 +28,19 @@ export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath"
 : "${MESHCTL_CLUSTER_GOCACHE:=$(go env GOCACHE)}" "${MESHCTL_CLUSTER_GOMODCACHE:=$(go env GOMODCACHE)}"
 export MESHCTL_CLUSTER_GOCACHE MESHCTL_CLUSTER_GOMODCACHE
 
+# The compiler and linker are Go programs too: at GOGC=400 they spend about
+# 10 % less CPU for a few hundred MB more memory (a cold `go build
+# ./cmd/meshctl`, twice each way: 600 and 625 CPU-s at the default, 535 and
+# 563 at 400). Only the builds get it: gotest runs the test binaries with the
+# caller's GOGC, since some tests bound the heap. The test binaries are
+# linked without DWARF and symbol table (-s -w: a third less link CPU over
+# the 32 test binaries; panics still print full stack traces), which only a
+# debugger would miss.
+build_gogc=${MESHCTL_BUILD_GOGC:-400}
+if [[ -n ${GOGC:-} ]]; then test_env="env GOGC=$GOGC"; else test_env="env -u GOGC"; fi
+gotest() { GOGC=$build_gogc go test -ldflags='-s -w' -exec "$test_env" "$@"; }
+export MESHCTL_BUILD_GOGC=$build_gogc
+
 unit_only=false fuzz_session=false
 case "${1:-}" in
 --unit) unit_only=true ;;
@@ -52,7 +65,7 @@ if [[ -n "$unformatted" ]]; then
 fi
 
 step "go vet"
-go vet ./...
+GOGC=$build_gogc go vet ./...
 
 # The cluster's binaries (Kubernetes, etcd, CoreDNS, Prometheus) build in
 # the background while the unit tests and the fuzzing run: the tests leave
@@ -75,15 +88,15 @@ if ! $unit_only && ! $fuzz_session; then
 fi
 
 step "unit tests"
-go test -count=1 ./...
+gotest -count=1 ./...
 
 step "fuzzing inject for ${MESHCTL_GATE_FUZZTIME:-60s}"
-go test -run '^$' -fuzz '^FuzzInject$' -fuzztime "${MESHCTL_GATE_FUZZTIME:-60s}" ./inject
+gotest -run '^$' -fuzz '^FuzzInject$' -fuzztime "${MESHCTL_GATE_FUZZTIME:-60s}" ./inject
 
 if $fuzz_session; then
 	step "fuzzing"
 	t=${MESHCTL_FUZZTIME:-2m}
-	fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "$t" "$1"; }
+	fuzz() { gotest -run '^$' -fuzz "^$2\$" -fuzztime "$t" "$1"; }
 	fuzz ./inject FuzzInject
 	fuzz ./pkg/proxy FuzzH1Guard
 	fuzz ./pkg/proxy FuzzClassify

@@ -86,7 +86,8 @@ go_build_into() {
   rm -rf "$tmp"; mkdir -p "$tmp" "$LOGS"
   log "$name: building $* (nice -n 10; log $LOGS/build-$name.log)"
   t0=$(date +%s)
-  ( cd "$src" && nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "$@" ) > "$LOGS/build-$name.log" 2>&1 || rc=$?
+  # GOGC=400: the compiler spends ~10 % less CPU collecting garbage (hack/test.sh has the figures).
+  ( cd "$src" && GOGC=${MESHCTL_BUILD_GOGC:-400} nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "$@" ) > "$LOGS/build-$name.log" 2>&1 || rc=$?
   if [ $rc -ne 0 ]; then
     rm -rf "$tmp"; tail -n 30 "$LOGS/build-$name.log" >&2
     die "$name: go build failed (rc=$rc), log $LOGS/build-$name.log" "Fix the error above (module proxy reachable? disk full? 'go version' >= the wrapper's go line?) and re-run: hack/cluster/cluster.sh build"
