@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshctl/meshctl/pkg/meshapi"
+	"github.com/meshctl/meshctl/pkg/render"
 	"github.com/meshctl/meshctl/pkg/sidecar"
 )
 
@@ -375,7 +376,7 @@ func unmeshedPods(ctx context.Context, env *Env) ([]corev1.Pod, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
 	}
-	injector := sidecar.New(sidecar.Options{MeshNamespace: env.Namespace})
+	injector := sidecar.New(sidecar.Options{MeshNamespace: env.Namespace, Render: render.Contents})
 	var out []corev1.Pod
 	for _, p := range pods.Items {
 		nsAnn, admitted := nsAnnotations[p.Namespace]

@@ -33,7 +33,7 @@ func testValues(t testing.TB) map[string]any {
 func testOptions(t testing.TB) Options {
 	return Options{
 		Values:   testValues(t),
-		Injector: sidecar.New(sidecar.Options{Version: "v0.0.0-test"}),
+		Injector: sidecar.New(sidecar.Options{Version: "v0.0.0-test", Render: testRenderer(t)}),
 	}
 }
 

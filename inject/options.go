@@ -3,11 +3,13 @@ package inject
 import (
 	"errors"
 
+	"github.com/meshctl/meshctl/pkg/meshapi"
 	"github.com/meshctl/meshctl/pkg/output"
 	"github.com/meshctl/meshctl/pkg/sidecar"
 )
 
-// Options configure Run. Values is required; the rest have defaults.
+// Options configure Run. Values and Injector are required unless
+// Uninject; the rest have defaults.
 type Options struct {
 	// noSplice encodes every document whole (tests compare it with the
 	// spliced output).
@@ -32,8 +34,8 @@ type Options struct {
 	ServiceOpaquePorts string
 	// Output is yaml (the default) or json: one JSON object per line.
 	Output output.Format
-	// Injector decides and renders; nil means sidecar.New with
-	// MeshNamespace.
+	// Injector decides and renders; required unless Uninject (the caller
+	// chooses the chart renderer: sidecar.Options.Render).
 	Injector *sidecar.Injector
 	// MeshNamespace is the control-plane namespace; empty means the
 	// Injector's.
@@ -53,11 +55,14 @@ func (o *Options) complete() error {
 	if o.Output != output.YAML && o.Output != output.JSON {
 		return errors.New("inject: output must be yaml or json")
 	}
-	if o.Injector == nil {
-		o.Injector = sidecar.New(sidecar.Options{MeshNamespace: o.MeshNamespace})
+	if o.Injector == nil && !o.Uninject {
+		return errors.New("inject: no sidecar injector given (Options.Injector)")
+	}
+	if o.MeshNamespace == "" && o.Injector != nil {
+		o.MeshNamespace = o.Injector.MeshNamespace()
 	}
 	if o.MeshNamespace == "" {
-		o.MeshNamespace = o.Injector.MeshNamespace()
+		o.MeshNamespace = meshapi.DefaultNamespace
 	}
 	return nil
 }

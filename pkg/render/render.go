@@ -72,6 +72,21 @@ func Render(opts Options) ([]Document, error) {
 	return split(out)
 }
 
+// Contents renders a chart like Render and returns only its documents'
+// YAML. Its signature is pkg/sidecar's Renderer, which names no type of this
+// package so that sidecar (and inject) need not link helm.
+func Contents(fsys fs.FS, chart string, partials []string, release, namespace string, values map[string]any) ([]string, error) {
+	docs, err := Render(Options{FS: fsys, Chart: chart, Partials: partials, ReleaseName: release, Namespace: namespace, Values: values})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i] = d.Content
+	}
+	return out, nil
+}
+
 var separator = regexp.MustCompile(`(?m)^---[ \t]*$`)
 
 // split cuts each template's output into documents, drops empty ones and

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"reflect"
@@ -13,7 +14,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/meshctl/meshctl/pkg/meshapi"
-	"github.com/meshctl/meshctl/pkg/render"
 	"github.com/meshctl/meshctl/pkg/version"
 	"github.com/meshctl/meshctl/templates"
 )
@@ -44,7 +44,19 @@ type Options struct {
 	// Version is the meshctl version written into the patch; empty means
 	// version.Version().
 	Version string
+	// Render renders the patch chart; meshctl's is render.Contents (helm's
+	// engine). Required for Decide.
+	Render Renderer
 }
+
+// Renderer renders the chart in directory chart of fsys, with the files of
+// the partials directories among its templates, as release in namespace
+// with values, and returns each document's YAML. It is a parameter, not an
+// import of pkg/render, so that this package and inject link no helm,
+// client-go or API groups beyond core/v1: inject's fuzz target is compiled
+// with coverage instrumentation, every package it links, on every cold CI
+// run.
+type Renderer func(fsys fs.FS, chart string, partials []string, release, namespace string, values map[string]any) ([]string, error)
 
 // Injector decides and renders sidecar patches. It caches renders and is
 // safe for concurrent use.
@@ -205,10 +217,10 @@ func (in *Injector) renderTemplate(values map[string]any) (*yaml.Node, error) {
 	gen["version"] = in.opts.Version
 	m["generated"] = gen
 	m["workload"] = map[string]any{"kind": phKind, "name": phName, "namespace": phNS}
-	docs, err := render.Render(render.Options{
-		FS: in.opts.FS, Chart: PatchChart, Partials: []string{PartialsDir},
-		ReleaseName: "meshctl", Namespace: in.opts.MeshNamespace, Values: m,
-	})
+	if in.opts.Render == nil {
+		return nil, errors.New("render the sidecar: no chart renderer given (sidecar.Options.Render)")
+	}
+	docs, err := in.opts.Render(in.opts.FS, PatchChart, []string{PartialsDir}, "meshctl", in.opts.MeshNamespace, m)
 	if err != nil {
 		return nil, fmt.Errorf("render the sidecar: %w", err)
 	}
@@ -216,7 +228,7 @@ func (in *Injector) renderTemplate(values map[string]any) (*yaml.Node, error) {
 		return nil, fmt.Errorf("render the sidecar: %d documents, want 1", len(docs))
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(docs[0].Content), &doc); err != nil {
+	if err := yaml.Unmarshal([]byte(docs[0]), &doc); err != nil {
 		return nil, fmt.Errorf("render the sidecar: %w", err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {

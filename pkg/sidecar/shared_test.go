@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/meshctl/meshctl/pkg/render"
 	"github.com/meshctl/meshctl/templates"
 )
 
@@ -37,7 +38,7 @@ func TestSharedSpecOnlyWhenTheSpecIgnoresTheOwner(t *testing.T) {
 		namesOwner bool
 	}{{"chart", nil, false}, {"spec names the workload", named, true}} {
 		t.Run(tt.name, func(t *testing.T) {
-			in := New(Options{FS: tt.fsys})
+			in := New(Options{Render: render.Contents, FS: tt.fsys})
 			var configs []string
 			for _, owner := range []string{"web", "api"} {
 				d, err := in.Decide(Request{Owner: Owner{"Deployment", owner}, Namespace: "shop", Template: podTemplate(nil), Values: defaults(t), SharedSpec: true})

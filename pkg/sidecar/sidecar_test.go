@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/meshctl/meshctl/pkg/meshapi"
+	"github.com/meshctl/meshctl/pkg/render"
 	"github.com/meshctl/meshctl/templates"
 )
 
@@ -32,7 +33,7 @@ func podTemplate(annotations map[string]string, containers ...corev1.Container) 
 }
 
 func TestDecideRendersPatch(t *testing.T) {
-	in := New(Options{Version: "v1.2.3"})
+	in := New(Options{Render: render.Contents, Version: "v1.2.3"})
 	d, err := in.Decide(Request{Owner: Owner{"Deployment", "123"}, Namespace: "shop", Template: podTemplate(nil), Values: defaults(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +74,7 @@ func TestDecideRendersPatch(t *testing.T) {
 }
 
 func TestDecideReasons(t *testing.T) {
-	in := New(Options{})
+	in := New(Options{Render: render.Contents})
 	f := false
 	cases := []struct {
 		name    string
@@ -147,7 +148,7 @@ func TestDecideReasons(t *testing.T) {
 }
 
 func TestOverridesPodWins(t *testing.T) {
-	in := New(Options{})
+	in := New(Options{Render: render.Contents})
 	tpl := podTemplate(map[string]string{"config.meshctl.io/proxy-cpu-request": "300m", "config.meshctl.io/proxy-enable-native-sidecar": "false"})
 	d, err := in.Decide(Request{Owner: Owner{"Deployment", "web"}, Template: tpl, Values: defaults(t),
 		NamespaceAnnotations: map[string]string{"config.meshctl.io/proxy-cpu-request": "200m", "config.meshctl.io/proxy-log-level": "debug"}})
@@ -180,7 +181,7 @@ func TestOverrideAnnotations(t *testing.T) {
 }
 
 func BenchmarkDecide(b *testing.B) {
-	in := New(Options{})
+	in := New(Options{Render: render.Contents})
 	v := defaults(b)
 	for i := 0; b.Loop(); i++ {
 		if _, err := in.Decide(Request{Owner: Owner{"Deployment", "web"}, Template: podTemplate(nil), Values: v}); err != nil {
@@ -200,7 +201,7 @@ func TestTapTokenHashRendered(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		d, err := New(Options{Version: "v1.2.3"}).Decide(Request{Owner: Owner{"Deployment", "web"}, Namespace: "shop", Template: podTemplate(nil), Values: values})
+		d, err := New(Options{Render: render.Contents, Version: "v1.2.3"}).Decide(Request{Owner: Owner{"Deployment", "web"}, Namespace: "shop", Template: podTemplate(nil), Values: values})
 		if err != nil || d.Patch == nil {
 			t.Fatalf("decide: %v", err)
 		}

@@ -156,6 +156,17 @@ func rules() []rule {
 			transitive: true,
 		},
 		{
+			name: "inject and pkg/sidecar do not depend on helm or client-go",
+			from: func(p string) bool { return p == "inject" || p == "pkg/sidecar" },
+			bad: func(_, imp string) string {
+				if under(imp, "helm.sh/helm") || under(imp, "k8s.io/client-go") {
+					return "the chart renderer is a parameter (sidecar.Options.Render), so that inject's fuzzing build instruments only what it exercises"
+				}
+				return ""
+			},
+			transitive: true,
+		},
+		{
 			name: "proxy and controllers meet only at pkg/api",
 			from: func(p string) bool { return under(p, "pkg/proxy") || under(p, "pkg/controller") },
 			bad: func(from, imp string) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/meshctl/meshctl/inject"
 	"github.com/meshctl/meshctl/install"
 	"github.com/meshctl/meshctl/pkg/output"
+	"github.com/meshctl/meshctl/pkg/render"
 	"github.com/meshctl/meshctl/pkg/sidecar"
 )
 
@@ -138,6 +139,7 @@ func (o *injectOptions) complete(cmd *cobra.Command) (inject.Options, error) {
 		Installed:     installed,
 		Output:        o.format,
 		MeshNamespace: o.meshNamespace,
+		Injector:      sidecar.New(sidecar.Options{MeshNamespace: o.meshNamespace, Render: render.Contents}),
 	}
 	if fs.Changed("opaque-ports") {
 		opts.ServiceOpaquePorts = joinComma(o.proxy.opaquePorts)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/meshctl/meshctl/pkg/controller"
 	"github.com/meshctl/meshctl/pkg/meshapi"
+	"github.com/meshctl/meshctl/pkg/render"
 	"github.com/meshctl/meshctl/pkg/sidecar"
 )
 
@@ -91,7 +92,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		return fmt.Errorf("injector: %w", err)
 	}
 	h, err := NewWebhook(WebhookOptions{
-		Injector:     sidecar.New(sidecar.Options{MeshNamespace: cfg.MeshNamespace}),
+		Injector:     sidecar.New(sidecar.Options{MeshNamespace: cfg.MeshNamespace, Render: render.Contents}),
 		Values:       vals.current,
 		Namespaces:   namespaces.Annotations,
 		Events:       newKubeEvents(cs),
