@@ -64,16 +64,16 @@ if [[ -n "$unformatted" ]]; then
 	exit 1
 fi
 
-step "go vet"
-GOGC=$build_gogc go vet ./...
-
 # The cluster's binaries (Kubernetes, etcd, CoreDNS, Prometheus) build in
-# the background while the unit tests and the fuzzing run: the tests leave
-# a core idle much of the time, and the builds run niced, so the tests keep
-# the CPU when they want it. vet has by now put the packages they share
-# with meshctl (client-go, grpc, otel, ...: hack/cluster/cluster.sh
-# align-deps keeps their versions equal) in the build cache. Cached builds take
-# seconds; the e2e step waits for this one and reports a failure first.
+# the background while vet, the unit tests and the fuzzing run, which leave
+# a core idle now and then (tests wait, vet's compiles wait on one another);
+# the builds run niced, so that the suite keeps the CPU when it wants it, and
+# their module downloads overlap vet. The packages
+# vet compiles first are the ones the niced build would reach first too
+# (the standard library, then client-go, grpc, otel, ...: hack/cluster/cluster.sh
+# align-deps keeps their versions equal), and it finds them in the build
+# cache. Cached builds take seconds; the e2e step waits for this one and
+# reports a failure first.
 cluster_build_log=${TMPDIR:-/tmp}/meshctl-cluster-build.$$.log
 cluster_build_pid=
 if ! $unit_only && ! $fuzz_session; then
@@ -87,6 +87,9 @@ if ! $unit_only && ! $fuzz_session; then
 	trap '[[ -z $cluster_build_pid ]] || { kill -- "-$cluster_build_pid" 2>/dev/null; rm -f "$cluster_build_log"; }' EXIT
 fi
 
+step "go vet"
+GOGC=$build_gogc go vet ./...
+
 step "unit tests"
 gotest -count=1 ./...
 
@@ -94,7 +97,12 @@ step "fuzzing inject for ${MESHCTL_GATE_FUZZTIME:-60s}"
 # -tags fuzzonly: the tests render the sidecar from recorded helm renders
 # (inject/renders_test.go), so the instrumented build links no helm; the
 # test run first checks that every seed finds its renders there.
-gotest -tags fuzzonly -run '^TestSeedsRenderFromRecording$' -fuzz '^FuzzInject$' -fuzztime "${MESHCTL_GATE_FUZZTIME:-60s}" ./inject
+# -fuzzminimizetime 5s: go test minimizes every input that widens coverage
+# for up to 60 s, and while it does the count of executions stands still; a
+# cold run (75 seeds, new coverage found at once) ran 912 inputs in its 60 s.
+# With 5 s, on this machine: 37,000 inputs and 21 new ones, against 27,000
+# and 2.
+gotest -tags fuzzonly -run '^TestSeedsRenderFromRecording$' -fuzz '^FuzzInject$' -fuzztime "${MESHCTL_GATE_FUZZTIME:-60s}" -fuzzminimizetime 5s ./inject
 
 if $fuzz_session; then
 	step "fuzzing"
