@@ -2,10 +2,12 @@ package inject
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/meshctl/meshctl/pkg/meshapi"
 	"github.com/meshctl/meshctl/pkg/sidecar"
 )
 
@@ -49,5 +51,24 @@ spec:
 	}
 	if got := spec.Spec.Containers; len(got) != 2 || got[1].Name != "sidecar" || got[1].Image != "nginx" {
 		t.Errorf("containers = %+v, want the merged sidecar with image nginx", got)
+	}
+}
+
+// TestOptionsNeedAnInjector: injecting needs the caller's Injector (its
+// chart renderer); uninjecting does not, and then protects the default
+// control-plane namespace.
+func TestOptionsNeedAnInjector(t *testing.T) {
+	src := []Source{{Name: "in", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")}}
+	o := testOptions(t)
+	o.Injector = nil
+	if _, err := Run(src, o); err == nil || !strings.Contains(err.Error(), "no sidecar injector") {
+		t.Fatalf("inject without an Injector: err = %v", err)
+	}
+	un := Options{Uninject: true}
+	if _, err := Run(src, un); err != nil {
+		t.Fatalf("uninject without an Injector: %v", err)
+	}
+	if err := un.complete(); err != nil || un.MeshNamespace != meshapi.DefaultNamespace {
+		t.Fatalf("uninject's mesh namespace = %q (%v), want %q", un.MeshNamespace, err, meshapi.DefaultNamespace)
 	}
 }

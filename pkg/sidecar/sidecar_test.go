@@ -1,6 +1,8 @@
 package sidecar
 
 import (
+	"errors"
+	"io/fs"
 	"strings"
 	"testing"
 
@@ -217,5 +219,31 @@ func TestTapTokenHashRendered(t *testing.T) {
 	hash := strings.Repeat("ab", 32)
 	if on := render(hash); !strings.Contains(on, "MESHCTL_PROXY_TAP_TOKEN_SHA256") || !strings.Contains(on, hash) {
 		t.Errorf("tap env missing:\n%s", on)
+	}
+}
+
+// TestDecideWithoutRenderer: an Injector built without a renderer says so
+// instead of panicking; a renderer's error and a wrong document count are
+// wrapped with what was being rendered.
+func TestDecideWithoutRenderer(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		render Renderer
+		want   string
+	}{
+		{"none", nil, "no chart renderer given"},
+		{"fails", func(fs.FS, string, []string, string, string, map[string]any) ([]string, error) {
+			return nil, errors.New("boom")
+		}, "render the sidecar: boom"},
+		{"two documents", func(fs.FS, string, []string, string, string, map[string]any) ([]string, error) {
+			return []string{"a: 1\n", "b: 2\n"}, nil
+		}, "2 documents, want 1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(Options{Render: tt.render}).Decide(Request{Owner: Owner{"Deployment", "web"}, Namespace: "shop", Template: podTemplate(nil), Values: defaults(t)})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
 }
