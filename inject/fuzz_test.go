@@ -2,8 +2,6 @@ package inject
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -15,13 +13,9 @@ import (
 // what encoding the documents whole would say, that injecting again changes
 // nothing and that uninject undoes inject.
 func FuzzInject(f *testing.F) {
-	seeds, _ := filepath.Glob("testdata/*.input.yaml")
-	for _, s := range seeds {
-		b, err := os.ReadFile(s)
-		if err == nil {
-			f.Add(b, false)
-			f.Add(b, true)
-		}
+	for _, s := range seeds(f) {
+		f.Add(s.data, false)
+		f.Add(s.data, true)
 	}
 	opts := testOptions(f)
 	f.Fuzz(func(t *testing.T, data []byte, manual bool) {

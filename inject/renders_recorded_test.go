@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -50,21 +49,9 @@ func loadRenders(t testing.TB) map[string][]string {
 // from finds its renders in rendersFile, so that fuzzing mutates injected
 // output and not only rejections. hack/test.sh runs it before fuzzing.
 func TestSeedsRenderFromRecording(t *testing.T) {
-	seeds, err := filepath.Glob("testdata/*.input.yaml")
-	if err != nil || len(seeds) == 0 {
-		t.Fatalf("no seeds: %v", err)
-	}
-	for _, s := range seeds {
-		data, err := os.ReadFile(s)
-		if err != nil {
-			t.Fatal(err)
+	runSeeds(t, testOptions(t), func(s seed, manual bool, err error) {
+		if err != nil && strings.Contains(err.Error(), "no recorded render") {
+			t.Errorf("%s (manual %v): %v; run go test ./inject -run TestRecordedRenders -update", s.path, manual, err)
 		}
-		for _, manual := range []bool{false, true} {
-			o := testOptions(t)
-			o.Manual = manual
-			if _, err := Run([]Source{{Name: filepath.Base(s), Data: data}}, o); err != nil && strings.Contains(err.Error(), "no recorded render") {
-				t.Errorf("%s (manual %v): %v; run go test ./inject -run TestRecordedRenders -update", s, manual, err)
-			}
-		}
-	}
+	})
 }

@@ -5,6 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
 )
 
 // rendersFile holds the patch renders the fuzz target's seeds need, made by
@@ -29,4 +32,41 @@ func renderKey(chart string, partials []string, release, namespace string, value
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// seed is one of the fuzz target's starting inputs.
+type seed struct {
+	path string
+	data []byte
+}
+
+// seeds reads the fuzz target's seeds: every golden input.
+func seeds(t testing.TB) []seed {
+	t.Helper()
+	paths, err := filepath.Glob("testdata/*.input.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no seeds: %v", err)
+	}
+	out := make([]seed, 0, len(paths))
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, seed{p, data})
+	}
+	return out
+}
+
+// runSeeds injects every seed with o in both of the fuzz target's modes
+// and hands each outcome to check.
+func runSeeds(t testing.TB, o Options, check func(s seed, manual bool, err error)) {
+	t.Helper()
+	for _, s := range seeds(t) {
+		for _, manual := range []bool{false, true} {
+			o.Manual = manual
+			_, err := Run([]Source{{Name: filepath.Base(s.path), Data: s.data}}, o)
+			check(s, manual, err)
+		}
+	}
 }
