@@ -122,9 +122,12 @@ func errnoLabel(err error) string {
 // records its close. It also replays bytes read during protocol detection.
 type meteredConn struct {
 	net.Conn
-	r         io.Reader
-	meter     *connMeter
-	info      *connInfo
+	r     io.Reader
+	meter *connMeter
+	info  *connInfo
+	// pending is what the HTTP/1 loop read ahead before it handed the
+	// connection to net/http: read first, and already counted.
+	pending   []byte
 	onClose   func()
 	closeOnce sync.Once
 }
@@ -141,6 +144,11 @@ func newMeteredConn(c net.Conn, br *bufio.Reader, meter *connMeter, info *connIn
 func (c *meteredConn) guardHTTP1() { c.r = newH1Guard(c.r) }
 
 func (c *meteredConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
 	n, err := c.r.Read(p)
 	if n > 0 {
 		c.meter.read.Add(float64(n))

@@ -33,6 +33,8 @@ type side struct {
 	queue    *connQueue
 	server   *http.Server
 	http     *httpProxy
+	// h1 serves plain HTTP/1.1 before net/http does (h1server.go).
+	h1 *h1Loops
 	// taps reports sampled exchanges to tap streams (shared by both sides).
 	taps *tapHub
 
@@ -52,6 +54,7 @@ func newSide(d Direction, cfg Config, deps Deps, log *slog.Logger, m *metrics, e
 		balancer:  balance.New(balance.Options{}),
 		queue:     newConnQueue(nil), // its address is set when the proxy binds
 		active:    map[net.Conn]struct{}{},
+		h1:        newH1Loops(),
 	}
 	if explicit != "" {
 		ap, err := netip.ParseAddrPort(explicit)
@@ -162,11 +165,13 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		return
 	}
 	mc := newMeteredConn(c, br, meter, info)
-	if proto == ProtocolHTTP1 {
-		mc.guardHTTP1()
-	}
 	untrack := s.track(mc)
 	mc.onClose = untrack
+	if proto == ProtocolHTTP1 {
+		mc.guardHTTP1()
+		s.serveHTTP1(ctx, mc)
+		return
+	}
 	s.queue.push(mc)
 }
 
@@ -450,6 +455,7 @@ func (s *side) track(conns ...net.Conn) func() {
 // ends, when everything still open is closed.
 func (s *side) shutdown(ctx context.Context) {
 	_ = s.queue.Close()
+	s.h1.shutdown()
 	done := make(chan struct{})
 	go func() {
 		_ = s.server.Shutdown(ctx)

@@ -1,0 +1,390 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// The proxy serves plain HTTP/1.1 requests on a loop of its own, on the
+// goroutine that detected the connection, and hands the connection to the
+// side's net/http server for anything else (upgrades, CONNECT, chunked or
+// 100-continue bodies, HTTP/1.0, heads larger than its buffer, framing the
+// guard refused): net/http then serves that request and the rest of the
+// connection, exactly as before.
+//
+// net/http's server starts a goroutine per bodiless request that reads the
+// client connection in the background (to cancel the request when the
+// client goes away) and stops it when the response is done: one more read
+// system call, a wake-up and a context switch per request, which on this
+// class of machine was the largest cost of the proxy pair after the system
+// calls that move the bytes. The price here: while the upstream has not
+// answered a bodiless request, a client that disconnects is noticed when
+// the response is written, not before (routes' timeouts still bound it).
+
+// h1BufferSize is the size of the loop's read and write buffers; a request
+// head that does not fit goes to net/http, which reads up to MaxHeaderBytes.
+const h1BufferSize = 4 << 10
+
+// maxDrainBytes bounds what is read of a request body the handler left
+// unread so that the connection can carry another request (as net/http's
+// 256 KiB); past it the connection is closed.
+const maxDrainBytes = 256 << 10
+
+// h1Loops tracks the connections on the loop, so that shutdown can close
+// the idle ones at once and end the busy ones after their response.
+type h1Loops struct {
+	readers sync.Pool
+	writers sync.Pool
+
+	mu      sync.Mutex
+	closing bool
+	idle    map[*h1ServerConn]struct{}
+}
+
+func newH1Loops() *h1Loops {
+	return &h1Loops{
+		readers: sync.Pool{New: func() any { return bufio.NewReaderSize(nil, h1BufferSize) }},
+		writers: sync.Pool{New: func() any { return bufio.NewWriterSize(nil, h1BufferSize) }},
+		idle:    map[*h1ServerConn]struct{}{},
+	}
+}
+
+// setIdle marks sc as waiting for a request; false when shutting down.
+func (l *h1Loops) setIdle(sc *h1ServerConn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing {
+		return false
+	}
+	l.idle[sc] = struct{}{}
+	return true
+}
+
+// setBusy marks sc as serving a request.
+func (l *h1Loops) setBusy(sc *h1ServerConn) {
+	l.mu.Lock()
+	delete(l.idle, sc)
+	l.mu.Unlock()
+}
+
+// isClosing reports whether shutdown has begun.
+func (l *h1Loops) isClosing() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closing
+}
+
+// shutdown wakes the idle connections, which then close; busy ones close
+// after their response, which says Connection: close.
+func (l *h1Loops) shutdown() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closing = true
+	for sc := range l.idle {
+		_ = sc.mc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// h1ServerConn is one client connection on the loop.
+type h1ServerConn struct {
+	s    *side
+	mc   *meteredConn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	ctx  context.Context
+	resp h1Response
+
+	remoteAddr string
+	tlsState   *tls.ConnectionState
+	// deadline is the read deadline in force (zero: none), so that a
+	// request whose head arrives whole sets none.
+	deadline bool
+}
+
+// serveHTTP1 serves mc, an HTTP/1 connection, until it closes or is handed
+// to the net/http server.
+func (s *side) serveHTTP1(ctx context.Context, mc *meteredConn) {
+	sc := &h1ServerConn{s: s, mc: mc, remoteAddr: mc.RemoteAddr().String()}
+	if tc, ok := mc.Conn.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		sc.tlsState = &st
+	}
+	sc.br = s.h1.readers.Get().(*bufio.Reader)
+	sc.br.Reset(mc)
+	sc.bw = s.h1.writers.Get().(*bufio.Writer)
+	sc.bw.Reset(mc)
+	// The net/http server in the context makes the reverse proxy end a
+	// response whose body broke off with http.ErrAbortHandler, as it does
+	// under net/http, instead of returning as if it were complete.
+	base := context.WithValue(context.WithValue(ctx, connInfoKey, mc.info), http.ServerContextKey, s.server)
+	var cancel context.CancelFunc
+	sc.ctx, cancel = context.WithCancel(base)
+	handoff := sc.serve()
+	cancel()
+	s.h1.setBusy(sc)
+	sc.bw.Reset(nil)
+	s.h1.writers.Put(sc.bw)
+	if handoff {
+		// What the loop read ahead is the next request's: net/http reads
+		// it first.
+		if n := sc.br.Buffered(); n > 0 {
+			b, _ := sc.br.Peek(n)
+			mc.pending = bytes.Clone(b)
+		}
+		sc.br.Reset(nil)
+		s.h1.readers.Put(sc.br)
+		_ = mc.SetReadDeadline(time.Time{})
+		s.queue.push(mc)
+		return
+	}
+	sc.br.Reset(nil)
+	s.h1.readers.Put(sc.br)
+	_ = mc.Close()
+}
+
+// serve runs the loop; it reports whether the connection goes to net/http.
+func (sc *h1ServerConn) serve() (handoff bool) {
+	cfg := &sc.s.cfg
+	for {
+		if sc.br.Buffered() == 0 {
+			if !sc.s.h1.setIdle(sc) {
+				return false
+			}
+			sc.setDeadline(cfg.IdleTimeout)
+			_, err := sc.br.Peek(1)
+			sc.s.h1.setBusy(sc)
+			if err != nil {
+				return isSmuggling(err)
+			}
+		}
+		n, err := sc.readHead()
+		if err != nil {
+			return isSmuggling(err)
+		}
+		if n == 0 || !fastPathHead(sc.peekHead(n)) {
+			return true
+		}
+		if !sc.serveOne() {
+			return false
+		}
+		if sc.s.h1.isClosing() {
+			return false
+		}
+	}
+}
+
+// setDeadline sets the read deadline d from now (0: none).
+func (sc *h1ServerConn) setDeadline(d time.Duration) {
+	if d <= 0 {
+		_ = sc.mc.SetReadDeadline(time.Time{})
+		sc.deadline = false
+		return
+	}
+	_ = sc.mc.SetReadDeadline(time.Now().Add(d))
+	sc.deadline = true
+}
+
+// readHead reads until the buffer holds a whole request head and returns
+// its length, 0 when it does not fit in the buffer.
+func (sc *h1ServerConn) readHead() (int, error) {
+	headTimeout := false
+	for {
+		b, _ := sc.br.Peek(sc.br.Buffered())
+		if i := bytes.Index(b, []byte("\r\n\r\n")); i >= 0 {
+			return i + 4, nil
+		}
+		if len(b) == sc.br.Size() {
+			return 0, nil
+		}
+		if !headTimeout {
+			headTimeout = true
+			sc.setDeadline(sc.s.cfg.ReadHeaderTimeout)
+		}
+		if _, err := sc.br.Peek(len(b) + 1); err != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return 0, nil
+			}
+			return 0, err
+		}
+	}
+}
+
+func (sc *h1ServerConn) peekHead(n int) []byte {
+	b, _ := sc.br.Peek(n)
+	return b
+}
+
+// serveOne reads the request whose head is buffered, proxies it and writes
+// the response; it reports whether the connection can carry another.
+func (sc *h1ServerConn) serveOne() bool {
+	r, err := http.ReadRequest(sc.br)
+	if err == nil {
+		err = checkRequest(r)
+	}
+	if err != nil {
+		sc.s.log.Debug("bad http/1 request", "peer", sc.remoteAddr, "error", err)
+		sc.writeBadRequest()
+		return false
+	}
+	r.RemoteAddr = sc.remoteAddr
+	r.TLS = sc.tlsState
+	var body *h1RequestBody
+	if r.Body != nil && r.Body != http.NoBody {
+		body = &h1RequestBody{rc: r.Body}
+		r.Body = body
+		if sc.deadline {
+			// The body is read at the handler's pace. A bodiless
+			// request leaves the deadline alone: nothing reads the
+			// connection again before the next idle wait sets its own.
+			sc.setDeadline(0)
+		}
+	}
+	r = r.WithContext(sc.ctx)
+	w := &sc.resp
+	w.reset(sc, r, sc.s.h1.isClosing() || r.Close)
+	if !sc.handle(w, r) {
+		return false
+	}
+	if !w.finish() {
+		return false
+	}
+	return body.drain()
+}
+
+// handle runs the proxy's handler; false when it ended the response
+// abruptly (a broken upstream body), which leaves the connection unusable.
+func (sc *h1ServerConn) handle(w *h1Response, r *http.Request) (ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				sc.s.log.Error("panic serving http/1 request", "peer", sc.remoteAddr, "panic", v, "stack", string(debug.Stack()))
+			}
+			ok = false
+		}
+	}()
+	sc.s.http.ServeHTTP(w, r)
+	return true
+}
+
+// writeBadRequest answers a request net/http's parser refused, as net/http
+// does, and the connection closes.
+func (sc *h1ServerConn) writeBadRequest() {
+	_, _ = sc.bw.WriteString("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request")
+	_ = sc.bw.Flush()
+}
+
+// checkRequest is what net/http's server checks beyond http.ReadRequest
+// (which moves the Host header to r.Host; fastPathHead saw exactly one).
+func checkRequest(r *http.Request) error {
+	if !httpguts.ValidHostHeader(r.Host) {
+		return errors.New("malformed Host header")
+	}
+	for k, vv := range r.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return errors.New("invalid header name")
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return errors.New("invalid header value")
+			}
+		}
+	}
+	return nil
+}
+
+// h1RequestBody is a request body whose Close does not read the rest: the
+// loop drains it after the response, within maxDrainBytes.
+type h1RequestBody struct {
+	rc  io.ReadCloser
+	eof bool
+	err error
+}
+
+func (b *h1RequestBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.rc.Read(p)
+	if err != nil {
+		b.err = err
+		b.eof = err == io.EOF
+	}
+	return n, err
+}
+
+// Close ends the handler's reading; what is left is the loop's to drain.
+func (b *h1RequestBody) Close() error { return nil }
+
+// drain reads what is left of the body; false when the connection cannot
+// carry another request.
+func (b *h1RequestBody) drain() bool {
+	if b == nil || b.eof {
+		return true
+	}
+	if b.err != nil {
+		return false
+	}
+	n, err := io.CopyN(io.Discard, b.rc, maxDrainBytes+1)
+	return err == io.EOF && n <= maxDrainBytes
+}
+
+// fastPathHead reports whether the loop serves the request with this head
+// (CRLF line ends, guaranteed by the framing guard): HTTP/1.1, an
+// origin-form target, no CONNECT, one Host, at most one Content-Length,
+// and no Transfer-Encoding, Upgrade or Expect.
+func fastPathHead(head []byte) bool {
+	line, rest, ok := bytes.Cut(head, []byte("\r\n"))
+	if !ok {
+		return false
+	}
+	method, rl, ok := bytes.Cut(line, []byte(" "))
+	if !ok || len(method) == 0 || bytes.Equal(method, []byte("CONNECT")) || bytes.Equal(method, []byte("PRI")) {
+		return false
+	}
+	target, version, ok := bytes.Cut(rl, []byte(" "))
+	if !ok || len(target) == 0 || target[0] != '/' || !bytes.Equal(version, []byte("HTTP/1.1")) {
+		return false
+	}
+	hosts, lengths := 0, 0
+	for len(rest) > 2 {
+		var l []byte
+		l, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		name, _, ok := bytes.Cut(l, []byte(":"))
+		if !ok {
+			return false
+		}
+		switch len(name) {
+		case 4:
+			if bytes.EqualFold(name, []byte("host")) {
+				hosts++
+			}
+		case 6:
+			if bytes.EqualFold(name, []byte("expect")) {
+				return false
+			}
+		case 7:
+			if bytes.EqualFold(name, []byte("upgrade")) {
+				return false
+			}
+		case 14:
+			if bytes.EqualFold(name, []byte("content-length")) {
+				lengths++
+			}
+		case 17:
+			if bytes.EqualFold(name, []byte("transfer-encoding")) {
+				return false
+			}
+		}
+	}
+	return hosts == 1 && lengths <= 1
+}
