@@ -184,6 +184,7 @@ func (hp *httpProxy) dial(ctx context.Context, addr, identity string) (net.Conn,
 	if err != nil {
 		return nil, &connectError{err: err}
 	}
+	c = withRawIO(c) // plaintext; under TLS, dialUpstream did it
 	info := &connInfo{direction: hp.s.direction, tls: labels, target: ap}
 	if ex, ok := ctx.Value(exchangeKey).(*exchange); ok && hp.s.direction == Outbound && ex.endpoint.Addr == ap {
 		// The connection is pooled per endpoint address, so the

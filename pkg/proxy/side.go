@@ -164,7 +164,7 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		s.proxyTCP(ctx, c, br, meter, info, nil)
 		return
 	}
-	mc := newMeteredConn(c, br, meter, info)
+	mc := newMeteredConn(withRawIO(c), br, meter, info)
 	untrack := s.track(mc)
 	mc.onClose = untrack
 	if proto == ProtocolHTTP1 {

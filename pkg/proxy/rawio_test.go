@@ -1,0 +1,118 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// rawPair returns a raw-I/O client connection and the server's end.
+func rawPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	ln := listenLoopback(t)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Error(err)
+		}
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := withRawIO(c)
+	if _, ok := rc.(*rawTCPConn); !ok {
+		t.Fatalf("withRawIO(%T) = %T", c, rc)
+	}
+	peer := <-accepted
+	t.Cleanup(func() { rc.Close(); peer.Close() })
+	return rc, peer
+}
+
+func TestRawIOTransfersAndEnds(t *testing.T) {
+	rc, peer := rawPair(t)
+	// 8 MiB: far more than the socket buffers, so the write waits for the
+	// reader (EAGAIN, then the poller) many times.
+	want := bytes.Repeat([]byte("0123456789abcdef"), 512<<10)
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(peer)
+		got <- b
+	}()
+	n, err := rc.Write(want)
+	if err != nil || n != len(want) {
+		t.Fatalf("write: %d, %v", n, err)
+	}
+	_ = rc.(*rawTCPConn).CloseWrite()
+	if b := <-got; !bytes.Equal(b, want) {
+		t.Fatalf("peer read %d bytes, want %d", len(b), len(want))
+	}
+	if _, err := peer.Write([]byte("reply")); err != nil {
+		t.Fatal(err)
+	}
+	_ = peer.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil || string(b) != "reply" {
+		t.Fatalf("read %q, %v; want the reply, then EOF", b, err)
+	}
+}
+
+func TestRawIOErrors(t *testing.T) {
+	t.Run("deadline", func(t *testing.T) {
+		rc, _ := rawPair(t)
+		_ = rc.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		_, err := rc.Read(make([]byte, 10))
+		var ne net.Error
+		if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("read past the deadline: %v, want a timeout", err)
+		}
+		var oe *net.OpError
+		if !errors.As(err, &oe) || oe.Op != "read" {
+			t.Errorf("error %v is not a read OpError", err)
+		}
+	})
+	t.Run("closed", func(t *testing.T) {
+		rc, _ := rawPair(t)
+		_ = rc.Close()
+		if _, err := rc.Read(make([]byte, 10)); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("read after close: %v, want net.ErrClosed", err)
+		}
+		if _, err := rc.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("write after close: %v, want net.ErrClosed", err)
+		}
+	})
+	t.Run("reset", func(t *testing.T) {
+		rc, peer := rawPair(t)
+		_ = peer.(*net.TCPConn).SetLinger(0)
+		_ = peer.Close() // RST
+		time.Sleep(20 * time.Millisecond)
+		var err error
+		for i := 0; i < 10 && err == nil; i++ {
+			_, err = rc.Write(make([]byte, 64<<10))
+		}
+		var errno syscall.Errno
+		if !errors.As(err, &errno) || (errno != syscall.ECONNRESET && errno != syscall.EPIPE) {
+			t.Fatalf("write to a reset peer: %v, want ECONNRESET or EPIPE", err)
+		}
+		if l := errnoLabel(err); l != "ECONNRESET" && l != "EPIPE" {
+			t.Errorf("errno label %q", l)
+		}
+	})
+}
+
+func TestRawIOOnlyForTCP(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if c := withRawIO(a); c != a {
+		t.Errorf("withRawIO wrapped a %T", a)
+	}
+}
