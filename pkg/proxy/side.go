@@ -213,7 +213,8 @@ func (s *side) acceptTLS(ctx context.Context, conn net.Conn, br *bufio.Reader, i
 			return nil, nil, nil, false
 		}
 	}
-	tc, clientID, err := terminateTLS(conn, br, s.deps.TLS.ServerConfig(), s.cfg.DetectTimeout)
+	// Decrypted bytes are never spliced, so the socket can take raw I/O.
+	tc, clientID, err := terminateTLS(withRawIO(conn), br, s.deps.TLS.ServerConfig(), s.cfg.DetectTimeout)
 	if err != nil {
 		s.log.Info("mTLS handshake failed", "peer", info.peer, "error", err)
 		s.metrics.tlsFailures.WithLabelValues(string(s.direction)).Inc()

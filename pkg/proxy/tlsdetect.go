@@ -103,7 +103,14 @@ type bufferedConn struct {
 	br *bufio.Reader
 }
 
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.br.Read(p) }
+// Read drains what detection buffered, then reads the connection itself
+// (with raw I/O, when it is one: see rawio.go).
+func (c *bufferedConn) Read(p []byte) (int, error) {
+	if c.br.Buffered() > 0 {
+		return c.br.Read(p)
+	}
+	return c.Conn.Read(p)
+}
 
 // CloseWrite forwards a half-close to the TCP connection underneath.
 func (c *bufferedConn) CloseWrite() error {
