@@ -102,8 +102,14 @@ func (g *h1Guard) scan(b []byte) (int, error) {
 				}
 				return len(b), nil
 			}
-			g.line = append(g.line, b[i:i+j+1]...)
-			if err := g.endLine(); err != nil {
+			// A line that arrived whole in this read is checked where
+			// it lies; only one split across reads is copied.
+			line := b[i : i+j+1]
+			if len(g.line) > 0 {
+				g.line = append(g.line, line...)
+				line = g.line
+			}
+			if err := g.endLine(line); err != nil {
 				return i, err
 			}
 			i += j + 1
@@ -120,9 +126,8 @@ func (g *h1Guard) resetHead() {
 	g.upgrade, g.connect = false, false
 }
 
-// endLine handles one complete line (ending in LF) in g.line.
-func (g *h1Guard) endLine() error {
-	l := g.line
+// endLine handles one complete line l (ending in LF).
+func (g *h1Guard) endLine(l []byte) error {
 	if len(l) < 2 || l[len(l)-2] != '\r' {
 		return &SmugglingError{"line ends in a bare LF, not CRLF"}
 	}
