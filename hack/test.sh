@@ -111,6 +111,7 @@ if $fuzz_session; then
 	fuzz ./inject FuzzInject
 	fuzz ./pkg/proxy FuzzH1Guard
 	fuzz ./pkg/proxy FuzzClassify
+	fuzz ./pkg/proxy FuzzFastPathHead
 	step "done"
 	exit 0
 fi

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -290,4 +291,42 @@ func TestH1LoopShutdownClosesIdle(t *testing.T) {
 	if !rc.closed() {
 		t.Error("the idle connection is still open")
 	}
+}
+
+// FuzzFastPathHead: a head the framing guard passes and fastPathHead takes
+// is one the loop can serve as net/http would. When net/http's parser
+// accepts it, it is HTTP/1.1, not CONNECT, with a body framed by one
+// Content-Length at most, and no upgrade or 100-continue.
+func FuzzFastPathHead(f *testing.F) {
+	for _, c := range smugglingCorpus() {
+		f.Add([]byte(c.raw))
+	}
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		end := bytes.Index(b, []byte("\r\n\r\n"))
+		if end < 0 {
+			return
+		}
+		head := b[:end+4]
+		if _, err := guardAll(head, len(head)+1); err != nil || !fastPathHead(head) {
+			return
+		}
+		r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(head)))
+		if err != nil {
+			return // the loop answers 400, as net/http does
+		}
+		switch {
+		case r.ProtoMajor != 1 || r.ProtoMinor != 1:
+			t.Fatalf("took %s", r.Proto)
+		case r.Method == http.MethodConnect:
+			t.Fatal("took CONNECT")
+		case len(r.TransferEncoding) > 0:
+			t.Fatalf("took Transfer-Encoding %q", r.TransferEncoding)
+		case r.Header.Get("Upgrade") != "" || r.Header.Get("Expect") != "":
+			t.Fatalf("took Upgrade %q / Expect %q", r.Header.Get("Upgrade"), r.Header.Get("Expect"))
+		case len(r.Header["Content-Length"]) > 1:
+			t.Fatalf("took Content-Length %q", r.Header["Content-Length"])
+		}
+	})
 }
