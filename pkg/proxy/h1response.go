@@ -147,6 +147,12 @@ func (w *h1Response) Write(p []byte) (int, error) {
 		}
 		n, err := w.sc.bw.Write(p)
 		w.written += int64(n)
+		if err == nil && w.written < w.length {
+			// More is coming, at the upstream's pace: what arrived
+			// goes now (the write that ends the body leaves with
+			// finish's flush, in one system call with a short head).
+			err = w.sc.bw.Flush()
+		}
 		w.err = err
 		return n, err
 	}

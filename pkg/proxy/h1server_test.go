@@ -233,6 +233,41 @@ func TestH1LoopFraming(t *testing.T) {
 	}
 }
 
+// A body of known length that the upstream sends slowly reaches the client
+// as it comes, not when the proxy's buffer fills or the body ends.
+func TestH1LoopStreamsKnownLength(t *testing.T) {
+	received := make(chan struct{})
+	addr, _, _ := inboundProxy(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		_, _ = io.WriteString(w, "first")
+		w.(http.Flusher).Flush()
+		select {
+		case <-received:
+		case <-time.After(5 * time.Second):
+		}
+		_, _ = io.WriteString(w, "-last")
+	}), 2*time.Second)
+	rc := dialRaw(t, addr)
+	start := time.Now()
+	rc.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	resp, err := http.ReadResponse(rc.br, &http.Request{Method: "GET"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 5)
+	if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first" {
+		t.Fatalf("read %q, %v", first, err)
+	}
+	if waited := time.Since(start); waited > 4*time.Second {
+		t.Fatalf("the first bytes arrived only with the rest (%v)", waited)
+	}
+	close(received)
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil || string(rest) != "-last" {
+		t.Fatalf("rest %q, %v", rest, err)
+	}
+}
+
 // A response whose upstream body breaks off must not look complete: the
 // client of a chunked response gets no last chunk, the client of one with
 // a length gets fewer bytes, and the connection closes either way.

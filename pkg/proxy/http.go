@@ -67,6 +67,9 @@ type exchange struct {
 type httpProxy struct {
 	s  *side
 	rp *httputil.ReverseProxy
+	// rpLoop is rp for the HTTP/1.1 loop, whose writer sends each body
+	// write at once (h1Response.Write): no flush timer per response.
+	rpLoop *httputil.ReverseProxy
 
 	// pools holds the upstream transports per server identity ("" for
 	// plaintext), so a connection verified as one identity is never
@@ -104,6 +107,9 @@ func newHTTPProxy(s *side) *httpProxy {
 		BufferPool:     newBufferPool(),
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	loop := *hp.rp
+	loop.FlushInterval = 0
+	hp.rpLoop = &loop
 	return hp
 }
 
@@ -517,7 +523,11 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, ex.route.Timeout)
 		defer cancel()
 	}
-	hp.rp.ServeHTTP(w, r.WithContext(ctx))
+	rp := hp.rp
+	if _, ok := w.(*h1Response); ok {
+		rp = hp.rpLoop
+	}
+	rp.ServeHTTP(w, r.WithContext(ctx))
 }
 
 func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
