@@ -116,3 +116,56 @@ func TestRawIOOnlyForTCP(t *testing.T) {
 		t.Errorf("withRawIO wrapped a %T", a)
 	}
 }
+
+// Whatever follows a read (more bytes later, the rest of a larger write,
+// EOF, EOF again) arrives without waiting for an event that will not come.
+// Reading only after the poller's event once a short read drained the
+// socket, as nginx does, lost wake-ups here: syscall.RawConn's Read
+// clears the connection's readiness before its first call.
+func TestRawIOReadsWhatFollows(t *testing.T) {
+	read := func(t *testing.T, c net.Conn, size int) (string, error) {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, size)
+		n, err := c.Read(b)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatal("read waited for bytes that were already there")
+		}
+		return string(b[:n]), err
+	}
+	t.Run("more bytes later", func(t *testing.T) {
+		rc, peer := rawPair(t)
+		_, _ = peer.Write([]byte("a"))
+		if got, err := read(t, rc, 16); got != "a" || err != nil {
+			t.Fatalf("%q, %v", got, err)
+		}
+		go func() { time.Sleep(50 * time.Millisecond); _, _ = peer.Write([]byte("b")) }()
+		if got, err := read(t, rc, 16); got != "b" || err != nil {
+			t.Fatalf("%q, %v", got, err)
+		}
+	})
+	t.Run("rest of a larger write", func(t *testing.T) {
+		rc, peer := rawPair(t)
+		_, _ = peer.Write([]byte("0123456789"))
+		time.Sleep(20 * time.Millisecond)
+		if got, _ := read(t, rc, 4); got != "0123" {
+			t.Fatalf("%q", got)
+		}
+		if got, _ := read(t, rc, 16); got != "456789" {
+			t.Fatalf("%q", got)
+		}
+	})
+	t.Run("eof after a short read", func(t *testing.T) {
+		rc, peer := rawPair(t)
+		_, _ = peer.Write([]byte("a"))
+		if got, _ := read(t, rc, 16); got != "a" {
+			t.Fatalf("%q", got)
+		}
+		_ = peer.Close()
+		for i := 0; i < 2; i++ { // and again: EOF at once, no waiting
+			if _, err := read(t, rc, 16); err != io.EOF {
+				t.Fatalf("read %d after close: %v, want EOF", i, err)
+			}
+		}
+	})
+}
