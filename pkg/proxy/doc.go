@@ -10,11 +10,15 @@
 //
 //   - HTTP through a reverse proxy with pooled upstream connections, trailers,
 //     upgrades, CONNECT tunnels and streaming bodies, recording request
-//     metrics; between two proxies HTTP/1 travels over HTTP/2, one
-//     connection per endpoint (origproto.go); to an application or a
+//     metrics. Plain HTTP/1.1 requests are served on the goroutine that
+//     detected the connection (h1server.go, h1response.go); anything else
+//     hands the connection to net/http's server (HTTP/2, upgrades, chunked
+//     bodies, HTTP/1.0). Between two proxies HTTP/1 travels over HTTP/2,
+//     one connection per endpoint (origproto.go); to an application or a
 //     server outside the mesh, bodiless GET/HEAD/OPTIONS/TRACE requests are
 //     sent on the goroutine that serves them (h1client.go), the rest
-//     through net/http's Transport;
+//     through net/http's Transport. HTTP sockets are read and written with
+//     raw system calls (rawio.go);
 //   - anything else as a byte splice with half-close forwarded.
 //
 // The seams where the control plane plugs in are interfaces with simple
