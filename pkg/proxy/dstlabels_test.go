@@ -78,3 +78,13 @@ func TestNoEndpointRequestsAreNotPlaintext(t *testing.T) {
 		t.Fatalf("request_total:\n%s", grepLines(scrape(t, p), "request_total"))
 	}
 }
+
+func TestDstLabelCount(t *testing.T) {
+	if n := len(dstLabelNames()); n != dstLabelCount {
+		t.Fatalf("dstLabelCount is %d, dstLabelNames has %d", dstLabelCount, n)
+	}
+	v := (&connInfo{dst: []string{"ns", "svc"}}).labelValues()
+	if len(v) != len(connLabelNames()) || v[6] != "ns" || v[7] != "svc" || v[8] != "" || cap(v) != len(v)+1 {
+		t.Fatalf("labelValues = %q (cap %d)", v, cap(v))
+	}
+}

@@ -249,7 +249,6 @@ func (sc *h1ServerConn) serveOne() bool {
 			sc.setDeadline(0)
 		}
 	}
-	r = r.WithContext(sc.ctx)
 	w := &sc.resp
 	w.reset(sc, r, sc.s.h1.isClosing() || r.Close)
 	if !sc.handle(w, r) {
@@ -272,7 +271,7 @@ func (sc *h1ServerConn) handle(w *h1Response, r *http.Request) (ok bool) {
 			ok = false
 		}
 	}()
-	sc.s.http.ServeHTTP(w, r)
+	sc.s.http.serve(w, r, sc.ctx)
 	return true
 }
 

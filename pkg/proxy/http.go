@@ -61,6 +61,16 @@ type exchange struct {
 	route       *profile.Route
 	routeLabels []string
 	budget      *profile.Budget
+
+	// scratch holds label values for one metric call at a time: the
+	// vectors copy the values they keep.
+	scratch [24]string
+}
+
+// labelsWith returns ex.labels followed by extra, in ex's scratch space
+// (valid until the next call; the exchange's calls are sequential).
+func (ex *exchange) labelsWith(extra ...string) []string {
+	return append(append(ex.scratch[:0], ex.labels...), extra...)
 }
 
 // httpProxy serves the HTTP connections of one side.
@@ -426,7 +436,14 @@ func (hp *httpProxy) server() *http.Server {
 }
 
 func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	info, _ := r.Context().Value(connInfoKey).(*connInfo)
+	hp.serve(w, r, r.Context())
+}
+
+// serve proxies r within base, the connection's context, which is r's own
+// under net/http; the HTTP/1.1 loop passes its connection's and saves a
+// copy of the request.
+func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.Context) {
+	info, _ := base.Value(connInfoKey).(*connInfo)
 	if info == nil {
 		http.Error(w, "proxy: connection without metadata", http.StatusInternalServerError)
 		return
@@ -440,7 +457,7 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	m := hp.s.metrics
 	ex := &exchange{start: time.Now()}
-	hp.routeOf(r, Target{Addr: info.target, Authority: r.Host}, ex)
+	hp.routeOf(base, r, Target{Addr: info.target, Authority: r.Host}, ex)
 	if info.denied != nil {
 		ex.tap = hp.s.taps.begin(r, info, info.target, ex.start)
 		ex.labels = append(info.labelValues(), m.authorities.value(r.Host))
@@ -461,7 +478,7 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hp.record(ex)
 		return
 	}
-	eps, err := hp.s.endpoints(r.Context(), Target{Addr: info.target, Authority: r.Host})
+	eps, err := hp.s.endpoints(base, Target{Addr: info.target, Authority: r.Host})
 	var ep Endpoint
 	if err == nil {
 		var ok bool
@@ -516,7 +533,7 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Deferred: the reverse proxy ends a response whose body broke off by
 	// panicking with http.ErrAbortHandler, and that exchange counts too.
 	defer hp.record(ex)
-	ctx := context.WithValue(r.Context(), exchangeKey, ex)
+	ctx := context.WithValue(base, exchangeKey, ex)
 	if ex.route != nil && ex.route.Timeout > 0 {
 		// The route's timeout covers the whole exchange, retries included.
 		var cancel context.CancelFunc
@@ -549,7 +566,7 @@ func (hp *httpProxy) modifyResponse(resp *http.Response) error {
 	moveGRPCStatusToTrailers(resp)
 	ex.tracker.Observe(time.Since(ex.sent))
 	m := hp.s.metrics
-	lat := append(append([]string(nil), ex.labels...), statusLabel(resp.StatusCode))
+	lat := ex.labelsWith(statusLabel(resp.StatusCode))
 	ms := float64(time.Since(ex.start).Microseconds()) / 1000
 	m.latency.WithLabelValues(lat...).Observe(ms)
 	hp.observeRouteLatency(ex, resp.StatusCode, ms)
@@ -690,7 +707,7 @@ func (hp *httpProxy) record(ex *exchange) {
 	if ex.status >= 500 || ex.err != "" || (ex.grpc != "" && ex.grpc != "0") {
 		class = "failure"
 	}
-	vals := append(append([]string(nil), ex.labels...), statusLabel(ex.status), class, ex.grpc, ex.err)
+	vals := ex.labelsWith(statusLabel(ex.status), class, ex.grpc, ex.err)
 	hp.s.metrics.responses.WithLabelValues(vals...).Inc()
 	hp.recordRoute(ex)
 	ex.tap.end(ex.status, ex.grpc, ex.err)

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"sync"
@@ -22,12 +23,12 @@ const maxBudgets = 1024
 
 // routeOf finds the ServiceProfile route of a request to target and counts
 // the request on it. Nothing happens without a profile.
-func (hp *httpProxy) routeOf(r *http.Request, t Target, ex *exchange) {
+func (hp *httpProxy) routeOf(ctx context.Context, r *http.Request, t Target, ex *exchange) {
 	pf, ok := hp.s.deps.Destination.(Profiles)
 	if !ok {
 		return
 	}
-	prof := pf.Profile(r.Context(), t)
+	prof := pf.Profile(ctx, t)
 	if prof == nil {
 		return
 	}
