@@ -251,13 +251,21 @@ func (sc *h1ServerConn) serveOne() bool {
 	}
 	w := &sc.resp
 	w.reset(sc, r, sc.s.h1.isClosing() || r.Close)
-	if !sc.handle(w, r) {
-		return false
+	ok := sc.handle(w, r) && w.finish()
+	if body == nil {
+		return ok
 	}
-	if !w.finish() {
-		return false
+	// The upstream transport may still be reading the body (an upstream
+	// that answered early): the loop takes it back before it reads the
+	// connection again or lets its buffer go. A client that stops
+	// sending the body it announced holds the connection no longer than
+	// the head timeout; one that is being dropped, not at all.
+	if ok {
+		sc.setDeadline(sc.s.cfg.ReadHeaderTimeout)
+	} else {
+		_ = sc.mc.SetReadDeadline(time.Unix(1, 0))
 	}
-	return body.drain()
+	return body.takeBack(ok)
 }
 
 // handle runs the proxy's handler; false when it ended the response
@@ -302,14 +310,27 @@ func checkRequest(r *http.Request) error {
 }
 
 // h1RequestBody is a request body whose Close does not read the rest: the
-// loop drains it after the response, within maxDrainBytes.
+// loop drains it after the response, within maxDrainBytes. Its lock
+// orders the handler's readers (the upstream transport writes the body on
+// a goroutine of its own, which may outlive the response) before the
+// loop's takeBack; after that they get errBodyTakenBack.
 type h1RequestBody struct {
-	rc  io.ReadCloser
-	eof bool
-	err error
+	mu    sync.Mutex
+	rc    io.ReadCloser
+	eof   bool
+	err   error
+	taken bool
 }
 
+// errBodyTakenBack is a read of a request body after its response ended.
+var errBodyTakenBack = errors.New("proxy: request body read after its response ended")
+
 func (b *h1RequestBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.taken {
+		return 0, errBodyTakenBack
+	}
 	if b.err != nil {
 		return 0, b.err
 	}
@@ -324,11 +345,15 @@ func (b *h1RequestBody) Read(p []byte) (int, error) {
 // Close ends the handler's reading; what is left is the loop's to drain.
 func (b *h1RequestBody) Close() error { return nil }
 
-// drain reads what is left of the body; false when the connection cannot
-// carry another request.
-func (b *h1RequestBody) drain() bool {
-	if b == nil || b.eof {
-		return true
+// takeBack ends the handler's use of the body and, when drain is set,
+// reads what is left; it reports whether the connection can carry another
+// request.
+func (b *h1RequestBody) takeBack(drain bool) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.taken = true
+	if !drain || b.eof {
+		return drain
 	}
 	if b.err != nil {
 		return false

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -50,12 +51,16 @@ func TestFastPathHead(t *testing.T) {
 
 // inboundProxy runs one proxy whose inbound listener sends everything to
 // the handler's server, and returns the inbound address.
-func inboundProxy(t *testing.T, h http.Handler, grace time.Duration) (string, context.CancelFunc, chan struct{}) {
+func inboundProxy(t *testing.T, h http.Handler, grace time.Duration, tweaks ...func(*Config)) (string, context.CancelFunc, chan struct{}) {
 	t.Helper()
 	backend := httptest.NewServer(h)
 	t.Cleanup(backend.Close)
 	ctx, cancel := context.WithCancel(context.Background())
-	_, ls, done := startProxy(t, ctx, Config{InboundTarget: strings.TrimPrefix(backend.URL, "http://"), ShutdownGracePeriod: grace})
+	cfg := Config{InboundTarget: strings.TrimPrefix(backend.URL, "http://"), ShutdownGracePeriod: grace}
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
+	_, ls, done := startProxy(t, ctx, cfg)
 	t.Cleanup(func() { cancel(); <-done })
 	return ls.Inbound.Addr().String(), cancel, done
 }
@@ -265,6 +270,48 @@ func TestH1LoopStreamsKnownLength(t *testing.T) {
 	rest, err := io.ReadAll(resp.Body)
 	if err != nil || string(rest) != "-last" {
 		t.Fatalf("rest %q, %v", rest, err)
+	}
+}
+
+// An upstream that answers before it has read the request body: the
+// client gets the answer; a client that then stops sending the body it
+// announced is closed after the head timeout, and one that sends it whole
+// keeps its connection. The upstream transport, still writing the body on
+// its own goroutine, must not read the connection after the loop took it
+// back (run with -race).
+func TestH1LoopEarlyResponseToBody(t *testing.T) {
+	addr, _, _ := inboundProxy(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		_, _ = io.WriteString(w, "too big")
+	}), 2*time.Second, func(c *Config) { c.ReadHeaderTimeout = 300 * time.Millisecond })
+	for _, tc := range []struct {
+		name         string
+		length, sent int
+		reusable     bool
+	}{
+		{"client stalls", 1 << 20, 64 << 10, false},
+		{"body sent whole", 100 << 10, 100 << 10, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := dialRaw(t, addr)
+			rc.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: " + strconv.Itoa(tc.length) + "\r\n\r\n")
+			go func() { _, _ = rc.c.Write(make([]byte, tc.sent)) }()
+			resp, body, err := rc.response("POST")
+			if err != nil || resp.StatusCode != http.StatusRequestEntityTooLarge || body != "too big" {
+				t.Fatalf("got %v %q, %v", resp, body, err)
+			}
+			if !tc.reusable {
+				_ = rc.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				if _, err := rc.br.ReadByte(); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+					t.Fatalf("connection not closed: %v", err)
+				}
+				return
+			}
+			rc.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi")
+			if resp, _, err := rc.response("POST"); err != nil || resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("next request on the connection: %v, %v", resp, err)
+			}
+		})
 	}
 }
 
