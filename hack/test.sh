@@ -112,6 +112,7 @@ if $fuzz_session; then
 	fuzz ./pkg/proxy FuzzH1Guard
 	fuzz ./pkg/proxy FuzzClassify
 	fuzz ./pkg/proxy FuzzFastPathHead
+	fuzz ./pkg/proxy FuzzH1Loop
 	step "done"
 	exit 0
 fi

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -409,6 +410,48 @@ func FuzzFastPathHead(f *testing.F) {
 			t.Fatalf("took Upgrade %q / Expect %q", r.Header.Get("Upgrade"), r.Header.Get("Expect"))
 		case len(r.Header["Content-Length"]) > 1:
 			t.Fatalf("took Content-Length %q", r.Header["Content-Length"])
+		}
+	})
+}
+
+// FuzzH1Loop sends arbitrary bytes to a live proxy's inbound listener, then
+// half-closes: whatever the bytes are (the loop's requests, a handoff to
+// net/http, a refusal, opaque TCP), the proxy must neither panic nor hang:
+// the connection ends within a few seconds of the client's FIN.
+func FuzzH1Loop(f *testing.F) {
+	for _, c := range smugglingCorpus() {
+		f.Add([]byte(c.raw))
+	}
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	f.Add([]byte("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nshort"))
+	f.Add([]byte("HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"))
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+		_, _ = io.WriteString(w, "ok")
+	}))
+	f.Cleanup(backend.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	_, ls, done := startProxyWith(f, ctx, Config{
+		InboundTarget:       strings.TrimPrefix(backend.URL, "http://"),
+		ShutdownGracePeriod: time.Second,
+		DetectTimeout:       300 * time.Millisecond,
+		ReadHeaderTimeout:   300 * time.Millisecond,
+	}, Deps{}, Listeners{})
+	f.Cleanup(func() { cancel(); <-done })
+	addr := ls.Inbound.Addr().String()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		go func() {
+			_, _ = c.Write(b)
+			_ = c.(*net.TCPConn).CloseWrite()
+		}()
+		if _, err := io.Copy(io.Discard, c); errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("the proxy kept the connection open 10 s after the client's FIN (input %q)", b)
 		}
 	})
 }
