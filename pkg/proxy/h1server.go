@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -106,6 +107,7 @@ type h1ServerConn struct {
 
 	remoteAddr string
 	tlsState   *tls.ConnectionState
+	trace      *httptrace.ClientTrace // forward.go
 	// deadline is the read deadline in force (zero: none), so that a
 	// request whose head arrives whole sets none.
 	deadline bool

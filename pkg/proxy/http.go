@@ -541,7 +541,11 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 		defer cancel()
 	}
 	rp := hp.rp
-	if _, ok := w.(*h1Response); ok {
+	if lw, ok := w.(*h1Response); ok {
+		if r.Body == http.NoBody {
+			hp.forward(lw, r, ctx)
+			return
+		}
 		rp = hp.rpLoop
 	}
 	rp.ServeHTTP(w, r.WithContext(ctx))

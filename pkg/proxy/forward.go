@@ -1,0 +1,183 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"net/url"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// forward proxies a bodiless request served by the HTTP/1.1 loop: what
+// httputil.ReverseProxy does for it (the same header rules, the same
+// handlers: RoundTrip, modifyResponse, errorHandler), without its
+// per-request copies. The reverse proxy clones the request with its header
+// map and URL, copies it again for a client trace, parses the response's
+// Content-Type to decide on flushing and copies the response header; here
+// the loop's own request, parsed for this exchange alone, becomes the
+// outgoing one, and the response header becomes the writer's.
+func (hp *httpProxy) forward(w *h1Response, in *http.Request, ctx context.Context) {
+	ex := ctx.Value(exchangeKey).(*exchange)
+	h := in.Header
+	keepTE := httpguts.HeaderValuesContainsToken(h["Te"], "trailers")
+	removeHopByHop(h)
+	if keepTE {
+		h["Te"] = []string{"trailers"}
+	}
+	// As the reverse proxy in Rewrite mode: forwarding headers are not
+	// the client's to set.
+	delete(h, "Forwarded")
+	delete(h, "X-Forwarded-For")
+	delete(h, "X-Forwarded-Host")
+	delete(h, "X-Forwarded-Proto")
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = []string{""} // no Go default
+	}
+	// Informational responses reach the client as they arrive.
+	out := in.WithContext(httptrace.WithClientTrace(ctx, w.sc.clientTrace()))
+	out.RequestURI = ""
+	out.Close = false
+	out.URL.Scheme = "http"
+	out.URL.Host = ex.endpoint.Addr.String()
+	out.URL.RawQuery = cleanQuery(out.URL.RawQuery)
+	hp.restoreOrigProto(in, out)
+
+	res, err := hp.RoundTrip(out)
+	if err == nil && res.StatusCode == http.StatusSwitchingProtocols {
+		_ = res.Body.Close()
+		err = errors.New("upstream switched protocols without an upgrade")
+	}
+	if err != nil {
+		hp.errorHandler(w, out, err)
+		return
+	}
+	removeHopByHop(res.Header)
+	if err := hp.modifyResponse(res); err != nil {
+		_ = res.Body.Close()
+		hp.errorHandler(w, out, err)
+		return
+	}
+	w.header = res.Header
+	announced := len(res.Trailer)
+	if announced > 0 {
+		keys := make([]string, 0, len(res.Trailer))
+		for k := range res.Trailer {
+			keys = append(keys, k)
+		}
+		w.header.Add("Trailer", strings.Join(keys, ", "))
+	}
+	w.WriteHeader(res.StatusCode)
+	if announced > 0 {
+		_ = w.FlushError() // chunked: trailers need it
+	}
+	if err := hp.copyBody(w, res); err != nil {
+		_ = res.Body.Close()
+		// The head is out: only closing the connection tells the client
+		// the body broke off (the loop does, as net/http does).
+		panic(http.ErrAbortHandler)
+	}
+	_ = res.Body.Close()
+	if len(res.Trailer) == announced {
+		for k, vv := range res.Trailer {
+			w.header[k] = vv
+		}
+		return
+	}
+	for k, vv := range res.Trailer {
+		for _, v := range vv {
+			w.header.Add(http.TrailerPrefix+k, v)
+		}
+	}
+}
+
+// copyBody streams the response body to the client: a body of known
+// length leaves as it arrives (h1Response.Write), one of unknown length
+// (a stream: gRPC-Web, server-sent events) is flushed at every write.
+func (hp *httpProxy) copyBody(w *h1Response, res *http.Response) error {
+	buf := hp.rp.BufferPool.Get()
+	defer hp.rp.BufferPool.Put(buf)
+	stream := res.ContentLength < 0
+	for {
+		n, rerr := res.Body.Read(buf)
+		if n > 0 {
+			if _, err := w.Write(buf[:n]); err != nil {
+				return err
+			}
+			if stream {
+				if err := w.FlushError(); err != nil {
+					return err
+				}
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// removeHopByHop deletes the hop-by-hop fields (RFC 9110 section 7.6.1):
+// those the Connection field names, then the fixed list, as
+// httputil.ReverseProxy does.
+func removeHopByHop(h http.Header) {
+	for _, f := range h["Connection"] {
+		for sf := range strings.SplitSeq(f, ",") {
+			if sf = strings.TrimSpace(sf); sf != "" {
+				h.Del(sf)
+			}
+		}
+	}
+	for _, k := range [...]string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"} {
+		delete(h, k)
+	}
+}
+
+// cleanQuery re-encodes a query that parsers could read differently (a
+// semicolon, a malformed escape), as httputil.ReverseProxy does, so that
+// the application sees what the proxy's routes matched.
+func cleanQuery(s string) string {
+	for i := 0; i < len(s); {
+		switch s[i] {
+		case ';':
+			v, _ := url.ParseQuery(s)
+			return v.Encode()
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				v, _ := url.ParseQuery(s)
+				return v.Encode()
+			}
+			i += 3
+		default:
+			i++
+		}
+	}
+	return s
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// clientTrace passes the upstream's informational responses to the client,
+// as the reverse proxy's trace does; one per connection.
+func (sc *h1ServerConn) clientTrace() *httptrace.ClientTrace {
+	if sc.trace == nil {
+		sc.trace = &httptrace.ClientTrace{Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
+			w := &sc.resp
+			for k, vv := range header {
+				w.header[k] = vv
+			}
+			w.WriteHeader(code)
+			clear(w.header)
+			return nil
+		}}
+	}
+	return sc.trace
+}
