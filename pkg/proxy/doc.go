@@ -11,7 +11,8 @@
 //   - HTTP through a reverse proxy with pooled upstream connections, trailers,
 //     upgrades, CONNECT tunnels and streaming bodies, recording request
 //     metrics. Plain HTTP/1.1 requests are served on the goroutine that
-//     detected the connection (h1server.go, h1response.go); anything else
+//     detected the connection (h1server.go, h1response.go; bodiless ones
+//     with the reverse proxy's rules but not its copies, forward.go); anything else
 //     hands the connection to net/http's server (HTTP/2, upgrades, chunked
 //     bodies, HTTP/1.0). Between two proxies HTTP/1 travels over HTTP/2,
 //     one connection per endpoint (origproto.go); to an application or a
