@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -26,8 +27,12 @@ type rawTCPConn struct {
 	sc syscall.RawConn
 
 	// State of the read and the write in progress, kept here so that the
-	// callbacks handed to the RawConn are allocated once per connection.
-	// A connection has one reader and one writer at a time.
+	// callbacks handed to the RawConn are allocated once per connection,
+	// and guarded: net.Conn allows concurrent calls, and goroutines that
+	// take turns on a connection (net/http's Transport writes a request on
+	// one and, after a 101, the upgrade's copier writes on another) need
+	// an order between them.
+	rmu, wmu       sync.Mutex
 	rbuf, wbuf     []byte
 	rn, wn         int
 	rerrno, werrno syscall.Errno
@@ -57,6 +62,8 @@ func (c *rawTCPConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
 	c.rbuf, c.rn, c.rerrno = p, 0, 0
 	err := c.sc.Read(c.readFn)
 	n, errno := c.rn, c.rerrno
@@ -94,6 +101,8 @@ func (c *rawTCPConn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	c.wbuf, c.wn, c.werrno = p, 0, 0
 	err := c.sc.Write(c.writeFn)
 	n, errno := c.wn, c.werrno

@@ -169,3 +169,27 @@ func TestRawIOReadsWhatFollows(t *testing.T) {
 		}
 	})
 }
+
+// net.Conn allows concurrent calls: writers (and readers) that overlap
+// are ordered, and every byte arrives (run with -race).
+func TestRawIOConcurrentCalls(t *testing.T) {
+	rc, peer := rawPair(t)
+	const writers, size = 4, 64 << 10
+	done := make(chan struct{})
+	for i := 0; i < writers; i++ {
+		go func() {
+			_, _ = rc.Write(make([]byte, size))
+			done <- struct{}{}
+		}()
+	}
+	go func() {
+		for i := 0; i < writers; i++ {
+			<-done
+		}
+		_ = rc.(*rawTCPConn).CloseWrite()
+	}()
+	n, err := io.Copy(io.Discard, peer)
+	if err != nil || n != writers*size {
+		t.Fatalf("peer read %d bytes, %v; want %d", n, err, writers*size)
+	}
+}
