@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -49,8 +50,10 @@ type h1Loops struct {
 	readers sync.Pool
 	writers sync.Pool
 
+	// closing is set under mu, which setIdle holds too, so that no
+	// connection goes idle unseen by shutdown; isClosing reads it without.
 	mu      sync.Mutex
-	closing bool
+	closing atomic.Bool
 	idle    map[*h1ServerConn]struct{}
 }
 
@@ -66,7 +69,7 @@ func newH1Loops() *h1Loops {
 func (l *h1Loops) setIdle(sc *h1ServerConn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closing {
+	if l.closing.Load() {
 		return false
 	}
 	l.idle[sc] = struct{}{}
@@ -80,19 +83,16 @@ func (l *h1Loops) setBusy(sc *h1ServerConn) {
 	l.mu.Unlock()
 }
 
-// isClosing reports whether shutdown has begun.
-func (l *h1Loops) isClosing() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.closing
-}
+// isClosing reports whether shutdown has begun (twice per request: no
+// lock shared by every connection).
+func (l *h1Loops) isClosing() bool { return l.closing.Load() }
 
 // shutdown wakes the idle connections, which then close; busy ones close
 // after their response, which says Connection: close.
 func (l *h1Loops) shutdown() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.closing = true
+	l.closing.Store(true)
 	for sc := range l.idle {
 		_ = sc.mc.SetReadDeadline(time.Unix(1, 0))
 	}
@@ -138,22 +138,20 @@ func (s *side) serveHTTP1(ctx context.Context, mc *meteredConn) {
 	s.h1.setBusy(sc)
 	sc.bw.Reset(nil)
 	s.h1.writers.Put(sc.bw)
-	if handoff {
+	if n := sc.br.Buffered(); handoff && n > 0 {
 		// What the loop read ahead is the next request's: net/http reads
 		// it first.
-		if n := sc.br.Buffered(); n > 0 {
-			b, _ := sc.br.Peek(n)
-			mc.pending = bytes.Clone(b)
-		}
-		sc.br.Reset(nil)
-		s.h1.readers.Put(sc.br)
-		_ = mc.SetReadDeadline(time.Time{})
-		s.queue.push(mc)
-		return
+		b, _ := sc.br.Peek(n)
+		mc.pending = bytes.Clone(b)
 	}
 	sc.br.Reset(nil)
 	s.h1.readers.Put(sc.br)
-	_ = mc.Close()
+	if !handoff {
+		_ = mc.Close()
+		return
+	}
+	_ = mc.SetReadDeadline(time.Time{})
+	s.queue.push(mc)
 }
 
 // serve runs the loop; it reports whether the connection goes to net/http.
@@ -321,8 +319,7 @@ func checkRequest(r *http.Request) error {
 type h1RequestBody struct {
 	mu    sync.Mutex
 	rc    io.ReadCloser
-	eof   bool
-	err   error
+	err   error // the first error read, io.EOF at the end
 	taken bool
 }
 
@@ -339,10 +336,7 @@ func (b *h1RequestBody) Read(p []byte) (int, error) {
 		return 0, b.err
 	}
 	n, err := b.rc.Read(p)
-	if err != nil {
-		b.err = err
-		b.eof = err == io.EOF
-	}
+	b.err = err
 	return n, err
 }
 
@@ -356,11 +350,11 @@ func (b *h1RequestBody) takeBack(drain bool) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.taken = true
-	if !drain || b.eof {
-		return drain
-	}
-	if b.err != nil {
+	switch {
+	case !drain:
 		return false
+	case b.err != nil:
+		return b.err == io.EOF
 	}
 	n, err := io.CopyN(io.Discard, b.rc, maxDrainBytes+1)
 	return err == io.EOF && n <= maxDrainBytes

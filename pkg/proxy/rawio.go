@@ -24,20 +24,23 @@ import (
 // blocks, so it needs none of that.
 type rawTCPConn struct {
 	*net.TCPConn
-	sc syscall.RawConn
+	r, w rawOp
+}
 
-	// State of the read and the write in progress, kept here so that the
-	// callbacks handed to the RawConn are allocated once per connection,
-	// and guarded: net.Conn allows concurrent calls, and goroutines that
-	// take turns on a connection (net/http's Transport writes a request on
-	// one and, after a 101, the upgrade's copier writes on another) need
-	// an order between them.
-	rmu, wmu       sync.Mutex
-	rbuf, wbuf     []byte
-	rn, wn         int
-	rerrno, werrno syscall.Errno
-	readFn         func(fd uintptr) bool
-	writeFn        func(fd uintptr) bool
+// rawOp is one direction of a rawTCPConn: the state of the call in
+// progress, kept here so that the callback handed to the RawConn is
+// allocated once per connection, and guarded: net.Conn allows concurrent
+// calls, and goroutines that take turns on a connection (net/http's
+// Transport writes a request on one and, after a 101, the upgrade's copier
+// writes on another) need an order between them.
+type rawOp struct {
+	mu    sync.Mutex
+	name  string                              // "read" or "write"
+	wait  func(f func(fd uintptr) bool) error // the RawConn's Read or Write
+	fn    func(fd uintptr) bool               // readOnce or writeAll
+	buf   []byte
+	n     int
+	errno syscall.Errno
 }
 
 // withRawIO returns c reading and writing with raw system calls when it is
@@ -51,9 +54,9 @@ func withRawIO(c net.Conn) net.Conn {
 	if err != nil {
 		return c
 	}
-	rc := &rawTCPConn{TCPConn: tc, sc: sc}
-	rc.readFn = rc.readOnce
-	rc.writeFn = rc.writeAll
+	rc := &rawTCPConn{TCPConn: tc}
+	rc.r.name, rc.r.wait, rc.r.fn = "read", sc.Read, rc.readOnce
+	rc.w.name, rc.w.wait, rc.w.fn = "write", sc.Write, rc.writeAll
 	return rc
 }
 
@@ -62,38 +65,11 @@ func (c *rawTCPConn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	c.rbuf, c.rn, c.rerrno = p, 0, 0
-	err := c.sc.Read(c.readFn)
-	n, errno := c.rn, c.rerrno
-	c.rbuf = nil
-	switch {
-	case err != nil:
-		return 0, c.opError("read", err)
-	case errno != 0:
-		return 0, c.opError("read", os.NewSyscallError("read", errno))
-	case n == 0:
+	n, err := c.do(&c.r, p)
+	if err == nil && n == 0 {
 		return 0, io.EOF
 	}
-	return n, nil
-}
-
-func (c *rawTCPConn) readOnce(fd uintptr) bool {
-	for {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.rbuf[0])), uintptr(len(c.rbuf)))
-		switch errno {
-		case 0:
-			c.rn = int(n)
-		case syscall.EAGAIN:
-			return false // the poller waits for readiness, then calls again
-		case syscall.EINTR:
-			continue
-		default:
-			c.rerrno = errno
-		}
-		return true
-	}
+	return n, err
 }
 
 // Write writes all of p, waiting for the socket to drain as needed.
@@ -101,35 +77,58 @@ func (c *rawTCPConn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.wbuf, c.wn, c.werrno = p, 0, 0
-	err := c.sc.Write(c.writeFn)
-	n, errno := c.wn, c.werrno
-	c.wbuf = nil
+	return c.do(&c.w, p)
+}
+
+// do runs op on p and returns the bytes it moved and its error, named as
+// the net package names them.
+func (c *rawTCPConn) do(op *rawOp, p []byte) (int, error) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	op.buf, op.n, op.errno = p, 0, 0
+	err := op.wait(op.fn)
+	n, errno := op.n, op.errno
+	op.buf = nil
 	switch {
 	case err != nil:
-		return n, c.opError("write", err)
+		return n, c.opError(op.name, err)
 	case errno != 0:
-		return n, c.opError("write", os.NewSyscallError("write", errno))
+		return n, c.opError(op.name, os.NewSyscallError(op.name, errno))
 	}
 	return n, nil
+}
+
+func (c *rawTCPConn) readOnce(fd uintptr) bool {
+	for {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&c.r.buf[0])), uintptr(len(c.r.buf)))
+		switch errno {
+		case 0:
+			c.r.n = int(n)
+		case syscall.EAGAIN:
+			return false // the poller waits for readiness, then calls again
+		case syscall.EINTR:
+			continue
+		default:
+			c.r.errno = errno
+		}
+		return true
+	}
 }
 
 // writeAll sends with MSG_NOSIGNAL: a peer that went away is an EPIPE
 // error, not a signal.
 func (c *rawTCPConn) writeAll(fd uintptr) bool {
-	for c.wn < len(c.wbuf) {
-		rest := c.wbuf[c.wn:]
+	for c.w.n < len(c.w.buf) {
+		rest := c.w.buf[c.w.n:]
 		n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&rest[0])), uintptr(len(rest)), syscall.MSG_NOSIGNAL, 0, 0)
 		switch errno {
 		case 0:
-			c.wn += int(n)
+			c.w.n += int(n)
 		case syscall.EAGAIN:
 			return false
 		case syscall.EINTR:
 		default:
-			c.werrno = errno
+			c.w.errno = errno
 			return true
 		}
 	}
