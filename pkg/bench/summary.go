@@ -56,9 +56,12 @@ type ConfigSummary struct {
 	// CPUPer1k is the CPU of both proxies per 1,000 requests at the fixed rate, in ms.
 	CPUPer1k Stat
 	// CPUPercent is the CPU of one proxy (the busier) at the fixed rate, in % of a core.
-	CPUPercent   Stat
-	CPUVsNginx   Stat
-	IdleRSSMiB   Stat
+	CPUPercent Stat
+	CPUVsNginx Stat
+	IdleRSSMiB Stat
+	// LoadRSSMiB is the peak VmRSS sampled during the fixed-rate phase;
+	// FixedHWMMiB also counts the start-up peak.
+	LoadRSSMiB   Stat
 	IdlePSSMiB   Stat
 	FixedHWMMiB  Stat
 	ClosedHWMMiB Stat
@@ -224,7 +227,7 @@ func summarizeConfig(sc Scenario, cfg string, rounds map[int][]Run) ConfigSummar
 	s.RPSVsNginx, s.CPUVsNginx = c.stat("nrps"), c.stat("ncpu")
 	s.P50VsFloor, s.P99VsFloor, s.RPSVsFloor = c.stat("f50"), c.stat("f99"), c.stat("frps")
 	s.CPUPer1k, s.CPUPercent = c.stat("cpu1k"), c.stat("cpupct")
-	s.IdleRSSMiB, s.IdlePSSMiB = c.stat("irss"), c.stat("ipss")
+	s.IdleRSSMiB, s.IdlePSSMiB, s.LoadRSSMiB = c.stat("irss"), c.stat("ipss"), c.stat("lrss")
 	s.FixedHWMMiB, s.ClosedHWMMiB, s.LoadPSSMiB = c.stat("fhwm"), c.stat("chwm"), c.stat("lpss")
 	s.IdleAnonMiB, s.LoadAnonMiB = c.stat("ianon"), c.stat("lanon")
 	s.ListeningMs, s.FirstOKMs = c.stat("listen"), c.stat("first")
@@ -270,6 +273,7 @@ func (c *collect) run(r Run) {
 		c.add("cpu1k", u.TotalCPUMillis()/float64(r.Fixed.Requests)*1000)
 		c.add("cpupct", perProxyPercent(r))
 		c.add("fhwm", maxMiB(u.HWM))
+		c.add("lrss", maxMiB(u.RSS))
 		c.add("lpss", maxMiB(u.PSS))
 		c.add("lanon", maxMiB(u.Anon))
 	}

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package memtrim
+
+// ReleaseExecutablePages does nothing outside Linux.
+func ReleaseExecutablePages() (Released, error) { return Released{}, nil }
