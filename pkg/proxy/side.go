@@ -40,7 +40,11 @@ type side struct {
 
 	mu     sync.Mutex
 	active map[net.Conn]struct{}
-	wg     sync.WaitGroup
+	// draining is set by shutdown; no connection is admitted after it, so
+	// that wg.Wait never races an Add (an Accept can return just as the
+	// listener closes).
+	draining bool
+	wg       sync.WaitGroup
 }
 
 func newSide(d Direction, cfg Config, deps Deps, log *slog.Logger, m *metrics, explicit string) (*side, error) {
@@ -89,7 +93,10 @@ func (s *side) serve(ctx context.Context, ln net.Listener) error {
 			}
 		}
 		delay = 0
-		s.wg.Add(1)
+		if !s.admit() {
+			_ = conn.Close()
+			return nil
+		}
 		go func() {
 			defer s.wg.Done()
 			// Tracked while it is being detected too, so that the end of
@@ -100,6 +107,17 @@ func (s *side) serve(ctx context.Context, ln net.Listener) error {
 			s.handle(ctx, conn)
 		}()
 	}
+}
+
+// admit counts an accepted connection in, unless the side is draining.
+func (s *side) admit() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.wg.Add(1)
+	return true
 }
 
 // handle detects the protocol of one accepted connection and proxies it.
@@ -455,6 +473,9 @@ func (s *side) track(conns ...net.Conn) func() {
 // and waits for in-flight requests; opaque connections may finish until ctx
 // ends, when everything still open is closed.
 func (s *side) shutdown(ctx context.Context) {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
 	_ = s.queue.Close()
 	s.h1.shutdown()
 	done := make(chan struct{})
