@@ -68,29 +68,31 @@ func lineOf(b []byte, off int) int {
 // split cuts normalised data into documents at "---" lines (which may carry
 // content after the marker) and after "..." end markers. Whitespace-only
 // text before the first marker and after the last is not a document.
+//
+// A document's lines are contiguous in data, so its text is a slice of
+// data, not a copy: a large manifest is held once (the caller's bytes
+// must not change while the documents are in use).
 func split(name string, data []byte) []document {
 	var docs []document
-	var cur []byte
+	from, to := -1, -1 // the current document is data[from:to]; from < 0 when it has no line yet
 	start := 1
 	started := false // a marker opened the current document
 	flush := func() {
 		// A document of whitespace alone ("---" right after "---") says
 		// nothing and is dropped: kept, it would print as a trailing "---"
 		// that the next run reads as no document.
-		if len(bytes.TrimSpace(cur)) > 0 {
-			docs = append(docs, document{source: name, line: start, text: cur})
+		if from >= 0 && len(bytes.TrimSpace(data[from:to])) > 0 {
+			docs = append(docs, document{source: name, line: start, text: data[from:to:to]})
 		}
-		cur = nil
+		from, to = -1, -1
 	}
 	line := 1
-	for len(data) > 0 {
-		end := bytes.IndexByte(data, '\n')
-		var l []byte
-		if end < 0 {
-			l, data = data, nil
-		} else {
-			l, data = data[:end+1], data[end+1:]
+	for off := 0; off < len(data); line++ {
+		end := len(data)
+		if i := bytes.IndexByte(data[off:], '\n'); i >= 0 {
+			end = off + i + 1
 		}
+		l := data[off:end]
 		switch {
 		case isMarker(l, "---"):
 			flush()
@@ -99,27 +101,32 @@ func split(name string, data []byte) []document {
 				// Content on the marker line stays behind its marker:
 				// "--- --- " is the scalar "---", which the content
 				// alone would not be.
-				cur, start = append(cur, l...), line
+				from, to, start = off, end, line
 			}
 		case isMarker(l, "...") && len(bytes.TrimSpace(l[3:])) == 0:
 			flush()
 			started, start = false, line+1
 		default:
-			if cur == nil && !started {
-				start = line
+			if from < 0 {
+				if !started {
+					start = line
+				}
+				from = off
 			}
-			cur = append(cur, l...)
+			to = end
 		}
-		line++
+		off = end
 	}
 	// A trailing "---" opens no document.
-	if started && len(bytes.TrimSpace(cur)) == 0 {
+	if started && (from < 0 || len(bytes.TrimSpace(data[from:to])) == 0) {
 		started = false
 	}
 	flush()
 	for i := range docs {
 		docs[i].index = i + 1
 		if t := docs[i].text; len(t) > 0 && t[len(t)-1] != '\n' {
+			// The three-index slice above makes this append copy rather
+			// than write into the caller's bytes.
 			docs[i].text = append(t, '\n')
 		}
 	}
