@@ -10,6 +10,7 @@ import (
 
 	"github.com/meshctl/meshctl/inject"
 	"github.com/meshctl/meshctl/install"
+	"github.com/meshctl/meshctl/pkg/memtrim"
 	"github.com/meshctl/meshctl/pkg/output"
 	"github.com/meshctl/meshctl/pkg/render"
 	"github.com/meshctl/meshctl/pkg/sidecar"
@@ -159,6 +160,10 @@ func (o *injectOptions) run(cmd *cobra.Command, args []string, opts inject.Optio
 // or explanation, and then the report. The plain result is streamed: a
 // large manifest is neither held nor copied in memory.
 func (o *injectOptions) transform(srcs []inject.Source, opts inject.Options, uninject bool) error {
+	// What start-up alone touched of the executable (every package's
+	// initialiser: about 30 MB) need not stay resident while a large
+	// manifest is processed.
+	_, _ = memtrim.ReleaseExecutablePages()
 	var res *inject.Result
 	var err error
 	switch {
