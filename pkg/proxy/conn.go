@@ -28,6 +28,9 @@ type connInfo struct {
 	// dst are the values of dstLabelNames (outbound, once an endpoint is
 	// chosen); nil means all empty.
 	dst []string
+	// series remembers the connection's request metric series; copies of
+	// the info share it, and nil counts without remembering.
+	series *seriesCache
 }
 
 // dstLabelCount is len(dstLabelNames()), kept constant for the path every

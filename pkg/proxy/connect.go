@@ -53,7 +53,7 @@ func (hp *httpProxy) serveConnect(w http.ResponseWriter, r *http.Request, ex *ex
 		return
 	}
 	up.tracker.Observe(time.Since(ex.sent))
-	hp.s.metrics.latency.WithLabelValues(ex.labelsWith(statusLabel(resp.StatusCode))...).Observe(float64(time.Since(ex.start).Microseconds()) / 1000)
+	ex.series.latencyOf(hp.s.metrics, ex.labelsWith(statusLabel(resp.StatusCode))).Observe(float64(time.Since(ex.start).Microseconds()) / 1000)
 	ex.tap.response(resp)
 	ex.mu.Lock()
 	ex.status = resp.StatusCode

@@ -51,6 +51,7 @@ type exchange struct {
 	err      string
 	bodyErr  error
 	labels   []string     // httpLabelNames values
+	series   *seriesCache // the connection's remembered series
 	tap      *tapExchange // nil unless a tap stream sampled it
 	recorded bool
 	mu       sync.Mutex
@@ -456,12 +457,12 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 		}
 	}
 	m := hp.s.metrics
-	ex := &exchange{start: time.Now()}
+	ex := &exchange{start: time.Now(), series: info.series}
 	hp.routeOf(base, r, Target{Addr: info.target, Authority: r.Host}, ex)
 	if info.denied != nil {
 		ex.tap = hp.s.taps.begin(r, info, info.target, ex.start)
 		ex.labels = append(info.labelValues(), m.authorities.value(r.Host))
-		m.requests.WithLabelValues(ex.labels...).Inc()
+		ex.series.request(m, ex.labels).Inc()
 		ex.status, ex.err = http.StatusForbidden, "forbidden"
 		w.Header().Set("meshctl-proxy-error", "forbidden")
 		w.Header().Set("Connection", "close")
@@ -502,7 +503,7 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 		labels = &l
 	}
 	ex.labels = append(labels.labelValues(), m.authorities.value(r.Host))
-	m.requests.WithLabelValues(ex.labels...).Inc()
+	ex.series.request(m, ex.labels).Inc()
 	ex.tap = hp.s.taps.begin(r, labels, tapDestination(ep, info), ex.start)
 	if err != nil {
 		ex.err = "no_endpoints"
@@ -572,7 +573,7 @@ func (hp *httpProxy) modifyResponse(resp *http.Response) error {
 	m := hp.s.metrics
 	lat := ex.labelsWith(statusLabel(resp.StatusCode))
 	ms := float64(time.Since(ex.start).Microseconds()) / 1000
-	m.latency.WithLabelValues(lat...).Observe(ms)
+	ex.series.latencyOf(m, lat).Observe(ms)
 	hp.observeRouteLatency(ex, resp.StatusCode, ms)
 	// A 101 body is the upgraded connection itself: ReverseProxy needs it
 	// unwrapped (an io.ReadWriteCloser) to splice the two sides.
@@ -712,7 +713,7 @@ func (hp *httpProxy) record(ex *exchange) {
 		class = "failure"
 	}
 	vals := ex.labelsWith(statusLabel(ex.status), class, ex.grpc, ex.err)
-	hp.s.metrics.responses.WithLabelValues(vals...).Inc()
+	ex.series.response(hp.s.metrics, vals).Inc()
 	hp.recordRoute(ex)
 	ex.tap.end(ex.status, ex.grpc, ex.err)
 }

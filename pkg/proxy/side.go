@@ -122,7 +122,7 @@ func (s *side) admit() bool {
 
 // handle detects the protocol of one accepted connection and proxies it.
 func (s *side) handle(ctx context.Context, conn net.Conn) {
-	info := &connInfo{direction: s.direction, tls: plaintextLabels(s.direction)}
+	info := &connInfo{direction: s.direction, tls: plaintextLabels(s.direction), series: &seriesCache{}}
 	if ap, err := netip.ParseAddrPort(conn.RemoteAddr().String()); err == nil {
 		info.peer = ap
 	}
