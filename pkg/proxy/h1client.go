@@ -23,9 +23,10 @@ import (
 // request. Requests with a body, upgrades and Expect: 100-continue need a
 // connection read while it is written, and stay with the Transport.
 //
-// The framing is net/http's own: http.Request.Write writes the request
-// and http.ReadResponse parses the response, as they do inside the
-// Transport.
+// The framing is net/http's: writeRequestHead writes what
+// http.Request.Write would (h1request.go), and http.ReadResponse parses
+// the response, as inside the Transport. Of the request's client trace,
+// only Got1xxResponse is called (the proxy sets no other hook).
 type h1Client struct {
 	dial           func(ctx context.Context, addr string) (net.Conn, error)
 	idleTimeout    time.Duration
@@ -133,7 +134,7 @@ func (pc *h1Conn) exchange(c *h1Client, r *http.Request) (*http.Response, error)
 func (pc *h1Conn) head(c *h1Client, r *http.Request) (*http.Response, error) {
 	ctx := r.Context()
 	pc.lr.limit(int64(c.maxHeaderBytes) + h1BufSize)
-	if err := r.Write(pc.bw); err != nil {
+	if err := writeRequestHead(pc.bw, r); err != nil {
 		return nil, pc.failed(ctx, "write request", err)
 	}
 	if err := pc.bw.Flush(); err != nil {
