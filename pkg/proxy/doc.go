@@ -17,15 +17,19 @@
 //     bodies, HTTP/1.0). Between two proxies HTTP/1 travels over HTTP/2,
 //     one connection per endpoint (origproto.go); to an application or a
 //     server outside the mesh, bodiless GET/HEAD/OPTIONS/TRACE requests are
-//     sent on the goroutine that serves them (h1client.go), the rest
-//     through net/http's Transport. HTTP sockets are read and written with
-//     raw system calls (rawio.go);
+//     sent on the goroutine that serves them (h1client.go, heads written by
+//     h1request.go), the rest through net/http's Transport. HTTP sockets
+//     are read and written with raw system calls (rawio.go); each
+//     connection remembers its request metric series (series.go);
 //   - anything else as a byte splice with half-close forwarded.
 //
 // The seams where the control plane plugs in are interfaces with simple
 // defaults: Destination (where does this go; default: the original
 // destination), TLS (who are we and who should answer; default: plaintext)
 // and InboundPolicy (may this peer talk to this port; default: allow).
+//
+// Once ready, the proxy gives back the executable's pages that only start-up
+// touched (pkg/memtrim).
 //
 // The package never imports client-go: the data plane learns about the
 // cluster only from the control plane.
