@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
@@ -461,6 +462,7 @@ func blockStyle(doc *yaml.Node) {
 func encodeYAML(doc *yaml.Node, sizeHint int) ([]byte, error) {
 	spellFlowNulls(doc)
 	keyCommentsAfterFlow(doc)
+	literalMoreIndented(doc)
 	var b bytes.Buffer
 	b.Grow(sizeHint)
 	e := yaml.NewEncoder(&b)
@@ -472,6 +474,24 @@ func encodeYAML(doc *yaml.Node, sizeHint int) ([]byte, error) {
 		return nil, fmt.Errorf("encode YAML: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// literalMoreIndented writes folded scalars with a more-indented line
+// ("\n " or "\n\t" in the value) in literal style. yaml.v3 emits such a
+// folded scalar with an extra blank line before the more-indented line,
+// which reads back with one more line break ("a\n b" becomes "a\n\n b");
+// a literal scalar keeps every break as it is.
+func literalMoreIndented(n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	if n.Kind == yaml.ScalarNode && n.Style&yaml.FoldedStyle != 0 &&
+		(strings.Contains(n.Value, "\n ") || strings.Contains(n.Value, "\n\t")) {
+		n.Style = n.Style&^yaml.FoldedStyle | yaml.LiteralStyle
+	}
+	for _, c := range n.Content {
+		literalMoreIndented(c)
+	}
 }
 
 // spellFlowNulls writes implicit nulls inside flow collections as "null".
