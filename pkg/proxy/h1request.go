@@ -121,28 +121,14 @@ func hasCloseToken(v string) bool {
 		if end := i + len(token); end != len(v) && !isTokenBoundary(v[end]) {
 			continue
 		}
-		if asciiLower(v[i:i+len(token)]) == token {
+		// Unicode folding cannot differ from net/http's ASCII folding
+		// here: a window of five bytes with a multi-byte rune in it has
+		// fewer than five runes.
+		if strings.EqualFold(v[i:i+len(token)], token) {
 			return true
 		}
 	}
 	return false
-}
-
-// asciiLower lowercases ASCII letters only (no Unicode folding, as
-// net/http's token match).
-func asciiLower(s string) string {
-	var b [8]byte
-	if len(s) > len(b) {
-		return s
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[i] = c
-	}
-	return string(b[:len(s)])
 }
 
 func isTokenBoundary(b byte) bool { return b == ' ' || b == ',' || b == '\t' }
