@@ -118,3 +118,38 @@ func TestServerServeAndShutdown(t *testing.T) {
 		t.Fatal("Serve did not return after Shutdown")
 	}
 }
+
+func TestReadinessWhenReady(t *testing.T) {
+	closed := func(c <-chan struct{}) bool {
+		select {
+		case <-c:
+			return true
+		default:
+			return false
+		}
+	}
+	var r Readiness
+	early := r.WhenReady()
+	if closed(early) {
+		t.Fatal("closed with no condition set")
+	}
+	r.Set("listeners", false, "starting")
+	r.Set("identity", true, "issued")
+	if closed(early) {
+		t.Fatal("closed while listeners is unmet")
+	}
+	r.Set("listeners", true, "bound")
+	if !closed(early) {
+		t.Fatal("not closed once every condition is met")
+	}
+	r.Set("listeners", false, "shutting down")
+	if !closed(early) || !closed(r.WhenReady()) {
+		t.Fatal("reopened by a later unmet condition: it marks the end of start-up")
+	}
+
+	var late Readiness
+	late.Set("admin", true, "listening")
+	if !closed(late.WhenReady()) {
+		t.Fatal("asked after the fact: want a closed channel")
+	}
+}

@@ -15,6 +15,11 @@ type Readiness struct {
 	mu         sync.Mutex
 	conditions map[string]Condition
 	notices    map[string]string
+	// became is closed the first time every condition is met; nil until
+	// WhenReady or that moment asks for it.
+	became chan struct{}
+	// wasReady is true once every condition has been met.
+	wasReady bool
 }
 
 // Condition is the state of one readiness condition.
@@ -35,6 +40,39 @@ func (r *Readiness) Set(name string, met bool, message string) {
 		r.conditions = map[string]Condition{}
 	}
 	r.conditions[name] = Condition{Name: name, Met: met, Message: message}
+	if !r.wasReady && r.allMet() {
+		r.wasReady = true
+		if r.became != nil {
+			close(r.became)
+		}
+	}
+}
+
+// WhenReady returns a channel closed the first time every condition is
+// met (checked as conditions are set, so never while none is), and closed
+// already if that has happened. Later unmet conditions do not reopen it:
+// it marks the end of starting up.
+func (r *Readiness) WhenReady() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.became == nil {
+		r.became = make(chan struct{})
+		if r.wasReady {
+			close(r.became)
+		}
+	}
+	return r.became
+}
+
+// allMet reports whether there are conditions and all are met; r.mu is
+// held.
+func (r *Readiness) allMet() bool {
+	for _, c := range r.conditions {
+		if !c.Met {
+			return false
+		}
+	}
+	return len(r.conditions) > 0
 }
 
 // Notice records an informational line reported by /ready whatever the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meshctl/meshctl/pkg/admin"
 	"github.com/meshctl/meshctl/pkg/controller"
 	"github.com/meshctl/meshctl/pkg/controller/policy"
 	"github.com/meshctl/meshctl/pkg/testutil/syncbuf"
@@ -162,5 +163,47 @@ func TestServeErrors(t *testing.T) {
 	err = controller.Serve(ctx, spec, controller.Config{AdminAddr: "127.0.0.1:0"}, controller.Deps{Registry: reg})
 	if err == nil || !strings.Contains(err.Error(), "test: register meshctl_controller_info") {
 		t.Errorf("reused registry: got %v", err)
+	}
+}
+
+// The executable's start-up pages are released once the component is
+// ready, not before: a controller still syncing its caches is still
+// starting.
+func TestServeReleasesStartupPagesOnceReady(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncbuf.Buffer
+	ready := &admin.Readiness{}
+	ready.Set("synced", false, "caches not synced yet")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- controller.Serve(ctx, controller.Spec{Component: "test"}, controller.Config{}, controller.Deps{
+			Logger:        slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			AdminListener: ln,
+			Readiness:     ready,
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	if code, _ := waitGet(t, "http://"+ln.Addr().String()+"/ready"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/ready = %d while syncing, want 503", code)
+	}
+	if strings.Contains(logs.String(), "released startup pages") {
+		t.Fatal("released before the component was ready")
+	}
+	ready.Set("synced", true, "caches synced")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `"msg":"released startup pages"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no release logged once ready:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
