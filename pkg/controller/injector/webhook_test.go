@@ -508,38 +508,63 @@ func TestRunNeedsCertificate(t *testing.T) {
 }
 
 // TestWebhookLatency measures admission latency under 50 concurrent
-// clients and logs the p99 (issue 3's measure).
+// clients and logs the p99 (issue 3's measure). Each client's first
+// admission, which pays its TLS handshake while the other 49 pay theirs,
+// is reported apart: the API server keeps its connections to a webhook.
 func TestWebhookLatency(t *testing.T) {
 	h := start(t)
 	body := review(t, "shop", webPod(nil))
 	const clients, each = 50, 20
-	var mu sync.Mutex
-	var lat []time.Duration
-	var wg sync.WaitGroup
+	var (
+		mu         sync.Mutex
+		cold, warm []time.Duration
+		warmedUp   sync.WaitGroup
+		wg         sync.WaitGroup
+	)
+	admit := func() (time.Duration, bool) {
+		start := time.Now()
+		resp, err := h.client.Post(h.url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Error(err)
+			return 0, false
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("status %d", resp.StatusCode)
+			return 0, false
+		}
+		return time.Since(start), true
+	}
+	warmedUp.Add(clients)
 	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
+			d, ok := admit()
+			mu.Lock()
+			cold = append(cold, d)
+			mu.Unlock()
+			warmedUp.Done()
+			warmedUp.Wait()
 			for range each {
-				start := time.Now()
-				resp, err := h.client.Post(h.url, "application/json", bytes.NewReader(body))
-				if err != nil {
-					t.Error(err)
+				if !ok {
 					return
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				var d time.Duration
+				d, ok = admit()
 				mu.Lock()
-				lat = append(lat, time.Since(start))
+				warm = append(warm, d)
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	slices.Sort(lat)
-	if len(lat) == 0 {
-		t.Fatal("no requests")
+	if t.Failed() || len(warm) == 0 {
+		t.Fatal("admissions failed")
 	}
-	p := func(q float64) time.Duration { return lat[int(q*float64(len(lat)-1))] }
-	t.Logf("%d admissions from %d concurrent clients: p50 %s p99 %s max %s", len(lat), clients, p(.5), p(.99), lat[len(lat)-1])
+	pct := func(l []time.Duration, q float64) time.Duration {
+		slices.Sort(l)
+		return l[int(q*float64(len(l)-1))]
+	}
+	t.Logf("%d admissions from %d concurrent clients on open connections: p50 %s p99 %s max %s; first admission of each client (TLS handshake included): p50 %s max %s",
+		len(warm), clients, pct(warm, .5), pct(warm, .99), warm[len(warm)-1], pct(cold, .5), cold[len(cold)-1])
 }
