@@ -16,8 +16,11 @@ import (
 // connInfo is what the proxy knows about one accepted connection.
 type connInfo struct {
 	direction Direction
-	// target is the connection's original destination.
-	target netip.AddrPort
+	// target is the connection's original destination; targetStr, when
+	// not empty, is its text, formatted once per connection by setTarget
+	// rather than for every request's labels.
+	target    netip.AddrPort
+	targetStr string
 	peer   netip.AddrPort
 	tls    tlsLabels
 	// appTLS marks a TLS connection for another name than this proxy's:
@@ -40,10 +43,19 @@ const dstLabelCount = 7
 // labelValues returns the values of connLabelNames for the connection, with
 // room for one more (the authority of request metrics).
 func (c *connInfo) labelValues() []string {
+	target := c.targetStr
+	if target == "" {
+		target = c.target.String()
+	}
 	v := make([]string, 6+dstLabelCount, 7+dstLabelCount)
-	v[0], v[1], v[2], v[3], v[4], v[5] = string(c.direction), c.target.String(), c.tls.tls, c.tls.noTLSReason, c.tls.clientID, c.tls.serverID
+	v[0], v[1], v[2], v[3], v[4], v[5] = string(c.direction), target, c.tls.tls, c.tls.noTLSReason, c.tls.clientID, c.tls.serverID
 	copy(v[6:], c.dst) // none: all empty
 	return v
+}
+
+// setTarget sets the connection's original destination and its text.
+func (c *connInfo) setTarget(ap netip.AddrPort) {
+	c.target, c.targetStr = ap, ap.String()
 }
 
 // connMeter records one connection's TCP metrics. Counter handles are looked

@@ -173,12 +173,11 @@ func (g *h1Guard) headLine(l []byte) error {
 	if !ok {
 		return nil // the server rejects it with 400
 	}
-	v := string(bytes.TrimSpace(value))
 	switch {
 	case bytes.EqualFold(name, []byte("content-length")):
-		g.contentLength = append(g.contentLength, v)
+		g.contentLength = append(g.contentLength, string(bytes.TrimSpace(value)))
 	case bytes.EqualFold(name, []byte("transfer-encoding")):
-		g.te = append(g.te, v)
+		g.te = append(g.te, string(bytes.TrimSpace(value)))
 	case bytes.EqualFold(name, []byte("upgrade")):
 		g.upgrade = true
 	}

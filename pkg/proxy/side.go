@@ -137,7 +137,7 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		_ = conn.Close()
 		return
 	}
-	info.target = target
+	info.setTarget(target)
 	opaque := s.cfg.OpaquePorts.Has(target.Port()) || s.hintedOpaque(ctx, target)
 
 	var c net.Conn = conn

@@ -36,7 +36,7 @@ func (s *side) proxyTCP(ctx context.Context, client net.Conn, br *bufio.Reader, 
 		// upstream series, the endpoint's address rather than the
 		// Service address the application dialled.
 		upInfo.tls = labels
-		upInfo.target = ep.Addr
+		upInfo.setTarget(ep.Addr)
 		upInfo.dst = dstValues(ep.Labels)
 	}
 	upMeter := s.metrics.openConn(upInfo.labelValues(), "dst")
