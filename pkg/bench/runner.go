@@ -28,6 +28,9 @@ func Bench(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("bench: work dir: %w", err)
 	}
 	opts.WorkDir = wd
+	if opts.Binary, err = installBinary(opts.Binary, wd); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
 	res := &Result{Options: opts, Machine: machineFacts(), Started: time.Now().UTC(), Hop: HopOf(opts.MTLS), Skipped: map[string]string{}}
 	starters := map[string]starter{ConfigMeshctl: startMeshctl}
 	tools := map[string]string{}
