@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -21,8 +22,8 @@ type connInfo struct {
 	// rather than for every request's labels.
 	target    netip.AddrPort
 	targetStr string
-	peer   netip.AddrPort
-	tls    tlsLabels
+	peer      netip.AddrPort
+	tls       tlsLabels
 	// appTLS marks a TLS connection for another name than this proxy's:
 	// the application's own TLS, proxied as opaque bytes.
 	appTLS bool
@@ -148,6 +149,10 @@ type meteredConn struct {
 	pending   []byte
 	onClose   func()
 	closeOnce sync.Once
+	// linger marks a connection accepted from a client: its Close
+	// half-closes and drains before it closes (linger.go).
+	linger    bool
+	lingering atomic.Bool
 }
 
 func newMeteredConn(c net.Conn, br *bufio.Reader, meter *connMeter, info *connInfo) *meteredConn {
@@ -182,7 +187,17 @@ func (c *meteredConn) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Close closes the connection; one accepted from a client lingers first
+// (see lingerClose).
 func (c *meteredConn) Close() error {
+	if c.linger && c.lingering.CompareAndSwap(false, true) && c.lingerClose() {
+		return nil
+	}
+	return c.closeNow()
+}
+
+// closeNow closes the connection and ends its metrics, once.
+func (c *meteredConn) closeNow() error {
 	err := c.Conn.Close()
 	c.closeOnce.Do(func() {
 		c.meter.close(nil)

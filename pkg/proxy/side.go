@@ -183,6 +183,7 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		return
 	}
 	mc := newMeteredConn(withRawIO(c), br, meter, info)
+	mc.linger = true
 	untrack := s.track(mc)
 	mc.onClose = untrack
 	if proto == ProtocolHTTP1 {
