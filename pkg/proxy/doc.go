@@ -23,6 +23,10 @@
 //     connection remembers its request metric series (series.go);
 //   - anything else as a byte splice with half-close forwarded.
 //
+// A client's HTTP connection closes lingering (linger.go): write side first,
+// then the client's late bytes dropped for a bounded time, so that a final
+// response or GOAWAY is not overtaken by a reset.
+//
 // The seams where the control plane plugs in are interfaces with simple
 // defaults: Destination (where does this go; default: the original
 // destination), TLS (who are we and who should answer; default: plaintext)
