@@ -149,10 +149,11 @@ type meteredConn struct {
 	pending   []byte
 	onClose   func()
 	closeOnce sync.Once
-	// linger marks a connection accepted from a client: its Close
-	// half-closes and drains before it closes (linger.go).
-	linger    bool
-	lingering atomic.Bool
+	// lingerSlots, set on a connection accepted from a client, makes its
+	// Close half-close and drain before it closes, while a slot is free
+	// (linger.go).
+	lingerSlots chan struct{}
+	lingering   atomic.Bool
 }
 
 func newMeteredConn(c net.Conn, br *bufio.Reader, meter *connMeter, info *connInfo) *meteredConn {
@@ -190,7 +191,7 @@ func (c *meteredConn) Write(p []byte) (int, error) {
 // Close closes the connection; one accepted from a client lingers first
 // (see lingerClose).
 func (c *meteredConn) Close() error {
-	if c.linger && c.lingering.CompareAndSwap(false, true) && c.lingerClose() {
+	if c.lingerSlots != nil && c.lingering.CompareAndSwap(false, true) && c.lingerClose() {
 		return nil
 	}
 	return c.closeNow()

@@ -1,15 +1,19 @@
 package proxy
 
 import (
-	"io"
 	"time"
 )
 
 // Lingering close bounds: how long a closed client connection keeps
-// reading after its half-close, and how much it discards meanwhile.
+// reading after its half-close, how much it discards meanwhile, how many
+// connections of a side linger at once (each holds a goroutine and a
+// small buffer: under a flood of connections the proxy closes, such as a
+// slowloris attack, the others close at once), and the drain's buffer.
 const (
 	lingerTimeout = 500 * time.Millisecond
 	lingerBytes   = 256 << 10
+	maxLingering  = 256
+	lingerBufSize = 2 << 10
 )
 
 // lingerClose closes a connection accepted from a client without
@@ -23,15 +27,29 @@ const (
 // lingerTimeout, or up to lingerBytes, before the socket is closed, off
 // the caller's goroutine (nginx's lingering_close, net/http's
 // closeWriteAndWait). It reports false when the connection cannot
-// half-close; the caller closes it then.
+// half-close or every lingering slot is taken; the caller closes it then.
 func (c *meteredConn) lingerClose() bool {
+	select {
+	case c.lingerSlots <- struct{}{}:
+	default:
+		return false
+	}
 	cw, ok := c.Conn.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
+		<-c.lingerSlots
 		return false
 	}
 	go func() {
+		defer func() { <-c.lingerSlots }()
 		_ = c.Conn.SetReadDeadline(time.Now().Add(lingerTimeout))
-		_, _ = io.CopyN(io.Discard, c.Conn, lingerBytes)
+		buf := make([]byte, lingerBufSize)
+		for n := 0; n < lingerBytes; {
+			m, err := c.Conn.Read(buf)
+			n += m
+			if err != nil {
+				break
+			}
+		}
 		_ = c.closeNow()
 	}()
 	return true

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // A refused request whose body is still arriving gets its 400, then end of
@@ -52,5 +54,93 @@ func TestRefusalSurvivesUnreadRequestBytes(t *testing.T) {
 		if err != io.EOF {
 			t.Fatalf("attempt %d: after the 400: %v, want end of stream", i, err)
 		}
+	}
+}
+
+// lingerPair returns a server-side meteredConn with the given lingering
+// slots, the client end, and a channel closed when the server side has
+// really closed.
+func lingerPair(t *testing.T, slots chan struct{}) (*meteredConn, net.Conn, chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := &connInfo{direction: Inbound}
+	m := newMetrics(prometheus.NewRegistry(), 16)
+	mc := newMeteredConn(withRawIO(server), nil, m.openConn(info.labelValues(), "src"), info)
+	mc.lingerSlots = slots
+	closed := make(chan struct{})
+	mc.onClose = func() { close(closed) }
+	return mc, client, closed
+}
+
+func TestLingerCloseHalfClosesThenDrains(t *testing.T) {
+	mc, client, closed := lingerPair(t, make(chan struct{}, 1))
+	if _, err := io.WriteString(client, "late bytes the server never read"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = client.SetDeadline(time.Now().Add(5 * time.Second))
+	// Closed at once, the server's unread bytes would have made it a
+	// reset (ECONNRESET here).
+	if n, err := client.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("client read %d bytes, %v: want end of stream (the server's FIN)", n, err)
+	}
+	// More late bytes are taken, not answered with a reset.
+	if _, err := io.WriteString(client, "more"); err != nil {
+		t.Fatalf("write after the server's half-close: %v", err)
+	}
+	client.Close()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server side did not close after the client did")
+	}
+	if len(mc.lingerSlots) != 0 {
+		t.Errorf("%d lingering slots still taken", len(mc.lingerSlots))
+	}
+}
+
+func TestLingerCloseWithoutAFreeSlotClosesAtOnce(t *testing.T) {
+	slots := make(chan struct{}, 1)
+	slots <- struct{}{} // another connection lingers
+	mc, _, closed := lingerPair(t, slots)
+	if err := mc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-closed:
+	default:
+		t.Fatal("not closed at once with every lingering slot taken")
+	}
+}
+
+func TestLingerCloseGivesUpAfterTheTimeout(t *testing.T) {
+	mc, client, closed := lingerPair(t, make(chan struct{}, 1))
+	if _, err := io.WriteString(client, "x"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = mc.Close()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a client that never closes kept the connection past the linger timeout")
+	}
+	if waited := time.Since(start); waited < lingerTimeout/2 {
+		t.Errorf("closed after %s, before the client closed or the linger timeout", waited)
 	}
 }

@@ -37,6 +37,9 @@ type side struct {
 	h1 *h1Loops
 	// taps reports sampled exchanges to tap streams (shared by both sides).
 	taps *tapHub
+	// lingerSlots bounds the client connections closing lingering at once
+	// (linger.go).
+	lingerSlots chan struct{}
 
 	mu     sync.Mutex
 	active map[net.Conn]struct{}
@@ -49,16 +52,17 @@ type side struct {
 
 func newSide(d Direction, cfg Config, deps Deps, log *slog.Logger, m *metrics, explicit string) (*side, error) {
 	s := &side{
-		direction: d,
-		cfg:       cfg,
-		deps:      deps,
-		log:       log.With("direction", string(d)),
-		metrics:   m,
-		dialer:    &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second},
-		balancer:  balance.New(balance.Options{}),
-		queue:     newConnQueue(nil), // its address is set when the proxy binds
-		active:    map[net.Conn]struct{}{},
-		h1:        newH1Loops(),
+		direction:   d,
+		cfg:         cfg,
+		deps:        deps,
+		log:         log.With("direction", string(d)),
+		metrics:     m,
+		dialer:      &net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second},
+		balancer:    balance.New(balance.Options{}),
+		queue:       newConnQueue(nil), // its address is set when the proxy binds
+		lingerSlots: make(chan struct{}, maxLingering),
+		active:      map[net.Conn]struct{}{},
+		h1:          newH1Loops(),
 	}
 	if explicit != "" {
 		ap, err := netip.ParseAddrPort(explicit)
@@ -183,7 +187,7 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		return
 	}
 	mc := newMeteredConn(withRawIO(c), br, meter, info)
-	mc.linger = true
+	mc.lingerSlots = s.lingerSlots
 	untrack := s.track(mc)
 	mc.onClose = untrack
 	if proto == ProtocolHTTP1 {
