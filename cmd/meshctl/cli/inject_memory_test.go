@@ -14,10 +14,10 @@ func TestHeapLimit(t *testing.T) {
 	}{
 		{0, 48 << 20},
 		{5 << 20, 48 << 20},
-		{16 << 20, 48 << 20},
-		{20 << 20, 55 << 20},
-		{40 << 20, 110 << 20},
-		{64 << 20, 176 << 20},
+		{15 << 20, 48 << 20},
+		{20 << 20, 62 << 20},
+		{40 << 20, 124 << 20},
+		{64 << 20, (64 << 20) * 31 / 10},
 	} {
 		if got := heapLimit(tc.in); got != tc.want {
 			t.Errorf("heapLimit(%d) = %d, want %d", tc.in, got, tc.want)
@@ -29,8 +29,8 @@ func TestLimitHeapSetsAndRestores(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	srcs := []inject.Source{{Data: make([]byte, 30<<20)}, {Data: make([]byte, 10<<20)}}
 	restore := limitHeap(srcs, func(string) string { return "" })
-	if got := debug.SetMemoryLimit(-1); got != 110<<20 {
-		t.Errorf("limit while transforming = %d, want %d", got, 110<<20)
+	if got := debug.SetMemoryLimit(-1); got != 124<<20 {
+		t.Errorf("limit while transforming = %d, want %d", got, 124<<20)
 	}
 	restore()
 	if got := debug.SetMemoryLimit(-1); got != before {
