@@ -113,6 +113,7 @@ if $fuzz_session; then
 	fuzz ./pkg/proxy FuzzClassify
 	fuzz ./pkg/proxy FuzzFastPathHead
 	fuzz ./pkg/proxy FuzzH1Loop
+	fuzz ./pkg/proxy FuzzWriteRequestHead
 	step "done"
 	exit 0
 fi

@@ -78,6 +78,11 @@ func writeRequestHead(w *bufio.Writer, r *http.Request) error {
 		case "Host", "User-Agent", "Content-Length", "Transfer-Encoding", "Trailer":
 			continue
 		}
+		// Dropped as http.Header.Write drops them: a name with a space,
+		// colon or line break in it would let a value pose as a field.
+		if !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)

@@ -86,3 +86,35 @@ func TestWriteRequestHeadMatchesRequestWrite(t *testing.T) {
 		})
 	}
 }
+
+// FuzzWriteRequestHead: whatever the method, target, host and fields,
+// writeRequestHead writes what http.Request.Write writes, or fails as it
+// does. The head is what the proxy puts on an upstream connection, so a
+// difference could be a header injection.
+func FuzzWriteRequestHead(f *testing.F) {
+	f.Add("GET", "/a/b?x=1", "svc.ns:80", "Accept", "*/*", "X-B", "2", false)
+	f.Add("HEAD", "//h/opaque", "", "User-Agent", "  curl\r\n x", "Connection", "keep-alive, Close", true)
+	f.Add("", "/a%2Fb", "[fe80::1%en0]:8080", "Host", "evil", "Transfer-Encoding", "chunked", false)
+	f.Add("OPTIONS", "*", "bücher.example", "X-A", "a\r\nb", "bad name", "v", true)
+	f.Add("TRACE", "/\x01", "bad host", "Content-Length", "5", "X:Y", "\x00", false)
+	f.Fuzz(func(t *testing.T, method, target, host, k1, v1, k2, v2 string, closeConn bool) {
+		u := &url.URL{Scheme: "http", Host: "10.0.0.1:8080", Opaque: target}
+		r := &http.Request{Method: method, URL: u, Header: http.Header{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Host: host, Close: closeConn}
+		r.Header[k1] = append(r.Header[k1], v1)
+		r.Header[k2] = append(r.Header[k2], v2)
+		var want, got bytes.Buffer
+		wantErr := r.Write(&want)
+		bw := bufio.NewWriter(&got)
+		gotErr := writeRequestHead(bw, r)
+		_ = bw.Flush()
+		if (wantErr != nil) != (gotErr != nil) {
+			t.Fatalf("error %v, Request.Write's %v", gotErr, wantErr)
+		}
+		if wantErr != nil {
+			return
+		}
+		if got.String() != want.String() {
+			t.Fatalf("wrote\n%q\nRequest.Write wrote\n%q", got.String(), want.String())
+		}
+	})
+}
