@@ -21,7 +21,7 @@ var scenarioTitles = map[Scenario]string{
 func (r Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	o := r.Options
-	fmt.Fprintf(&b, "Machine: %s, %d CPUs, kernel %s, %s; meshctl %s.\n", orDash(r.Machine.CPUModel), r.Machine.CPUs, orDash(r.Machine.Kernel), r.Machine.GoVersion, orDash(r.Machine.Meshctl))
+	fmt.Fprintf(&b, "Machine: %s, %d CPUs, kernel %s, %s; meshctl %s, its pairs run from a copy of the binary (in the page cache as a deployed one is).\n", orDash(r.Machine.CPUModel), r.Machine.CPUs, orDash(r.Machine.Kernel), r.Machine.GoVersion, orDash(r.Machine.Meshctl))
 	if len(r.Machine.ToolVersions) > 0 {
 		var tools []string
 		for _, k := range slices.Sorted(maps.Keys(r.Machine.ToolVersions)) {
