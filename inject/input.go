@@ -163,15 +163,23 @@ func (r *reader) fetch(ctx context.Context, url string) ([]byte, error) {
 
 // limited reads all of in within the remaining size budget.
 func (r *reader) limited(name string, in io.Reader) ([]byte, error) {
-	b, err := readAll(io.LimitReader(in, r.left+1), min(sizeOf(in), r.left))
+	size := sizeOf(in)
+	if size > r.left {
+		return nil, r.tooLarge(name) // known without reading it
+	}
+	b, err := readAll(io.LimitReader(in, r.left+1), size)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %w", name, unwrapPath(err))
 	}
 	if int64(len(b)) > r.left {
-		return nil, fmt.Errorf("%s: the inputs are larger than %d MiB in total: split them into several runs", name, r.opts.MaxBytes>>20)
+		return nil, r.tooLarge(name)
 	}
 	r.left -= int64(len(b))
 	return b, nil
+}
+
+func (r *reader) tooLarge(name string) error {
+	return fmt.Errorf("%s: the inputs are larger than %d MiB in total: split them into several runs", name, r.opts.MaxBytes>>20)
 }
 
 // sizeOf returns the size of in when it is a regular file (a named input,

@@ -72,3 +72,37 @@ func TestReadInputsReadsAFileIntoABufferOfItsSize(t *testing.T) {
 		}
 	}
 }
+
+// A file over the size budget is refused from its size, before it is read.
+func TestReadInputsRefusesAnOversizedFileUnread(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, bytes.Repeat([]byte("#\n"), 600), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	in := &unreadable{File: f, t: t}
+	_, err = ReadInputs(t.Context(), []string{"-"}, ReadOptions{Stdin: in, MaxBytes: 1 << 10})
+	if err == nil || !strings.Contains(err.Error(), "stdin: the inputs are larger than") {
+		t.Fatalf("err = %v, want stdin refused for its size", err)
+	}
+	// A budget the file fits in reads it.
+	srcs, err := ReadInputs(t.Context(), []string{big}, ReadOptions{MaxBytes: 2 << 10})
+	if err != nil || len(srcs) != 1 || len(srcs[0].Data) != 1200 {
+		t.Fatalf("read %d sources, %v", len(srcs), err)
+	}
+}
+
+// unreadable is a file whose size can be asked but which must not be read.
+type unreadable struct {
+	*os.File
+	t *testing.T
+}
+
+func (u *unreadable) Read([]byte) (int, error) {
+	u.t.Error("read a file whose size alone refuses it")
+	return 0, io.EOF
+}
