@@ -2,6 +2,8 @@ package inject
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -149,5 +151,22 @@ func BenchmarkInject10000(b *testing.B) {
 			}
 			b.ReportMetric(float64(peak)/float64(len(data)), "heap/input")
 		})
+	}
+}
+
+// TestWriteBenchManifests writes the two 10,000-document manifests of
+// BenchmarkInject10000 to the directory named by
+// MESHCTL_BENCH_MANIFESTS, for measuring the CLI on them (docs/inject.md:
+// `/usr/bin/time meshctl inject --ignore-cluster DIR/small.yaml`). Without
+// it, it is skipped.
+func TestWriteBenchManifests(t *testing.T) {
+	dir := os.Getenv("MESHCTL_BENCH_MANIFESTS")
+	if dir == "" {
+		t.Skip("set MESHCTL_BENCH_MANIFESTS to a directory to write the manifests there")
+	}
+	for name, data := range map[string][]byte{"small.yaml": manifest(benchDocs), "large.yaml": largeManifest(benchDocs)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
