@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -96,14 +97,12 @@ func writeRequestHead(w *bufio.Writer, r *http.Request) error {
 }
 
 // writeField writes one header field as http.Header.Write does: CR and LF
-// in the value become spaces, and surrounding spaces and tabs go.
+// in the value become spaces (appendFieldValue, as in responses), then
+// surrounding spaces and tabs go.
 func writeField(w *bufio.Writer, k, v string) {
-	if strings.ContainsAny(v, "\r\n") {
-		v = strings.NewReplacer("\n", " ", "\r", " ").Replace(v)
-	}
 	w.WriteString(k)
 	w.WriteString(": ")
-	w.WriteString(strings.Trim(v, " \t"))
+	w.Write(bytes.Trim(appendFieldValue(w.AvailableBuffer(), v), " \t"))
 	w.WriteString("\r\n")
 }
 
