@@ -99,6 +99,12 @@ func TestBenchSmoke(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "s1-r1-1-meshctl", "meshctl-A.log")); err != nil {
 		t.Errorf("child log: %v", err)
 	}
+	// The pairs ran the work dir's copy of the binary (binary.go).
+	if copied := filepath.Join(dir, "meshctl"); res.Options.Binary != copied {
+		t.Errorf("the pairs ran %s, want the copy %s", res.Options.Binary, copied)
+	} else if fi, err := os.Stat(copied); err != nil || fi.Mode()&0o111 == 0 {
+		t.Errorf("the copy: %v %v", fi, err)
+	}
 	if res.Hop.MTLS {
 		t.Error("a plain run reports mTLS")
 	}

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"runtime/debug"
 	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/meshctl/meshctl/inject"
 )
@@ -50,5 +53,39 @@ func TestLimitHeapHonoursGOMEMLIMIT(t *testing.T) {
 	defer restore()
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Errorf("limit = %d, want the user's (unchanged) %d", got, before)
+	}
+}
+
+// limitWriter records the Go memory limit in force when the output is
+// written.
+type limitWriter struct {
+	bytes.Buffer
+	limit int64
+}
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if w.limit == 0 {
+		w.limit = debug.SetMemoryLimit(-1)
+	}
+	return w.Buffer.Write(p)
+}
+
+// The streamed output of `meshctl inject` is written under the limit for
+// its input, and the previous limit is back afterwards.
+func TestInjectStreamsUnderTheHeapLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	p := writeInput(t, injectInput)
+	streams, _, _, errOut := genericiooptions.NewTestIOStreams()
+	out := &limitWriter{}
+	streams.Out = out
+	r := runWith(t, streams, &out.Buffer, errOut, "inject --ignore-cluster "+p, WithGetenv(func(string) string { return "" }))
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if want := heapLimit(int64(len(injectInput))); out.limit != want {
+		t.Errorf("limit while writing = %d, want %d", out.limit, want)
+	}
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit after = %d, want the previous %d", got, before)
 	}
 }
