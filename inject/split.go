@@ -27,12 +27,16 @@ type document struct {
 	text []byte
 }
 
-// normalise checks that data is text and returns it with a UTF-8 byte
-// order mark removed and every line break (CRLF, or a lone CR, which YAML
-// also reads as a line break) turned into LF. Converting lone CRs too keeps
-// inject idempotent: "\r\r\n" would otherwise become a new CRLF.
+// normalise checks that data is text and returns it with the UTF-8 byte
+// order marks it starts with removed and every line break (CRLF, or a lone
+// CR, which YAML also reads as a line break) turned into LF. Both keep
+// inject idempotent: with one of two marks kept, the output would start
+// with it and the next run would drop it; "\r\r\n" would otherwise become
+// a new CRLF.
 func normalise(name string, data []byte) ([]byte, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	for bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		data = data[3:]
+	}
 	if len(data) >= 2 && (data[0] == 0xfe && data[1] == 0xff || data[0] == 0xff && data[1] == 0xfe) {
 		return nil, fmt.Errorf("%s: the input is UTF-16: convert it to UTF-8 (for example with iconv -f UTF-16 -t UTF-8)", name)
 	}
