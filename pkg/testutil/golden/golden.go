@@ -38,6 +38,26 @@ func Assert(t testing.TB, path string, got []byte) {
 	}
 }
 
+// AssertBinary checks that got equals the golden file at path byte for
+// byte, with no line-ending normalisation (images). With -update it writes
+// got to path.
+func AssertBinary(t testing.TB, path string, got []byte) {
+	t.Helper()
+	if Update() {
+		write(t, path, got)
+		return
+	}
+	want := read(t, path)
+	if bytes.Equal(got, want) {
+		return
+	}
+	at := 0
+	for at < min(len(got), len(want)) && got[at] == want[at] {
+		at++
+	}
+	t.Errorf("%s differs from the output from byte %d (%d bytes, golden %d; run with -update to accept it)", path, at, len(got), len(want))
+}
+
 // AssertYAML checks that the YAML stream got means the same as the golden
 // file at path: the same documents in the same order, each equal as data.
 // With -update it writes got to path.
