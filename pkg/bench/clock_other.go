@@ -2,7 +2,10 @@
 
 package bench
 
-import "time"
+import (
+	"runtime"
+	"time"
+)
 
 // sleepClock paces with time.Sleep where clock_nanosleep is not available;
 // its lateness is recorded like any other and usually marks runs invalid.
@@ -16,4 +19,9 @@ func (c *sleepClock) sleepUntil(t time.Duration) {
 	if d := t - c.now(); d > 0 {
 		time.Sleep(d)
 	}
+}
+
+func (c *sleepClock) pin() (release func()) {
+	runtime.LockOSThread()
+	return runtime.UnlockOSThread
 }

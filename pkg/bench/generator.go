@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync"
 	"time"
 )
@@ -147,8 +146,7 @@ type worker struct {
 // openLoop sends at the schedule's instants. The goroutine holds its OS
 // thread so that clock_nanosleep's wake-up runs the send directly.
 func (w *worker) openLoop(s schedule, idx int) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	defer w.clk.pin()()
 	defer w.closeClient()
 	for k := 0; ; k++ {
 		due := w.start + s.at(idx, k)

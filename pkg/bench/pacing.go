@@ -34,4 +34,7 @@ type clock interface {
 	now() time.Duration
 	// sleepUntil blocks the calling OS thread until now() ≥ t.
 	sleepUntil(t time.Duration)
+	// pin locks the calling goroutine to its OS thread and readies the
+	// thread for sleepUntil; release undoes both.
+	pin() (release func())
 }

@@ -77,3 +77,23 @@ func TestClockNeverEarly(t *testing.T) {
 	// An instant in the past returns at once.
 	c.sleepUntil(0)
 }
+
+// TestClockPinSetsAndRestoresTimerSlack checks that a pacing thread asks
+// the kernel for 1 ns of timer slack and that the thread goes back to
+// Go's pool with the slack it had.
+func TestClockPinSetsAndRestoresTimerSlack(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("timer slack is Linux's")
+	}
+	runtime.LockOSThread() // the same thread before, during and after
+	defer runtime.UnlockOSThread()
+	before := timerSlack(t)
+	release := newClock().pin()
+	if got := timerSlack(t); got != 1 {
+		t.Errorf("timer slack while pinned %d ns, want 1", got)
+	}
+	release()
+	if got := timerSlack(t); got != before {
+		t.Errorf("timer slack after release %d ns, want %d as before", got, before)
+	}
+}
