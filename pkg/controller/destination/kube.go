@@ -15,7 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
-	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	discoveryinformers "k8s.io/client-go/informers/discovery/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
@@ -33,10 +34,10 @@ const (
 // KubeSource is the Source backed by shared informers on Pods, Services
 // and EndpointSlices (discovery.k8s.io/v1) across all namespaces.
 type KubeSource struct {
-	factory  informers.SharedInformerFactory
-	pods     cache.SharedIndexInformer
-	services cache.SharedIndexInformer
-	slices   cache.SharedIndexInformer
+	informers controller.Informers
+	pods      cache.SharedIndexInformer
+	services  cache.SharedIndexInformer
+	slices    cache.SharedIndexInformer
 	// profiles watches ServiceProfiles; nil without a dynamic client.
 	profiles cache.SharedIndexInformer
 	dynamic  dynamicinformer.DynamicSharedInformerFactory
@@ -48,12 +49,20 @@ type KubeSource struct {
 func NewKubeSource(cs kubernetes.Interface, dyn dynamic.Interface) (*KubeSource, error) {
 	// No periodic resync: watches deliver every change, and a resync would
 	// only wake every stream for nothing.
-	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTransform(controller.StripManagedFields))
-	s := &KubeSource{
-		factory:  f,
-		pods:     f.Core().V1().Pods().Informer(),
-		services: f.Core().V1().Services().Informer(),
-		slices:   f.Discovery().V1().EndpointSlices().Informer(),
+	s := &KubeSource{}
+	for _, in := range []struct {
+		to  *cache.SharedIndexInformer
+		inf cache.SharedIndexInformer
+	}{
+		{&s.pods, coreinformers.NewPodInformer(cs, metav1.NamespaceAll, 0, cache.Indexers{})},
+		{&s.services, coreinformers.NewServiceInformer(cs, metav1.NamespaceAll, 0, cache.Indexers{})},
+		{&s.slices, discoveryinformers.NewEndpointSliceInformer(cs, metav1.NamespaceAll, 0, cache.Indexers{})},
+	} {
+		inf, err := s.informers.Add(in.inf)
+		if err != nil {
+			return nil, fmt.Errorf("destination: %w", err)
+		}
+		*in.to = inf
 	}
 	for _, ix := range []struct {
 		inf  cache.SharedIndexInformer
@@ -104,7 +113,7 @@ func NewKubeSource(cs kubernetes.Interface, dyn dynamic.Interface) (*KubeSource,
 
 // Start runs the informers until ctx is cancelled.
 func (s *KubeSource) Start(ctx context.Context) {
-	s.factory.Start(ctx.Done())
+	s.informers.Start(ctx.Done())
 	if s.dynamic != nil {
 		s.dynamic.Start(ctx.Done())
 	}
@@ -120,7 +129,7 @@ func (s *KubeSource) WaitForSync(ctx context.Context) bool {
 
 // Shutdown waits for the informers to stop after Start's ctx is cancelled.
 func (s *KubeSource) Shutdown() {
-	s.factory.Shutdown()
+	s.informers.Shutdown()
 	if s.dynamic != nil {
 		s.dynamic.Shutdown()
 	}

@@ -7,7 +7,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -22,21 +22,24 @@ import (
 // cache it replaces answered from a read up to 5 s old and let them start
 // unmeshed.
 type namespaceWatch struct {
-	factory informers.SharedInformerFactory
-	lister  corelisters.NamespaceLister
-	client  kubernetes.Interface
-	cancel  context.CancelFunc
+	informers controller.Informers
+	lister    corelisters.NamespaceLister
+	client    kubernetes.Interface
+	cancel    context.CancelFunc
 }
 
 // startNamespaceWatch starts the watch and waits up to syncTimeout for its
 // first list.
 func startNamespaceWatch(ctx context.Context, cs kubernetes.Interface, syncTimeout time.Duration) (*namespaceWatch, error) {
-	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTransform(controller.StripManagedFields))
-	inf := factory.Core().V1().Namespaces()
+	w := &namespaceWatch{client: cs}
+	informer, err := w.informers.Add(coreinformers.NewNamespaceInformer(cs, 0, cache.Indexers{}))
+	if err != nil {
+		return nil, fmt.Errorf("namespaces: %w", err)
+	}
+	w.lister = corelisters.NewNamespaceLister(informer.GetIndexer())
 	wctx, stop := context.WithCancel(ctx)
-	w := &namespaceWatch{factory: factory, lister: inf.Lister(), client: cs, cancel: stop}
-	informer := inf.Informer()
-	factory.Start(wctx.Done())
+	w.cancel = stop
+	w.informers.Start(wctx.Done())
 	sctx, cancel := context.WithTimeout(wctx, syncTimeout)
 	defer cancel()
 	if !cache.WaitForCacheSync(sctx.Done(), informer.HasSynced) {
@@ -69,5 +72,5 @@ func (w *namespaceWatch) Annotations(ctx context.Context, name string) (map[stri
 // Stop ends the watch and waits for its goroutines.
 func (w *namespaceWatch) Stop() {
 	w.cancel()
-	w.factory.Shutdown()
+	w.informers.Shutdown()
 }

@@ -53,7 +53,9 @@ func TestNamespaceWatchSeesAnnotationsAtOnce(t *testing.T) {
 	if _, err := w.Annotations(ctx, "nope"); err == nil {
 		t.Fatal("a namespace that does not exist has annotations")
 	}
-	w.factory.Core().V1().Namespaces().Informer().GetStore().Delete(ns)
+	if err := w.informers.Informer(0).GetStore().Delete(ns); err != nil {
+		t.Fatal(err)
+	}
 	if ann, err := w.Annotations(ctx, "shop"); err != nil || ann["meshctl.io/inject"] != "enabled" {
 		t.Fatalf("fall-back read: %v %v", ann, err)
 	}
