@@ -80,6 +80,27 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
+// TestMetricsNotCompressed checks that a scrape asking for gzip, as
+// Prometheus's does, gets the exposition uncompressed (server.go says why).
+func TestMetricsNotCompressed(t *testing.T) {
+	reg := NewRegistry()
+	h := Handler(reg, nil)
+	req := httptest.NewRequest(http.MethodGet, PathMetrics, nil)
+	req.Header.Set("Accept-Encoding", "gzip, zstd")
+	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("code %d", rec.Code)
+	}
+	if enc := rec.Header().Get("Content-Encoding"); enc != "" {
+		t.Errorf("Content-Encoding %q, want none", enc)
+	}
+	if !strings.Contains(rec.Body.String(), "go_goroutines") {
+		t.Errorf("the body is not the plain exposition: %.80q", rec.Body.String())
+	}
+}
+
 func TestServerServeAndShutdown(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

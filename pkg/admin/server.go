@@ -83,7 +83,13 @@ func Handler(g prometheus.Gatherer, r *Readiness) http.Handler {
 		r = &Readiness{}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	// No gzip, even when the scraper asks for it (Prometheus always does):
+	// promhttp keeps a compress/flate writer in a pool, about 800 KiB of
+	// hash tables whatever the level, and the compressor's code and tables
+	// stay mapped after. An idle proxy scraped with gzip held 3.1 MiB more
+	// (anonymous 1.3, file-backed 1.8) than one scraped without, to save
+	// bytes on a response of about 30 KiB on a pod's own network.
+	mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(g, promhttp.HandlerOpts{DisableCompression: true}))
 	mux.HandleFunc("GET "+PathLive, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("live\n"))

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -132,6 +133,33 @@ func waitReady(ctx context.Context, adminAddr string, limit time.Duration) error
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// scrapeMetrics fetches /metrics from each admin address once, asking for
+// gzip and the formats Prometheus asks for, and reads the whole body.
+func scrapeMetrics(ctx context.Context, adminAddrs []string) error {
+	// DisableCompression: the request carries Accept-Encoding itself, and
+	// the body is read as it comes.
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableCompression: true}}
+	defer hc.CloseIdleConnections()
+	for _, addr := range adminAddrs {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return fmt.Errorf("scrape %s/metrics: %w", addr, err)
+		}
+		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, 16<<20))
+		_ = resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("scrape %s/metrics: %w", addr, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("scrape %s/metrics: %s", addr, resp.Status)
+		}
+	}
+	return nil
 }
 
 // freePort asks the kernel for an unused port on host. The port is free

@@ -183,6 +183,12 @@ func runOne(ctx context.Context, env pairEnv, fs procFS, cfg string, start start
 		entry, pids = p.entry, p.pids()
 		st := p.startup
 		r.Startup = &st
+		// A sidecar in a pod is scraped: idle memory counts the code and
+		// buffers a scrape maps, as it does in production.
+		if err := scrapeMetrics(ctx, p.admins); err != nil {
+			r.Err = err.Error()
+			return r
+		}
 	}
 	smp := newSampler(fs, pids, runtime.NumCPU())
 	smp.begin()
