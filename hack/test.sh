@@ -107,7 +107,9 @@ gotest -tags fuzzonly -run '^TestSeedsRenderFromRecording$' -fuzz '^FuzzInject$'
 if $fuzz_session; then
 	step "fuzzing"
 	t=${MESHCTL_FUZZTIME:-2m}
-	fuzz() { gotest -tags fuzzonly -run '^$' -fuzz "^$2\$" -fuzztime "$t" "$1"; }
+	# -fuzzminimizetime 10s: the default minute per new input left a target
+	# idle for most of a short session.
+	fuzz() { gotest -tags fuzzonly -run '^$' -fuzz "^$2\$" -fuzztime "$t" -fuzzminimizetime 10s "$1"; }
 	fuzz ./inject FuzzInject
 	fuzz ./pkg/proxy FuzzH1Guard
 	fuzz ./pkg/proxy FuzzClassify

@@ -33,6 +33,10 @@ func (p Protocol) String() string {
 // http2Preface is the client connection preface of RFC 9113 section 3.4.
 const http2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
+// maxMethod is the longest method detection takes for HTTP/1 (the
+// longest registered one, UPDATEREDIRECTREF, has 17 letters).
+const maxMethod = 20
+
 // maxRequestLine is how much of a connection detection reads looking for an
 // HTTP/1 request line; longer lines are treated as opaque, as Linkerd does.
 const maxRequestLine = 8 << 10
@@ -83,13 +87,19 @@ func classify(b []byte) (p Protocol, done bool) {
 		return ProtocolOpaque, false // a prefix of the preface so far
 	}
 	// An HTTP/1 request line is METHOD SP request-target SP HTTP/1.x CRLF
-	// (RFC 9112 section 3). Methods are tokens; in practice upper-case letters.
+	// (RFC 9112 section 3). Methods are tokens; in practice upper-case
+	// letters, and hyphens in WebDAV's (VERSION-CONTROL).
 	i := 0
-	for i < len(b) && b[i] >= 'A' && b[i] <= 'Z' {
+	for i < len(b) && (b[i] >= 'A' && b[i] <= 'Z' || b[i] == '-') {
 		i++
+		// Decided on the method alone, so that the answer does not depend
+		// on whether the space after it came in the same read.
+		if i > maxMethod {
+			return ProtocolOpaque, true // a method that long is not HTTP
+		}
 	}
 	if i == len(b) {
-		return ProtocolOpaque, i > 20 // a method that long is not HTTP
+		return ProtocolOpaque, false
 	}
 	if i == 0 || b[i] != ' ' {
 		return ProtocolOpaque, true

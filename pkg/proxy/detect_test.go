@@ -28,6 +28,12 @@ func TestClassify(t *testing.T) {
 		{"http/2 over h1 line", "GET / HTTP/2.0\r\n", ProtocolOpaque, true},
 		{"no space after method", "GET/ HTTP/1.1\r\n", ProtocolOpaque, true},
 		{"absurd method", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", ProtocolOpaque, true},
+		// Found by FuzzClassify: 21 letters alone were decided opaque while
+		// the same bytes with " HTTP/1.0" in the same read gave HTTP/1.
+		{"absurd method and a request line", "AAAAAAAAAAAAAAAAAAAAA / HTTP/1.0\n", ProtocolOpaque, true},
+		{"longest method taken", "AAAAAAAAAAAAAAAAAAAA / HTTP/1.1\r\n", ProtocolHTTP1, true},
+		{"twenty letters, more to come", "AAAAAAAAAAAAAAAAAAAA", ProtocolOpaque, false},
+		{"WebDAV method with a hyphen", "VERSION-CONTROL /doc HTTP/1.1\r\n", ProtocolHTTP1, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
