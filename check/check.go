@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
+
+	"github.com/meshctl/meshctl/pkg/kube"
 )
 
 // Severity says what a failed check means for the run.
@@ -56,7 +57,7 @@ type Category struct {
 // never written by a check.
 type Env struct {
 	// Kube is the typed client; nil when KubeErr says why there is none.
-	Kube    kubernetes.Interface
+	Kube    kube.Clientset
 	Dynamic dynamic.Interface
 	KubeErr error
 	// Namespace is the control plane's namespace.

@@ -11,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
@@ -53,7 +52,7 @@ const maxConcurrent = 16
 // ProxyIdentities reads the certificate of each selected meshed pod's
 // proxy. A pod that does not answer gets an Error, not a failure of the
 // whole call; a named pod that is not meshed is an error.
-func ProxyIdentities(ctx context.Context, cs kubernetes.Interface, o IdentityOptions) ([]ProxyIdentity, error) {
+func ProxyIdentities(ctx context.Context, cs kube.Clientset, o IdentityOptions) ([]ProxyIdentity, error) {
 	if o.Namespace == "" {
 		return nil, errors.New("no namespace given")
 	}
@@ -80,7 +79,7 @@ func ProxyIdentities(ctx context.Context, cs kubernetes.Interface, o IdentityOpt
 	return out, nil
 }
 
-func selectPods(ctx context.Context, cs kubernetes.Interface, o IdentityOptions) ([]corev1.Pod, error) {
+func selectPods(ctx context.Context, cs kube.Clientset, o IdentityOptions) ([]corev1.Pod, error) {
 	var pods []corev1.Pod
 	if len(o.Pods) > 0 {
 		for _, name := range o.Pods {
@@ -129,7 +128,7 @@ func IsMeshed(p *corev1.Pod) bool {
 	return false
 }
 
-func readIdentity(ctx context.Context, cs kubernetes.Interface, p corev1.Pod, timeout time.Duration) ProxyIdentity {
+func readIdentity(ctx context.Context, cs kube.Clientset, p corev1.Pod, timeout time.Duration) ProxyIdentity {
 	r := ProxyIdentity{Namespace: p.Namespace, Pod: p.Name}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
@@ -17,7 +16,7 @@ import (
 // --metrics-file` reads (the pod, its workload when the injector labelled
 // it, its IP, and the scrape time), so two saved scrapes can be analysed
 // offline.
-func ProxyMetrics(ctx context.Context, cs kubernetes.Interface, namespace, pod string, now func() time.Time, timeout time.Duration) ([]byte, error) {
+func ProxyMetrics(ctx context.Context, cs kube.Clientset, namespace, pod string, now func() time.Time, timeout time.Duration) ([]byte, error) {
 	p, err := cs.CoreV1().Pods(namespace).Get(ctx, pod, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("pod %s/%s: %w", namespace, pod, err)

@@ -9,8 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
@@ -103,7 +103,7 @@ func WriteRotationOutline(w io.Writer, kind RotateKind, detected *AnchorStage) {
 // ReadRotationState reads the objects a rotation starts from. Missing
 // objects are nil (PlanRotation says what is missing); other errors are
 // returned.
-func ReadRotationState(ctx context.Context, cs kubernetes.Interface, namespace string) (*RotationState, error) {
+func ReadRotationState(ctx context.Context, cs kube.Clientset, namespace string) (*RotationState, error) {
 	st := &RotationState{Namespace: namespace}
 	var err error
 	if st.TrustRoots, err = getConfigMap(ctx, cs, namespace, meshapi.TrustRootsConfigMapName); err != nil {
@@ -121,7 +121,7 @@ func ReadRotationState(ctx context.Context, cs kubernetes.Interface, namespace s
 	return st, nil
 }
 
-func getConfigMap(ctx context.Context, cs kubernetes.Interface, ns, name string) (*corev1.ConfigMap, error) {
+func getConfigMap(ctx context.Context, cs kube.Clientset, ns, name string) (*corev1.ConfigMap, error) {
 	cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
@@ -132,7 +132,7 @@ func getConfigMap(ctx context.Context, cs kubernetes.Interface, ns, name string)
 	return cm, nil
 }
 
-func getSecret(ctx context.Context, cs kubernetes.Interface, ns, name string) (*corev1.Secret, error) {
+func getSecret(ctx context.Context, cs kube.Clientset, ns, name string) (*corev1.Secret, error) {
 	s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil

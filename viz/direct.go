@@ -9,8 +9,8 @@ import (
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
@@ -31,7 +31,7 @@ const (
 // needs no Prometheus, only RBAC to list pods, get pods/proxy, and get
 // ReplicaSets and Jobs (to name Deployments and CronJobs).
 type Direct struct {
-	Kube kubernetes.Interface
+	Kube kube.Clientset
 	// Window is the time between the scrapes (default DefaultDirectWindow).
 	Window time.Duration
 	// Concurrency bounds the scrapes in flight (default DefaultScrapeConcurrency).
@@ -40,14 +40,14 @@ type Direct struct {
 	PodTimeout time.Duration
 	// Scrape fetches a pod's /metrics; nil means through the pod proxy
 	// subresource (ScrapePodProxy). Tests replace it.
-	Scrape func(ctx context.Context, kube kubernetes.Interface, p Pod) ([]byte, error)
+	Scrape func(ctx context.Context, kube kube.Clientset, p Pod) ([]byte, error)
 	// Now and Sleep replace the clock in tests; nil means the real one.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // ScrapePodProxy GETs http://<pod>:4191/metrics through the API server.
-func ScrapePodProxy(ctx context.Context, kube kubernetes.Interface, p Pod) ([]byte, error) {
+func ScrapePodProxy(ctx context.Context, kube kube.Clientset, p Pod) ([]byte, error) {
 	return kube.CoreV1().Pods(p.Namespace).ProxyGet("http", p.Name, strconv.Itoa(meshapi.ProxyAdminPort), "/metrics", nil).DoRaw(ctx)
 }
 

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/kube/kubefake"
 	"github.com/meshctl/meshctl/pkg/testutil/golden"
 )
@@ -93,7 +94,7 @@ type fixtureScraper struct {
 	calls map[string]int
 }
 
-func (f *fixtureScraper) scrape(_ context.Context, _ kubernetes.Interface, p Pod) ([]byte, error) {
+func (f *fixtureScraper) scrape(_ context.Context, _ kube.Clientset, p Pod) ([]byte, error) {
 	f.mu.Lock()
 	f.calls[p.Name]++
 	n := f.calls[p.Name]

@@ -11,8 +11,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
@@ -25,7 +25,7 @@ func PrometheusProxyPath() string {
 // InClusterPrometheus says whether the viz Prometheus (`meshctl viz
 // install`) can answer: its Deployment exists and has a ready replica. When
 // it cannot, reason says why (not installed, not ready), for -v.
-func InClusterPrometheus(ctx context.Context, kube kubernetes.Interface) (ok bool, reason string, err error) {
+func InClusterPrometheus(ctx context.Context, kube kube.Clientset) (ok bool, reason string, err error) {
 	dep, err := kube.AppsV1().Deployments(meshapi.VizNamespace).Get(ctx, meshapi.PrometheusName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
 		return false, fmt.Sprintf("the viz Prometheus is not installed (deployment %s/%s: %v)", meshapi.VizNamespace, meshapi.PrometheusName, err), nil
@@ -43,7 +43,7 @@ func InClusterPrometheus(ctx context.Context, kube kubernetes.Interface) (ok boo
 // reaches the viz Prometheus through the API server's service proxy with
 // the user's credentials: no port-forward, no Ingress.
 type ServiceProxyClient struct {
-	Kube kubernetes.Interface
+	Kube kube.Clientset
 }
 
 // URL returns the API endpoint ep with its :args filled in, relative to

@@ -6,19 +6,20 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+
+	"github.com/meshctl/meshctl/pkg/kube"
 )
 
 // owners resolves a pod's owner chain, caching each ReplicaSet and Job it
 // reads: pods of one workload share them.
 type owners struct {
-	kube kubernetes.Interface
+	kube kube.Clientset
 
 	mu    sync.Mutex
 	cache map[string][]metav1.OwnerReference
 }
 
-func newOwners(kube kubernetes.Interface) *owners {
+func newOwners(kube kube.Clientset) *owners {
 	return &owners{kube: kube, cache: map[string][]metav1.OwnerReference{}}
 }
 

@@ -16,9 +16,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	tapapi "github.com/meshctl/meshctl/pkg/api/tap"
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
@@ -69,14 +69,14 @@ type TapEvent struct {
 }
 
 // OpenTapFunc opens a tap stream to pod's proxy with the request body.
-type OpenTapFunc func(ctx context.Context, kube kubernetes.Interface, p Pod, token string, body []byte) (io.ReadCloser, error)
+type OpenTapFunc func(ctx context.Context, kube kube.Clientset, p Pod, token string, body []byte) (io.ReadCloser, error)
 
 // Tapper streams the tap events of the selected pods' proxies, merged. It
 // needs RBAC to list pods and to create pods/proxy, and the tap token.
 type Tapper struct {
 	// Kube lists pods and reaches the proxies. Its client must have no
 	// overall request timeout: streams last until ctx ends.
-	Kube kubernetes.Interface
+	Kube kube.Clientset
 	// Token is the tap token the proxies check.
 	Token string
 	// MaxPods bounds the pods tapped (default DefaultTapMaxPods); a larger
@@ -91,7 +91,7 @@ type Tapper struct {
 
 // OpenPodProxyTap POSTs the tap request to the pod's control port (4190)
 // through the API server's pod proxy subresource.
-func OpenPodProxyTap(ctx context.Context, kube kubernetes.Interface, p Pod, token string, body []byte) (io.ReadCloser, error) {
+func OpenPodProxyTap(ctx context.Context, kube kube.Clientset, p Pod, token string, body []byte) (io.ReadCloser, error) {
 	return kube.CoreV1().RESTClient().Post().
 		Namespace(p.Namespace).Resource("pods").SubResource("proxy").
 		Name("http:"+p.Name+":"+strconv.Itoa(meshapi.ProxyControlPort)).Suffix(tapapi.Path).

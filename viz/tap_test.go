@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	tapapi "github.com/meshctl/meshctl/pkg/api/tap"
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/kube/kubefake"
 	"github.com/meshctl/meshctl/pkg/testutil/golden"
 )
@@ -185,7 +186,7 @@ func TestTapperRun(t *testing.T) {
 	}
 	var mu sync.Mutex
 	bodies := map[string]tapapi.Request{}
-	tapper := &Tapper{Kube: ff.Clientset, Token: "tok", Open: func(_ context.Context, _ kubernetes.Interface, p Pod, token string, body []byte) (io.ReadCloser, error) {
+	tapper := &Tapper{Kube: ff.Clientset, Token: "tok", Open: func(_ context.Context, _ kube.Clientset, p Pod, token string, body []byte) (io.ReadCloser, error) {
 		var req tapapi.Request
 		if err := json.Unmarshal(body, &req); err != nil || token != "tok" {
 			t.Errorf("pod %s: body %s, token %q", p.Name, body, token)
@@ -248,7 +249,7 @@ func TestTapperOpenTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tapper := &Tapper{Kube: ff.Clientset, OpenTimeout: 50 * time.Millisecond, Open: func(ctx context.Context, _ kubernetes.Interface, _ Pod, _ string, _ []byte) (io.ReadCloser, error) {
+	tapper := &Tapper{Kube: ff.Clientset, OpenTimeout: 50 * time.Millisecond, Open: func(ctx context.Context, _ kube.Clientset, _ Pod, _ string, _ []byte) (io.ReadCloser, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}}

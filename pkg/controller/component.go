@@ -9,15 +9,15 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/meshctl/meshctl/pkg/admin"
+	"github.com/meshctl/meshctl/pkg/kube"
 )
 
 // Prepare fills the collaborators a component that talks to the cluster
 // needs: its logger (tagged with the component), its metrics registry and
 // readiness state, and a Kubernetes client, which it requires.
-func (d Deps) Prepare(component string) (Deps, *slog.Logger, kubernetes.Interface, error) {
+func (d Deps) Prepare(component string) (Deps, *slog.Logger, kube.Clientset, error) {
 	log := d.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -1,10 +1,14 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -50,3 +54,21 @@ func (g *Informers) Start(stop <-chan struct{}) {
 
 // Shutdown waits for the informers to return after Start's stop closed.
 func (g *Informers) Shutdown() { g.wg.Wait() }
+
+// NewInformer returns an informer of every object of one kind, in every
+// namespace, listed and watched with a typed client's List and Watch: what
+// client-go's generated New<Kind>Informer builds from a full clientset.
+// client is the clientset the two belong to; client-go asks it whether it
+// supports watch-list semantics (the fake clientset does not).
+func NewInformer[L runtime.Object](client any, obj runtime.Object,
+	list func(context.Context, metav1.ListOptions) (L, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
+) cache.SharedIndexInformer {
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return list(ctx, o)
+		},
+		WatchFuncWithContext: watchFn,
+	}
+	return cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, client), obj, cache.SharedIndexInformerOptions{Indexers: cache.Indexers{}})
+}

@@ -5,14 +5,13 @@ import (
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
 // ControlPlaneVersion returns the meshctl version that rendered the control
 // plane installed in namespace, read from its config ConfigMap.
-func ControlPlaneVersion(ctx context.Context, cs kubernetes.Interface, namespace string) (string, error) {
+func ControlPlaneVersion(ctx context.Context, cs Clientset, namespace string) (string, error) {
 	cm, err := cs.CoreV1().ConfigMaps(namespace).Get(ctx, meshapi.ConfigMapName, metav1.GetOptions{})
 	if err != nil {
 		return "", fmt.Errorf("read configmap %s/%s: %w", namespace, meshapi.ConfigMapName, err)

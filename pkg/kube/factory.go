@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -34,7 +33,7 @@ type Factory interface {
 	// RESTConfig returns the client configuration.
 	RESTConfig() (*rest.Config, error)
 	// Kubernetes returns a typed clientset.
-	Kubernetes() (kubernetes.Interface, error)
+	Kubernetes() (Clientset, error)
 	// Dynamic returns a dynamic client.
 	Dynamic() (dynamic.Interface, error)
 }
@@ -53,7 +52,7 @@ type factory struct {
 	err    error
 
 	mu        sync.Mutex
-	clientset kubernetes.Interface
+	clientset Clientset
 	dynamic   dynamic.Interface
 }
 
@@ -99,7 +98,7 @@ func (f *factory) load() (*rest.Config, error) {
 	return cfg, nil
 }
 
-func (f *factory) Kubernetes() (kubernetes.Interface, error) {
+func (f *factory) Kubernetes() (Clientset, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.clientset != nil {
@@ -109,7 +108,7 @@ func (f *factory) Kubernetes() (kubernetes.Interface, error) {
 	if err != nil {
 		return nil, err
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := NewClientset(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create kubernetes client: %w", err)
 	}

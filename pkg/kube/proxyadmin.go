@@ -7,15 +7,13 @@ import (
 	"fmt"
 	"strconv"
 
-	"k8s.io/client-go/kubernetes"
-
 	"github.com/meshctl/meshctl/pkg/identity"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
 // ProxyAdminGet fetches path from a meshed pod's proxy admin port through
 // the API server's pod proxy (no port-forward, no direct route to pods).
-func ProxyAdminGet(ctx context.Context, cs kubernetes.Interface, namespace, pod, path string) ([]byte, error) {
+func ProxyAdminGet(ctx context.Context, cs Clientset, namespace, pod, path string) ([]byte, error) {
 	raw, err := cs.CoreV1().Pods(namespace).ProxyGet("http", pod, strconv.Itoa(meshapi.ProxyAdminPort), path, nil).DoRaw(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("proxy admin %s (port %d, through the API server): %w", path, meshapi.ProxyAdminPort, err)
@@ -25,7 +23,7 @@ func ProxyAdminGet(ctx context.Context, cs kubernetes.Interface, namespace, pod,
 
 // ProxyIdentityChain reads the certificate chain a pod's proxy presents
 // (its admin /identity: leaf first, then intermediates; never the key).
-func ProxyIdentityChain(ctx context.Context, cs kubernetes.Interface, namespace, pod string) ([]*x509.Certificate, error) {
+func ProxyIdentityChain(ctx context.Context, cs Clientset, namespace, pod string) ([]*x509.Certificate, error) {
 	raw, err := ProxyAdminGet(ctx, cs, namespace, pod, "/identity")
 	if err != nil {
 		return nil, err

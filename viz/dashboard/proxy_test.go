@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-
 	tapapi "github.com/meshctl/meshctl/pkg/api/tap"
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/kube/kubefake"
 	"github.com/meshctl/meshctl/pkg/proxy"
 	"github.com/meshctl/meshctl/pkg/testutil/proxytest"
@@ -85,7 +84,7 @@ func (p tapProxy) tapper(t *testing.T, token string) *viz.Tapper {
 	if err != nil {
 		t.Fatal(err)
 	}
-	open := func(ctx context.Context, _ kubernetes.Interface, _ viz.Pod, token string, body []byte) (io.ReadCloser, error) {
+	open := func(ctx context.Context, _ kube.Clientset, _ viz.Pod, token string, body []byte) (io.ReadCloser, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+p.control+tapapi.Path, bytes.NewReader(body))
 		if err != nil {
 			return nil, err

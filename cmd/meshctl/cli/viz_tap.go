@@ -9,9 +9,9 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	tapapi "github.com/meshctl/meshctl/pkg/api/tap"
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 	"github.com/meshctl/meshctl/pkg/output"
 	"github.com/meshctl/meshctl/viz"
@@ -100,7 +100,7 @@ func (f *vizTapFlags) tapper(ctx context.Context, g *globalOptions) (*viz.Tapper
 		return nil, err
 	}
 	cfg.Timeout = 0
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := kube.NewClientset(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create kubernetes client: %w", err)
 	}

@@ -15,12 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
-	coreinformers "k8s.io/client-go/informers/core/v1"
-	discoveryinformers "k8s.io/client-go/informers/discovery/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/meshctl/meshctl/pkg/controller"
+	"github.com/meshctl/meshctl/pkg/kube"
 )
 
 // Index names of the informer caches.
@@ -46,7 +44,7 @@ type KubeSource struct {
 
 // NewKubeSource builds the informers; Start runs them. dyn, when not nil,
 // also watches ServiceProfiles for route configuration.
-func NewKubeSource(cs kubernetes.Interface, dyn dynamic.Interface) (*KubeSource, error) {
+func NewKubeSource(cs kube.Clientset, dyn dynamic.Interface) (*KubeSource, error) {
 	// No periodic resync: watches deliver every change, and a resync would
 	// only wake every stream for nothing.
 	s := &KubeSource{}
@@ -54,9 +52,9 @@ func NewKubeSource(cs kubernetes.Interface, dyn dynamic.Interface) (*KubeSource,
 		to  *cache.SharedIndexInformer
 		inf cache.SharedIndexInformer
 	}{
-		{&s.pods, coreinformers.NewPodInformer(cs, metav1.NamespaceAll, 0, cache.Indexers{})},
-		{&s.services, coreinformers.NewServiceInformer(cs, metav1.NamespaceAll, 0, cache.Indexers{})},
-		{&s.slices, discoveryinformers.NewEndpointSliceInformer(cs, metav1.NamespaceAll, 0, cache.Indexers{})},
+		{&s.pods, controller.NewInformer(cs, &corev1.Pod{}, cs.CoreV1().Pods(metav1.NamespaceAll).List, cs.CoreV1().Pods(metav1.NamespaceAll).Watch)},
+		{&s.services, controller.NewInformer(cs, &corev1.Service{}, cs.CoreV1().Services(metav1.NamespaceAll).List, cs.CoreV1().Services(metav1.NamespaceAll).Watch)},
+		{&s.slices, controller.NewInformer(cs, &discoveryv1.EndpointSlice{}, cs.DiscoveryV1().EndpointSlices(metav1.NamespaceAll).List, cs.DiscoveryV1().EndpointSlices(metav1.NamespaceAll).Watch)},
 	} {
 		inf, err := s.informers.Add(in.inf)
 		if err != nil {

@@ -7,8 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
@@ -19,11 +19,11 @@ const EventIssuerRefused = "IssuerRefused"
 // issuerEvents records Events about the issuer Secret. It never blocks the
 // caller for long: an Event that cannot be written in 5 s is dropped.
 type issuerEvents struct {
-	client    kubernetes.Interface
+	client    kube.Clientset
 	namespace string
 }
 
-func newIssuerEvents(c kubernetes.Interface, namespace string) *issuerEvents {
+func newIssuerEvents(c kube.Clientset, namespace string) *issuerEvents {
 	return &issuerEvents{client: c, namespace: namespace}
 }
 

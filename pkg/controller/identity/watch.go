@@ -8,8 +8,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 )
 
@@ -17,7 +17,7 @@ import (
 // the trust-roots ConfigMap: it loads them at start and again whenever
 // either changes, so a rotated issuer is used without a restart.
 type IssuerReloader struct {
-	Client    kubernetes.Interface
+	Client    kube.Clientset
 	Namespace string
 	Store     *IssuerStore
 	Log       *slog.Logger

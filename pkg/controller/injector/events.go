@@ -7,7 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+
+	"github.com/meshctl/meshctl/pkg/kube"
 )
 
 // Event reasons the injector records.
@@ -27,14 +28,14 @@ type EventSink interface {
 // maxInFlight at a time (further events are dropped rather than delaying
 // admissions).
 type kubeEvents struct {
-	client kubernetes.Interface
+	client kube.Clientset
 	slots  chan struct{}
 	now    func() time.Time
 }
 
 const maxInFlight = 32
 
-func newKubeEvents(c kubernetes.Interface) *kubeEvents {
+func newKubeEvents(c kube.Clientset) *kubeEvents {
 	return &kubeEvents{client: c, slots: make(chan struct{}, maxInFlight), now: time.Now}
 }
 

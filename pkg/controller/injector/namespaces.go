@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	coreinformers "k8s.io/client-go/informers/core/v1"
-	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/meshctl/meshctl/pkg/controller"
+	"github.com/meshctl/meshctl/pkg/kube"
 )
 
 // namespaceWatch answers the webhook's namespace look-ups from a watch of
@@ -24,15 +24,15 @@ import (
 type namespaceWatch struct {
 	informers controller.Informers
 	lister    corelisters.NamespaceLister
-	client    kubernetes.Interface
+	client    kube.Clientset
 	cancel    context.CancelFunc
 }
 
 // startNamespaceWatch starts the watch and waits up to syncTimeout for its
 // first list.
-func startNamespaceWatch(ctx context.Context, cs kubernetes.Interface, syncTimeout time.Duration) (*namespaceWatch, error) {
+func startNamespaceWatch(ctx context.Context, cs kube.Clientset, syncTimeout time.Duration) (*namespaceWatch, error) {
 	w := &namespaceWatch{client: cs}
-	informer, err := w.informers.Add(coreinformers.NewNamespaceInformer(cs, 0, cache.Indexers{}))
+	informer, err := w.informers.Add(controller.NewInformer(cs, &corev1.Namespace{}, cs.CoreV1().Namespaces().List, cs.CoreV1().Namespaces().Watch))
 	if err != nil {
 		return nil, fmt.Errorf("namespaces: %w", err)
 	}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/meshctl/meshctl/pkg/kube"
 	"github.com/meshctl/meshctl/pkg/meshapi"
 	"github.com/meshctl/meshctl/pkg/sidecar"
 	"github.com/meshctl/meshctl/templates"
@@ -18,7 +18,7 @@ import (
 // valueSource holds the mesh values: the chart defaults under data.values
 // of ConfigMap meshctl-config, re-read periodically.
 type valueSource struct {
-	client    kubernetes.Interface
+	client    kube.Clientset
 	namespace string
 	values    atomic.Pointer[map[string]any]
 }

@@ -10,11 +10,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/meshctl/meshctl/pkg/kube"
 )
 
 // FakeFactory is a kube.Factory backed by client-go fakes, for narrow unit tests.
@@ -65,7 +66,7 @@ func (f *FakeFactory) RESTConfig() (*rest.Config, error) {
 }
 
 // Kubernetes returns the fake clientset.
-func (f *FakeFactory) Kubernetes() (kubernetes.Interface, error) {
+func (f *FakeFactory) Kubernetes() (kube.Clientset, error) {
 	if f.Err != nil {
 		return nil, f.Err
 	}
