@@ -67,6 +67,10 @@ func TestSummarizeAddedAndRatios(t *testing.T) {
 	if got := m.P50VsNginx; got.N != 2 || got.Min != 240.0/190 || got.Max != 1.5 {
 		t.Errorf("p50 ÷ nginx %+v", got)
 	}
+	// p99: meshctl 800 and 1300 against nginx's 700 and 720.
+	if got := m.P99MinusNginx; got != (Stat{N: 2, Median: 340, Min: 100, Max: 580}) {
+		t.Errorf("p99 − nginx %+v", got)
+	}
 	if got := m.RPSVsNginx; got.Min != 9000.0/11000 || got.Max != 10000.0/12000 {
 		t.Errorf("rps ÷ nginx %+v", got)
 	}

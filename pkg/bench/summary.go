@@ -51,6 +51,11 @@ type ConfigSummary struct {
 	AddedP50, AddedP90, AddedP99 Stat
 	P50VsNginx, P99VsNginx       Stat
 	P90VsNginx                   Stat
+	// P99MinusNginx is this pair's p99 less the nginx pair's, in µs, per
+	// round. The round's baseline cancels out, so unlike P99VsNginx it
+	// stays meaningful when the baseline's own tail is noise larger than
+	// what the pairs add (on a VM whose idle vCPUs wake late).
+	P99MinusNginx Stat
 	P50VsFloor, P99VsFloor       Stat
 	RPS, RPSVsNginx, RPSVsFloor  Stat
 	// CPUPer1k is the CPU of both proxies per 1,000 requests at the fixed rate, in ms.
@@ -211,6 +216,7 @@ func summarizeConfig(sc Scenario, cfg string, rounds map[int][]Run) ConfigSummar
 			c.add("n50", ratio(m50, n50))
 			c.add("n90", ratio(m90, n90))
 			c.add("n99", ratio(m99, n99))
+			c.add("n99d", me.p99-nginx.p99)
 			c.add("nrps", ratio(me.rps, nginx.rps))
 			c.add("ncpu", ratio(me.cpu, nginx.cpu))
 		}
@@ -224,6 +230,7 @@ func summarizeConfig(sc Scenario, cfg string, rounds map[int][]Run) ConfigSummar
 	s.P50, s.P90, s.P99, s.RPS = c.stat("p50"), c.stat("p90"), c.stat("p99"), c.stat("rps")
 	s.AddedP50, s.AddedP90, s.AddedP99 = c.stat("a50"), c.stat("a90"), c.stat("a99")
 	s.P50VsNginx, s.P90VsNginx, s.P99VsNginx = c.stat("n50"), c.stat("n90"), c.stat("n99")
+	s.P99MinusNginx = c.stat("n99d")
 	s.RPSVsNginx, s.CPUVsNginx = c.stat("nrps"), c.stat("ncpu")
 	s.P50VsFloor, s.P99VsFloor, s.RPSVsFloor = c.stat("f50"), c.stat("f99"), c.stat("frps")
 	s.CPUPer1k, s.CPUPercent = c.stat("cpu1k"), c.stat("cpupct")
