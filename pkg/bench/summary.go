@@ -55,9 +55,9 @@ type ConfigSummary struct {
 	// round. The round's baseline cancels out, so unlike P99VsNginx it
 	// stays meaningful when the baseline's own tail is noise larger than
 	// what the pairs add (on a VM whose idle vCPUs wake late).
-	P99MinusNginx Stat
-	P50VsFloor, P99VsFloor       Stat
-	RPS, RPSVsNginx, RPSVsFloor  Stat
+	P99MinusNginx               Stat
+	P50VsFloor, P99VsFloor      Stat
+	RPS, RPSVsNginx, RPSVsFloor Stat
 	// CPUPer1k is the CPU of both proxies per 1,000 requests at the fixed rate, in ms.
 	CPUPer1k Stat
 	// CPUPercent is the CPU of one proxy (the busier) at the fixed rate, in % of a core.
