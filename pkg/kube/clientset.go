@@ -40,24 +40,20 @@ func NewClientset(cfg *rest.Config) (Clientset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
+	// Each constructor fails only on what cfg says, the same way for all:
+	// the first error tells it.
 	var cs clientset
-	for _, build := range []func() error{
-		func() (err error) {
-			cs.discovery, err = discovery.NewDiscoveryClientForConfigAndClient(cfg, hc)
-			return
-		},
-		func() (err error) { cs.core, err = corev1.NewForConfigAndClient(cfg, hc); return },
-		func() (err error) { cs.apps, err = appsv1.NewForConfigAndClient(cfg, hc); return },
-		func() (err error) { cs.batch, err = batchv1.NewForConfigAndClient(cfg, hc); return },
-		func() (err error) {
-			cs.admission, err = admissionregistrationv1.NewForConfigAndClient(cfg, hc)
-			return
-		},
-		func() (err error) { cs.authn, err = authenticationv1.NewForConfigAndClient(cfg, hc); return },
-		func() (err error) { cs.authz, err = authorizationv1.NewForConfigAndClient(cfg, hc); return },
-		func() (err error) { cs.slices, err = discoveryv1.NewForConfigAndClient(cfg, hc); return },
-	} {
-		if err := build(); err != nil {
+	var errs [8]error
+	cs.discovery, errs[0] = discovery.NewDiscoveryClientForConfigAndClient(cfg, hc)
+	cs.core, errs[1] = corev1.NewForConfigAndClient(cfg, hc)
+	cs.apps, errs[2] = appsv1.NewForConfigAndClient(cfg, hc)
+	cs.batch, errs[3] = batchv1.NewForConfigAndClient(cfg, hc)
+	cs.admission, errs[4] = admissionregistrationv1.NewForConfigAndClient(cfg, hc)
+	cs.authn, errs[5] = authenticationv1.NewForConfigAndClient(cfg, hc)
+	cs.authz, errs[6] = authorizationv1.NewForConfigAndClient(cfg, hc)
+	cs.slices, errs[7] = discoveryv1.NewForConfigAndClient(cfg, hc)
+	for _, err := range errs {
+		if err != nil {
 			return nil, fmt.Errorf("kubernetes client: %w", err)
 		}
 	}
