@@ -116,6 +116,7 @@ if $fuzz_session; then
 	fuzz ./pkg/proxy FuzzFastPathHead
 	fuzz ./pkg/proxy FuzzH1Loop
 	fuzz ./pkg/proxy FuzzWriteRequestHead
+	fuzz ./pkg/proxy FuzzH1Upstream
 	step "done"
 	exit 0
 fi

@@ -125,7 +125,7 @@ func (pc *h1Conn) exchange(c *h1Client, r *http.Request) (*http.Response, error)
 		pc.release(c, stop, reusable)
 		return resp, nil
 	}
-	resp.Body = &h1Body{rc: resp.Body, pc: pc, c: c, stop: stop, reusable: reusable}
+	resp.Body = &h1Body{rc: resp.Body, pc: pc, c: c, stop: stop, reusable: reusable, left: resp.ContentLength}
 	return resp, nil
 }
 
@@ -189,11 +189,25 @@ type h1Body struct {
 	c        *h1Client
 	stop     func() bool
 	reusable bool
-	once     sync.Once
+	// left is what remains of a body of known length (-1: unknown).
+	left int64
+	once sync.Once
 }
 
 func (b *h1Body) Read(p []byte) (int, error) {
+	if b.left >= h1BufSize && int64(len(p)) >= b.left {
+		// Into a buffer as large as its own, bufio reads straight from
+		// the connection, and the body's framing asks for exactly what
+		// is left of it: bytes the upstream sent after the body would
+		// stay in the socket, unseen by put, and answer the next request
+		// on the connection. The last byte is read through the buffer,
+		// which takes in whatever came with it.
+		p = p[:b.left-1]
+	}
 	n, err := b.rc.Read(p)
+	if b.left > 0 {
+		b.left -= int64(n)
+	}
 	if err != nil {
 		b.settle(err == io.EOF)
 	}

@@ -23,7 +23,7 @@ type rawUpstream struct {
 	conns atomic.Int64
 }
 
-func startRawUpstream(t *testing.T, serve func(c net.Conn, br *bufio.Reader)) *rawUpstream {
+func startRawUpstream(t testing.TB, serve func(c net.Conn, br *bufio.Reader)) *rawUpstream {
 	t.Helper()
 	ln := listenLoopback(t)
 	u := &rawUpstream{addr: ln.Addr().String()}

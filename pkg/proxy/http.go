@@ -560,9 +560,16 @@ func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
 	hp.restoreOrigProto(pr.In, pr.Out)
 }
 
-// modifyResponse notes the time to first byte and wraps the body so that
-// gRPC trailers are seen when the stream ends.
+// modifyResponse refuses a status code below 100 (a 502 then), notes the
+// time to first byte and wraps the body so that gRPC trailers are seen
+// when the stream ends.
 func (hp *httpProxy) modifyResponse(resp *http.Response) error {
+	if resp.StatusCode < 100 {
+		// net/http's parser takes any three digits, but no class of
+		// status starts with 0: passed on, the loop's writer would turn
+		// it into its own 500 and net/http's server would panic.
+		return fmt.Errorf("upstream sent malformed status code %03d", resp.StatusCode)
+	}
 	ex := resp.Request.Context().Value(exchangeKey).(*exchange)
 	ex.mu.Lock()
 	ex.status = resp.StatusCode
