@@ -156,6 +156,16 @@ type meteredConn struct {
 	lingering   atomic.Bool
 }
 
+// inputPending reports whether an upstream connection's socket has unread
+// input, or has ended, when it can tell without blocking (plaintext TCP
+// with raw I/O); false when it cannot tell. TLS connections cannot: a
+// TLS 1.3 server may send session tickets at any time, which are not
+// input of the application's.
+func (c *meteredConn) inputPending() bool {
+	rc, ok := c.Conn.(*rawTCPConn)
+	return ok && rc.inputPending()
+}
+
 func newMeteredConn(c net.Conn, br *bufio.Reader, meter *connMeter, info *connInfo) *meteredConn {
 	mc := &meteredConn{Conn: c, r: c, meter: meter, info: info}
 	if br != nil && br.Buffered() > 0 {

@@ -226,8 +226,34 @@ func (b *h1Body) settle(complete bool) {
 }
 
 // get returns an idle connection to addr, most recently used first, or a
-// new one.
+// new one. An idle connection with input pending (inputPending) is closed
+// on the way.
 func (c *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) {
+	for {
+		pc := c.takeIdle(addr)
+		if pc == nil {
+			break
+		}
+		if !inputPending(pc.c) {
+			pc.lr.total = 0
+			return pc, true, nil
+		}
+		_ = pc.c.Close()
+	}
+	conn, err := c.dial(ctx, addr)
+	if err != nil {
+		return nil, false, err
+	}
+	pc := &h1Conn{c: conn, addr: addr, bw: bufio.NewWriterSize(conn, h1BufSize)}
+	pc.lr.r = conn
+	pc.br = bufio.NewReaderSize(&pc.lr, h1BufSize)
+	return pc, false, nil
+}
+
+// takeIdle takes the most recently used idle connection to addr off the
+// pool, closing those idle for longer than the idle timeout on its way;
+// nil when none is left.
+func (c *h1Client) takeIdle(addr string) *h1Conn {
 	now := time.Now()
 	var stale []*h1Conn
 	c.mu.Lock()
@@ -253,18 +279,19 @@ func (c *h1Client) get(ctx context.Context, addr string) (*h1Conn, bool, error) 
 	for _, s := range stale {
 		_ = s.c.Close()
 	}
-	if pc != nil {
-		pc.lr.total = 0
-		return pc, true, nil
-	}
-	conn, err := c.dial(ctx, addr)
-	if err != nil {
-		return nil, false, err
-	}
-	pc = &h1Conn{c: conn, addr: addr, bw: bufio.NewWriterSize(conn, h1BufSize)}
-	pc.lr.r = conn
-	pc.br = bufio.NewReaderSize(&pc.lr, h1BufSize)
-	return pc, false, nil
+	return pc
+}
+
+// inputPending reports whether an idle connection has something to read:
+// bytes the upstream sent after its last response (net/http's Transport
+// finds them with a read it keeps pending on every idle connection, and
+// drops the connection) or its end. Either way the connection must not
+// carry another request: the bytes would be read as its response, which
+// may be another client's, and a closed one would fail it. One
+// non-blocking system call, on connections that can answer it.
+func inputPending(c net.Conn) bool {
+	ip, ok := c.(interface{ inputPending() bool })
+	return ok && ip.inputPending()
 }
 
 // put pools pc, or closes it when the pool is full.

@@ -182,6 +182,46 @@ func TestDirectClientReplacesClosedIdle(t *testing.T) {
 	}
 }
 
+// TestDirectClientDropsIdleWithInput: an upstream writes a second,
+// unasked-for response on each connection after it went idle in the pool.
+// The next request must not read it as its own: it goes out on a new
+// connection.
+func TestDirectClientDropsIdleWithInput(t *testing.T) {
+	wrote := make(chan struct{}, 4)
+	up := startRawUpstream(t, func(c net.Conn, br *bufio.Reader) {
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		time.Sleep(20 * time.Millisecond)
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
+		wrote <- struct{}{}
+		_, _ = io.Copy(io.Discard, br)
+	})
+	rawDial := func(ctx context.Context, addr string) (net.Conn, error) {
+		c, err := plainDial(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		return withRawIO(c), nil
+	}
+	c := newH1Client(rawDial, time.Minute, 16<<10)
+	defer c.closeIdle()
+	for i := range 2 {
+		_, body, err := directGet(t, c, context.Background(), http.MethodGet, up.addr)
+		if err != nil || body != "ok" {
+			t.Fatalf("request %d: %q, %v; want ok", i, body, err)
+		}
+		if i == 0 {
+			<-wrote
+			time.Sleep(10 * time.Millisecond) // the bytes reach this side
+		}
+	}
+	if n := up.conns.Load(); n != 2 {
+		t.Errorf("upstream saw %d connections, want 2", n)
+	}
+}
+
 // TestDirectClientUnreusableResponses: a body ended by the connection's
 // close, a Connection: close, a body closed before its end and bytes after
 // the response each make the next request use a new connection.

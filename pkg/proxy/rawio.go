@@ -25,6 +25,14 @@ import (
 type rawTCPConn struct {
 	*net.TCPConn
 	r, w rawOp
+
+	// control runs a function on the socket (the RawConn's Control);
+	// peek and peekBuf, bound once, let inputPending ask the socket
+	// without allocating, and peeked holds its answer.
+	control func(f func(fd uintptr)) error
+	peek    func(fd uintptr)
+	peekBuf [1]byte
+	peeked  bool
 }
 
 // rawOp is one direction of a rawTCPConn: the state of the call in
@@ -57,7 +65,32 @@ func withRawIO(c net.Conn) net.Conn {
 	rc := &rawTCPConn{TCPConn: tc}
 	rc.r.name, rc.r.wait, rc.r.fn = "read", sc.Read, rc.readOnce
 	rc.w.name, rc.w.wait, rc.w.fn = "write", sc.Write, rc.writeAll
+	rc.control, rc.peek = sc.Control, rc.peekOnce
 	return rc
+}
+
+// inputPending reports whether the socket has anything to read, end of
+// file and errors included, without waiting and without consuming it. A
+// pooled HTTP/1 connection must have nothing: bytes there were sent after
+// the last response, and would be read as the next one.
+func (c *rawTCPConn) inputPending() bool {
+	c.peeked = true
+	if err := c.control(c.peek); err != nil {
+		return true // closed
+	}
+	return c.peeked
+}
+
+func (c *rawTCPConn) peekOnce(fd uintptr) {
+	for {
+		_, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&c.peekBuf[0])), 1, syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		if errno == syscall.EINTR {
+			continue
+		}
+		// Bytes (n > 0), end of file (n == 0) and errors all count.
+		c.peeked = errno != syscall.EAGAIN
+		return
+	}
 }
 
 // Read reads once, as net.Conn's Read.

@@ -193,3 +193,41 @@ func TestRawIOConcurrentCalls(t *testing.T) {
 		t.Fatalf("peer read %d bytes, %v; want %d", n, err, writers*size)
 	}
 }
+
+// TestRawIOInputPending: nothing to read, bytes (left for the next read),
+// the peer's close and the connection's own close, in that order.
+func TestRawIOInputPending(t *testing.T) {
+	c, peer := rawPair(t)
+	rc := c.(*rawTCPConn)
+	if rc.inputPending() {
+		t.Fatal("input pending on a silent connection")
+	}
+	if _, err := peer.Write([]byte("stray")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, rc.inputPending, "the peer's bytes")
+	buf := make([]byte, 16)
+	n, err := c.Read(buf)
+	if err != nil || string(buf[:n]) != "stray" {
+		t.Fatalf("read after the check: %q, %v; want the bytes it saw", buf[:n], err)
+	}
+	if rc.inputPending() {
+		t.Fatal("input pending after it was read")
+	}
+	peer.Close()
+	waitFor(t, rc.inputPending, "the peer's close")
+	c.Close()
+	if !rc.inputPending() {
+		t.Fatal("a closed connection has no input pending")
+	}
+}
+
+// waitFor polls cond for up to a second.
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not seen within a second: %s", what)
+		}
+	}
+}
