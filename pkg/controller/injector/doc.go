@@ -17,7 +17,9 @@
 // touched. The webhook never denies a pod: a pod it will not mesh is
 // admitted unchanged, with a Kubernetes Event InjectionSkipped naming the
 // reason; a meshed pod gets an Event Injected. Only a malformed
-// AdmissionReview gets an error (HTTP 400), and request bodies are bounded.
+// AdmissionReview gets an error (HTTP 400), and request bodies are bounded;
+// a request whose object is not a pod (it does not decode, or has no
+// metadata or spec object) is denied with a status 400.
 //
 // Metrics: meshctl_injector_admissions_total{result, reason} and
 // meshctl_injector_admission_duration_seconds.

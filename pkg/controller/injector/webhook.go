@@ -1,6 +1,7 @@
 package injector
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/meshctl/meshctl/pkg/sidecar"
 )
@@ -133,8 +135,8 @@ func (h *webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		h.count(resultSkipped, reasonNotAPod)
 		return allow
 	}
-	var pod corev1.Pod
-	if err := json.Unmarshal(req.Object.Raw, &pod); err != nil {
+	pod, err := decodePod(req.Object.Raw)
+	if err != nil {
 		h.count(resultError, reasonBadPod)
 		return &admissionv1.AdmissionResponse{Allowed: false, Result: &metav1.Status{
 			Status: metav1.StatusFailure, Code: http.StatusBadRequest, Reason: metav1.StatusReasonBadRequest,
@@ -145,7 +147,7 @@ func (h *webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 	if ns == "" {
 		ns = pod.Namespace
 	}
-	owner, ref := ownerOf(&pod, ns)
+	owner, ref := ownerOf(pod, ns)
 	skip := func(reason, msg string) *admissionv1.AdmissionResponse {
 		h.count(resultSkipped, reason)
 		h.event(ctx, ref, corev1.EventTypeNormal, EventInjectionSkipped, "meshctl proxy injection skipped: "+msg)
@@ -181,7 +183,7 @@ func (h *webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		}
 		return skip(d.Refusals[0].Code, strings.Join(msgs, "; "))
 	}
-	patch, err := jsonPatch(&pod, d.Patch)
+	patch, err := jsonPatch(pod, d.Patch)
 	if err != nil {
 		return skip(resultError, err.Error())
 	}
@@ -196,6 +198,28 @@ func (h *webhook) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		h.event(ctx, ref, corev1.EventTypeWarning, EventInjectionWarning, w.Message)
 	}
 	return resp
+}
+
+// decodePod decodes a pod object as the API server does, with
+// case-sensitive field names, and requires the metadata and spec objects
+// the patch adds to. The patch is applied to raw, not to the decoded pod:
+// a "Spec" that encoding/json would read as spec, or a missing spec, would
+// make it drop the pod's containers or not apply at all.
+func decodePod(raw []byte) (*corev1.Pod, error) {
+	var top map[string]json.RawMessage
+	if err := utiljson.Unmarshal(raw, &top); err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"metadata", "spec"} {
+		if v := bytes.TrimSpace(top[k]); len(v) == 0 || v[0] != '{' {
+			return nil, fmt.Errorf("the object has no %s", k)
+		}
+	}
+	var pod corev1.Pod
+	if err := utiljson.Unmarshal(raw, &pod); err != nil {
+		return nil, err
+	}
+	return &pod, nil
 }
 
 func (h *webhook) count(result, reason string) {

@@ -159,7 +159,7 @@ func (h *harness) stop() {
 }
 
 // review builds an AdmissionReview v1 for creating pod in namespace.
-func review(t *testing.T, ns string, pod *corev1.Pod) []byte {
+func review(t testing.TB, ns string, pod *corev1.Pod) []byte {
 	t.Helper()
 	raw, err := json.Marshal(pod)
 	if err != nil {
