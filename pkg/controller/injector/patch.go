@@ -3,6 +3,7 @@ package injector
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -41,7 +42,11 @@ func jsonPatch(pod *corev1.Pod, p *sidecar.Patch) ([]byte, error) {
 	}
 	meta("labels", pod.Labels, p.Labels)
 	meta("annotations", pod.Annotations, p.Annotations)
-	list := func(field string, exists bool, nodes []*yaml.Node, first bool) error {
+	// An item of ours already in the pod (a volume or init container left
+	// by an earlier injection, or written into the template by hand) is
+	// replaced where it is: a second item of one name would make the API
+	// server refuse the pod.
+	list := func(field string, existing []string, nodes []*yaml.Node, first bool) error {
 		if len(nodes) == 0 {
 			return nil
 		}
@@ -51,29 +56,71 @@ func jsonPatch(pod *corev1.Pod, p *sidecar.Patch) ([]byte, error) {
 				return fmt.Errorf("decode the sidecar's %s: %w", field, err)
 			}
 		}
-		if !exists {
+		if existing == nil {
 			ops = append(ops, jsonPatchOp{"add", "/spec/" + field, vals})
 			return nil
 		}
-		for i, v := range vals {
-			path := fmt.Sprintf("/spec/%s/%d", field, i)
-			if !first {
-				path = "/spec/" + field + "/-"
+		names := slices.Clone(existing)
+		at := 0 // where the next item added first goes
+		for _, v := range vals {
+			name := itemName(v)
+			if j := slices.Index(names, name); name != "" && j >= 0 {
+				ops = append(ops, jsonPatchOp{"replace", fmt.Sprintf("/spec/%s/%d", field, j), v})
+				continue
 			}
-			ops = append(ops, jsonPatchOp{"add", path, v})
+			if !first {
+				ops = append(ops, jsonPatchOp{"add", "/spec/" + field + "/-", v})
+				names = append(names, name)
+				continue
+			}
+			ops = append(ops, jsonPatchOp{"add", fmt.Sprintf("/spec/%s/%d", field, at), v})
+			names = slices.Insert(names, at, name)
+			at++
 		}
 		return nil
 	}
-	if err := list("initContainers", pod.Spec.InitContainers != nil, p.InitContainers, true); err != nil {
+	if err := list("initContainers", containerNames(pod.Spec.InitContainers), p.InitContainers, true); err != nil {
 		return nil, err
 	}
-	if err := list("containers", pod.Spec.Containers != nil, p.Containers, true); err != nil {
+	if err := list("containers", containerNames(pod.Spec.Containers), p.Containers, true); err != nil {
 		return nil, err
 	}
-	if err := list("volumes", pod.Spec.Volumes != nil, p.Volumes, false); err != nil {
+	if err := list("volumes", volumeNames(pod.Spec.Volumes), p.Volumes, false); err != nil {
 		return nil, err
 	}
 	return json.Marshal(ops)
+}
+
+// containerNames returns the names of cs, nil when cs is (the pod has no
+// such list, which the patch then adds whole).
+func containerNames(cs []corev1.Container) []string {
+	if cs == nil {
+		return nil
+	}
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// volumeNames is containerNames for volumes.
+func volumeNames(vs []corev1.Volume) []string {
+	if vs == nil {
+		return nil
+	}
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.Name
+	}
+	return out
+}
+
+// itemName is the name of a decoded container or volume, "" without one.
+func itemName(v any) string {
+	m, _ := v.(map[string]any)
+	name, _ := m["name"].(string)
+	return name
 }
 
 // escape escapes a JSON Pointer token (RFC 6901).

@@ -450,14 +450,6 @@ func names(lists ...[]corev1.Container) []string {
 	return out
 }
 
-func volumeNames(vs []corev1.Volume) []string {
-	var out []string
-	for _, v := range vs {
-		out = append(out, v.Name)
-	}
-	return out
-}
-
 func unique(l []string) bool {
 	seen := map[string]bool{}
 	for _, s := range l {
@@ -478,6 +470,9 @@ func webhookSeeds(tb testing.TB) [][]byte {
 	withInit.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 	already := webPod(nil)
 	already.Spec.InitContainers = []corev1.Container{{Name: meshapi.ProxyContainerName}}
+	// Left by a half-removed injection: our volume, not our containers.
+	leftover := webPod(nil)
+	leftover.Spec.Volumes = []corev1.Volume{{Name: sidecar.VolumeToken, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 	hostNet := webPod(nil)
 	hostNet.Spec.HostNetwork = true
 	generated := webPod(nil)
@@ -507,6 +502,7 @@ func webhookSeeds(tb testing.TB) [][]byte {
 		valid,
 		review(tb, "plain", withInit),
 		review(tb, "shop", already),
+		review(tb, "shop", leftover),
 		review(tb, "shop", hostNet),
 		review(tb, "shop", webPod(map[string]string{meshapi.AnnotationInject: meshapi.InjectDisabled})),
 		review(tb, "quiet", webPod(nil)),

@@ -29,6 +29,7 @@ import (
 	"github.com/meshctl/meshctl/pkg/identity"
 	"github.com/meshctl/meshctl/pkg/kube/kubefake"
 	"github.com/meshctl/meshctl/pkg/meshapi"
+	"github.com/meshctl/meshctl/pkg/sidecar"
 )
 
 // harness runs the injector controller over real HTTPS against fake
@@ -332,6 +333,31 @@ func TestWebhookInjects(t *testing.T) {
 	}
 	if warned != 1 {
 		t.Errorf("%d warning events, want 1", warned)
+	}
+}
+
+// TestWebhookReplacesLeftovers: a pod carrying our token volume without
+// our containers (an injection half removed by hand) is meshed with one
+// token volume, ours, where the old one was, and its own volumes kept: a
+// second volume of one name would make the API server refuse the pod. (A
+// container of ours left behind counts as injected: no patch.)
+func TestWebhookReplacesLeftovers(t *testing.T) {
+	h := start(t)
+	p := webPod(nil)
+	p.Spec.Volumes = []corev1.Volume{
+		{Name: sidecar.VolumeToken, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+	resp, pod := h.admit("shop", p)
+	if pod == nil {
+		t.Fatalf("pod with a leftover volume not injected: %+v", resp.Result)
+	}
+	var vols []string
+	for _, v := range pod.Spec.Volumes {
+		vols = append(vols, v.Name)
+	}
+	if len(vols) != 3 || vols[0] != sidecar.VolumeToken || vols[1] != "data" || pod.Spec.Volumes[0].Projected == nil {
+		t.Errorf("volumes %v (token projected: %v), want the token replaced in place, data, then ours", vols, pod.Spec.Volumes[0].Projected != nil)
 	}
 }
 
