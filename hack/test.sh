@@ -117,6 +117,7 @@ if $fuzz_session; then
 	fuzz ./pkg/proxy FuzzH1Loop
 	fuzz ./pkg/proxy FuzzWriteRequestHead
 	fuzz ./pkg/proxy FuzzH1Upstream
+	fuzz ./pkg/controller/injector FuzzWebhook
 	step "done"
 	exit 0
 fi
