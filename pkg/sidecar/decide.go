@@ -65,9 +65,11 @@ type Decision struct {
 	// Inject is true when the pod should get Patch (or, with SkipRender,
 	// could).
 	Inject bool `json:"inject"`
-	// AlreadyInjected is true when the pod already has meshctl's
-	// containers; callers replace them (inject) or leave the pod alone
-	// (the webhook).
+	// AlreadyInjected is true when the pod already has meshctl's proxy;
+	// callers replace it (inject) or leave the pod alone (the webhook). Our
+	// init container or volumes without the proxy are leftovers of an
+	// injection half removed, which leave the pod's traffic redirected to
+	// a proxy that is not there: such a pod is injected again.
 	AlreadyInjected bool `json:"alreadyInjected,omitempty"`
 	// Refusals are why the pod must not be meshed as it is; they are
 	// errors for `meshctl inject`.
@@ -110,7 +112,7 @@ func (in *Injector) Decide(req Request) (*Decision, error) {
 		return d, nil
 	}
 	d.Passed = append(d.Passed, CheckDisabled)
-	d.AlreadyInjected = hasOwnContainers(&tpl.Spec)
+	d.AlreadyInjected = hasProxy(&tpl.Spec)
 	d.check(!tpl.Spec.HostNetwork, CheckHostNetwork, Reason{ReasonHostNetwork, "hostNetwork is enabled"})
 	if why := thirdPartyIn(&tpl.Spec); why != "" {
 		d.Refusals = append(d.Refusals, Reason{ReasonThirdPartySidecar, "known 3rd party sidecar detected: " + why})
@@ -189,15 +191,12 @@ func optedOut(req Request) (Reason, bool) {
 	return Reason{ReasonNotEnabled, fmt.Sprintf("neither the pod nor its namespace has the annotation %s: %s", meshapi.AnnotationInject, meshapi.InjectEnabled)}, true
 }
 
-func hasOwnContainers(spec *corev1.PodSpec) bool {
-	for _, c := range spec.Containers {
-		if OwnedContainer(c.Name) {
-			return true
-		}
-	}
-	for _, c := range spec.InitContainers {
-		if OwnedContainer(c.Name) {
-			return true
+func hasProxy(spec *corev1.PodSpec) bool {
+	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
+		for _, c := range cs {
+			if c.Name == meshapi.ProxyContainerName {
+				return true
+			}
 		}
 	}
 	return false

@@ -149,6 +149,36 @@ func TestDecideReasons(t *testing.T) {
 	}
 }
 
+// TestDecideAlreadyInjected: the proxy, as a native sidecar or a
+// container, makes a pod injected; our init container alone is a
+// leftover that leaves the pod's traffic redirected to no proxy.
+func TestDecideAlreadyInjected(t *testing.T) {
+	in := New(Options{Render: render.Contents})
+	for _, c := range []struct {
+		name  string
+		inits []corev1.Container
+		extra []corev1.Container
+		want  bool
+	}{
+		{name: "clean"},
+		{name: "native sidecar", inits: []corev1.Container{{Name: meshapi.InitContainerName}, {Name: meshapi.ProxyContainerName}}, want: true},
+		{name: "proxy container", inits: []corev1.Container{{Name: meshapi.InitContainerName}}, extra: []corev1.Container{{Name: meshapi.ProxyContainerName}}, want: true},
+		{name: "init container left", inits: []corev1.Container{{Name: meshapi.InitContainerName}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tpl := podTemplate(nil, append([]corev1.Container{{Name: "app"}}, c.extra...)...)
+			tpl.Spec.InitContainers = c.inits
+			d, err := in.Decide(Request{Owner: Owner{"Pod", "p"}, Template: tpl, Values: defaults(t), SkipRender: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.AlreadyInjected != c.want {
+				t.Errorf("AlreadyInjected = %v, want %v", d.AlreadyInjected, c.want)
+			}
+		})
+	}
+}
+
 func TestOverridesPodWins(t *testing.T) {
 	in := New(Options{Render: render.Contents})
 	tpl := podTemplate(map[string]string{"config.meshctl.io/proxy-cpu-request": "300m", "config.meshctl.io/proxy-enable-native-sidecar": "false"})

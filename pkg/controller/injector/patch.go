@@ -3,7 +3,6 @@ package injector
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -42,11 +41,12 @@ func jsonPatch(pod *corev1.Pod, p *sidecar.Patch) ([]byte, error) {
 	}
 	meta("labels", pod.Labels, p.Labels)
 	meta("annotations", pod.Annotations, p.Annotations)
-	// An item of ours already in the pod (a volume or init container left
-	// by an earlier injection, or written into the template by hand) is
-	// replaced where it is: a second item of one name would make the API
-	// server refuse the pod.
-	list := func(field string, existing []string, nodes []*yaml.Node, first bool) error {
+	// Items of ours already in the pod (left by an injection half removed
+	// by hand: Decide calls a pod with our proxy injected) go first, as
+	// `meshctl inject` drops them, so that ours go in where they go in a
+	// clean pod: a second item of one name would make the API server
+	// refuse the pod, and the init container must stay before the proxy.
+	list := func(field string, existing []string, owned func(string) bool, nodes []*yaml.Node, first bool) error {
 		if len(nodes) == 0 {
 			return nil
 		}
@@ -60,32 +60,27 @@ func jsonPatch(pod *corev1.Pod, p *sidecar.Patch) ([]byte, error) {
 			ops = append(ops, jsonPatchOp{"add", "/spec/" + field, vals})
 			return nil
 		}
-		names := slices.Clone(existing)
-		at := 0 // where the next item added first goes
-		for _, v := range vals {
-			name := itemName(v)
-			if j := slices.Index(names, name); name != "" && j >= 0 {
-				ops = append(ops, jsonPatchOp{"replace", fmt.Sprintf("/spec/%s/%d", field, j), v})
-				continue
+		for j := len(existing) - 1; j >= 0; j-- {
+			if owned(existing[j]) {
+				ops = append(ops, jsonPatchOp{Op: "remove", Path: fmt.Sprintf("/spec/%s/%d", field, j)})
 			}
+		}
+		for i, v := range vals {
+			path := fmt.Sprintf("/spec/%s/%d", field, i)
 			if !first {
-				ops = append(ops, jsonPatchOp{"add", "/spec/" + field + "/-", v})
-				names = append(names, name)
-				continue
+				path = "/spec/" + field + "/-"
 			}
-			ops = append(ops, jsonPatchOp{"add", fmt.Sprintf("/spec/%s/%d", field, at), v})
-			names = slices.Insert(names, at, name)
-			at++
+			ops = append(ops, jsonPatchOp{"add", path, v})
 		}
 		return nil
 	}
-	if err := list("initContainers", containerNames(pod.Spec.InitContainers), p.InitContainers, true); err != nil {
+	if err := list("initContainers", containerNames(pod.Spec.InitContainers), sidecar.OwnedContainer, p.InitContainers, true); err != nil {
 		return nil, err
 	}
-	if err := list("containers", containerNames(pod.Spec.Containers), p.Containers, true); err != nil {
+	if err := list("containers", containerNames(pod.Spec.Containers), sidecar.OwnedContainer, p.Containers, true); err != nil {
 		return nil, err
 	}
-	if err := list("volumes", volumeNames(pod.Spec.Volumes), p.Volumes, false); err != nil {
+	if err := list("volumes", volumeNames(pod.Spec.Volumes), sidecar.OwnedVolume, p.Volumes, false); err != nil {
 		return nil, err
 	}
 	return json.Marshal(ops)
@@ -114,13 +109,6 @@ func volumeNames(vs []corev1.Volume) []string {
 		out[i] = v.Name
 	}
 	return out
-}
-
-// itemName is the name of a decoded container or volume, "" without one.
-func itemName(v any) string {
-	m, _ := v.(map[string]any)
-	name, _ := m["name"].(string)
-	return name
 }
 
 // escape escapes a JSON Pointer token (RFC 6901).

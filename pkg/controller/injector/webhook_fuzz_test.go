@@ -250,7 +250,7 @@ func checkAdmission(t *testing.T, h http.Handler, rev *admissionv1.AdmissionRevi
 		t.Errorf("events for a pod in %s: %v", ns, events)
 	}
 	mustSkip := protected || pod.Spec.HostNetwork || pod.Annotations[meshapi.AnnotationInject] == meshapi.InjectDisabled ||
-		ownedContainers(pod.Spec.InitContainers) > 0 || ownedContainers(pod.Spec.Containers) > 0
+		hasProxy(pod.Spec.InitContainers) || hasProxy(pod.Spec.Containers)
 	injectedEvents := strings.Count(strings.Join(events, "\n")+"\n", EventInjected+"\n")
 	if resp.Patch == nil {
 		if injectedEvents != 0 {
@@ -410,14 +410,15 @@ func checkPointer(p string) error {
 	return nil
 }
 
-func ownedContainers(cs []corev1.Container) int {
-	n := 0
+// hasProxy reports whether cs has our proxy: a pod with it is injected
+// already (our other containers alone are leftovers, injected again).
+func hasProxy(cs []corev1.Container) bool {
 	for _, c := range cs {
-		if sidecar.OwnedContainer(c.Name) {
-			n++
+		if c.Name == meshapi.ProxyContainerName {
+			return true
 		}
 	}
-	return n
+	return false
 }
 
 func notOwned(cs []corev1.Container) []corev1.Container {
@@ -470,8 +471,10 @@ func webhookSeeds(tb testing.TB) [][]byte {
 	withInit.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 	already := webPod(nil)
 	already.Spec.InitContainers = []corev1.Container{{Name: meshapi.ProxyContainerName}}
-	// Left by a half-removed injection: our volume, not our containers.
+	// Left by a half-removed injection: our init container and volume,
+	// not the proxy.
 	leftover := webPod(nil)
+	leftover.Spec.InitContainers = []corev1.Container{{Name: "setup", Image: "busybox"}, {Name: meshapi.InitContainerName, Image: "old"}}
 	leftover.Spec.Volumes = []corev1.Volume{{Name: sidecar.VolumeToken, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 	hostNet := webPod(nil)
 	hostNet.Spec.HostNetwork = true

@@ -336,28 +336,46 @@ func TestWebhookInjects(t *testing.T) {
 	}
 }
 
-// TestWebhookReplacesLeftovers: a pod carrying our token volume without
-// our containers (an injection half removed by hand) is meshed with one
-// token volume, ours, where the old one was, and its own volumes kept: a
-// second volume of one name would make the API server refuse the pod. (A
-// container of ours left behind counts as injected: no patch.)
+// TestWebhookReplacesLeftovers: a pod carrying our init container and
+// token volume without the proxy (an injection half removed by hand, which
+// leaves its traffic redirected to a proxy that is not there) is injected
+// again: ours replace the leftovers, in the places they take in a clean
+// pod, and the pod's own items are kept. A second item of one name would
+// make the API server refuse the pod.
 func TestWebhookReplacesLeftovers(t *testing.T) {
 	h := start(t)
 	p := webPod(nil)
+	p.Spec.InitContainers = []corev1.Container{{Name: "setup", Image: "busybox"}, {Name: meshapi.InitContainerName, Image: "old"}}
 	p.Spec.Volumes = []corev1.Volume{
 		{Name: sidecar.VolumeToken, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 	}
 	resp, pod := h.admit("shop", p)
 	if pod == nil {
-		t.Fatalf("pod with a leftover volume not injected: %+v", resp.Result)
+		t.Fatalf("pod with leftovers not injected: %+v", resp.Result)
 	}
-	var vols []string
+	var inits, vols []string
+	for _, c := range pod.Spec.InitContainers {
+		inits = append(inits, c.Name)
+	}
 	for _, v := range pod.Spec.Volumes {
 		vols = append(vols, v.Name)
 	}
-	if len(vols) != 3 || vols[0] != sidecar.VolumeToken || vols[1] != "data" || pod.Spec.Volumes[0].Projected == nil {
-		t.Errorf("volumes %v (token projected: %v), want the token replaced in place, data, then ours", vols, pod.Spec.Volumes[0].Projected != nil)
+	if got, want := strings.Join(inits, ","), "meshctl-init,meshctl-proxy,setup"; got != want {
+		t.Errorf("init containers %s, want %s", got, want)
+	}
+	if pod.Spec.InitContainers[0].Image == "old" {
+		t.Error("the old init container was kept")
+	}
+	if got, want := strings.Join(vols, ","), "data,meshctl-identity-end-entity,meshctl-identity-token"; got != want {
+		t.Errorf("volumes %s, want %s", got, want)
+	}
+	if tok := pod.Spec.Volumes[2]; tok.Projected == nil {
+		t.Error("the old token volume was kept")
+	}
+	// With the proxy, the pod is injected already: no patch.
+	if resp, pod = h.admit("shop", pod); pod != nil {
+		t.Errorf("an injected pod was patched again: %s", resp.Patch)
 	}
 }
 
