@@ -294,8 +294,10 @@ func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
 func nextAttempt(r *http.Request, ep Endpoint, rec *replayBody) *http.Request {
 	u := *r.URL
 	u.Host = ep.Addr.String()
+	trailer := r.Trailer // the body fills it in (rewrite)
 	r = r.Clone(r.Context())
 	r.URL = &u
+	r.Trailer = trailer
 	if rec != nil && rec.complete() {
 		r.Body, r.ContentLength = rec.replay()
 	}
@@ -417,11 +419,14 @@ func (hp *httpProxy) server() *http.Server {
 	p.SetHTTP1(true)
 	p.SetUnencryptedHTTP2(true)
 	return &http.Server{
-		Handler:           hp,
-		Protocols:         &p,
-		ReadHeaderTimeout: hp.s.cfg.ReadHeaderTimeout,
-		IdleTimeout:       hp.s.cfg.IdleTimeout,
-		MaxHeaderBytes:    hp.s.cfg.MaxHeaderBytes,
+		Handler:   hp,
+		Protocols: &p,
+		// OPTIONS * asks the application what it supports: the
+		// application answers it, not the proxy.
+		DisableGeneralOptionsHandler: true,
+		ReadHeaderTimeout:            hp.s.cfg.ReadHeaderTimeout,
+		IdleTimeout:                  hp.s.cfg.IdleTimeout,
+		MaxHeaderBytes:               hp.s.cfg.MaxHeaderBytes,
 		HTTP2: &http.HTTP2Config{
 			MaxConcurrentStreams: int(hp.s.cfg.MaxConcurrentStreams),
 			MaxReadFrameSize:     16 << 10,
@@ -557,6 +562,10 @@ func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Scheme = "http"
 	pr.Out.URL.Host = ex.endpoint.Addr.String()
 	pr.Out.Host = pr.In.Host
+	// The body fills in the incoming request's declared trailers when it
+	// ends; the clone the reverse proxy made has a copy of the map, and
+	// would send the trailers empty.
+	pr.Out.Trailer = pr.In.Trailer
 	hp.restoreOrigProto(pr.In, pr.Out)
 }
 
@@ -678,9 +687,14 @@ func (hp *httpProxy) errorHandler(w http.ResponseWriter, r *http.Request, err er
 	ex.err = reason
 	ex.mu.Unlock()
 	hp.s.log.Debug("upstream error", "endpoint", ex.endpoint.Addr, "error", err)
-	if status != 499 {
-		writeProxyError(w, status, reason)
+	if status == 499 {
+		// Left unwritten, the response would go out as an empty 200;
+		// a client still reading (one whose connection's read failed:
+		// a half-close, bytes the framing guard refused) learns from the
+		// connection's end that the request was dropped.
+		panic(http.ErrAbortHandler)
 	}
+	writeProxyError(w, status, reason)
 }
 
 // requestBodyWatcher notes a failure to read the client's body, so that the

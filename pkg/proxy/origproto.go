@@ -1,6 +1,11 @@
 package proxy
 
-import "net/http"
+import (
+	"io"
+	"net/http"
+
+	"golang.org/x/net/http/httpguts"
+)
 
 // HeaderOrigProto marks an HTTP/1 request that the client's proxy carried
 // to the server's proxy over HTTP/2, so that many requests share one
@@ -25,6 +30,7 @@ func (hp *httpProxy) carriesOverH2(r *http.Request, ep Endpoint) bool {
 // connect, that endpoint may not take it.
 func overH2(r *http.Request) *http.Request {
 	c := r.Clone(r.Context())
+	c.Trailer, c.Body = h2Trailers(r)
 	c.Header.Set(HeaderOrigProto, r.Proto)
 	c.Proto, c.ProtoMajor, c.ProtoMinor = "HTTP/2.0", 2, 0
 	// Connection: close asks for the end of the application's own
@@ -54,4 +60,44 @@ func (hp *httpProxy) send(r *http.Request, ep Endpoint) (*http.Response, error) 
 		r = overH2(r)
 	}
 	return hp.poolFor(ep.Identity).roundTrip(r)
+}
+
+// h2Trailers returns the trailers and body for r carried over HTTP/2. The
+// body fills in r's declared trailers as it ends, after r was copied: the
+// copy's trailers take their values then. HTTP/2 refuses a request
+// declaring a name that is not a field name, and resets one whose
+// trailers hold a field it forbids there (Host, Content-Type...): the
+// copy does not declare those, so they are dropped, as undeclared
+// trailers are.
+func h2Trailers(r *http.Request) (http.Header, io.ReadCloser) {
+	if r.Body == nil || r.Body == http.NoBody || len(r.Trailer) == 0 {
+		return nil, r.Body
+	}
+	t := http.Header{}
+	for k := range r.Trailer {
+		if httpguts.ValidHeaderFieldName(k) && httpguts.ValidTrailerHeader(k) {
+			t[k] = nil
+		}
+	}
+	if len(t) == 0 {
+		return nil, r.Body
+	}
+	return t, &trailerBody{ReadCloser: r.Body, from: r.Trailer, to: t}
+}
+
+// trailerBody copies the declared trailers of from into to at the end of
+// the body, before the transport sends them.
+type trailerBody struct {
+	io.ReadCloser
+	from, to http.Header
+}
+
+func (b *trailerBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		for k := range b.to {
+			b.to[k] = b.from[k]
+		}
+	}
+	return n, err
 }
