@@ -442,6 +442,10 @@ func (hp *httpProxy) server() *http.Server {
 }
 
 func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := hp.checkH2Request(r); err != nil {
+		http.Error(w, "proxy: "+err.Error(), http.StatusBadRequest)
+		return
+	}
 	hp.serve(w, r, r.Context())
 }
 

@@ -1,0 +1,124 @@
+package proxy
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// checkH2Request refuses what net/http's HTTP/2 server lets through to
+// the handler of a request RFC 9113 makes malformed, which an intermediary
+// must not forward (section 8.1.1), or which the HTTP/1.1 upstream would
+// read differently from the proxy:
+//   - a :path other than an absolute path, or "*" for OPTIONS (section
+//     8.3.1): the server parses any URI, and one with a scheme of its own
+//     ("a:/admin") loses it on the way out, the upstream reading a target
+//     ("/admin") that the proxy's routes did not see;
+//   - a content-length that is not one decimal length, the same in every
+//     field, and 0 when HEADERS ended the stream: the server takes the
+//     first field's number, or 0 for one it cannot parse, and checks the
+//     DATA against that alone;
+//   - a declared length of 0 on a stream still open: the reverse proxy
+//     sends such a request on at once without a body, so DATA the client
+//     sends after it would be dropped from a request already complete
+//     upstream; the stream's end is awaited first;
+//   - a declared length the stream then exceeds, or ends short of, or
+//     ends with malformed trailers: the last byte of the body is held back
+//     until the stream has ended as declared (h2LengthBody), so that the
+//     upstream never has the request whole (the server's own check comes
+//     at the DATA frame past the length, after the transport has sent the
+//     length whole);
+//   - inbound, a CONNECT marked as carried HTTP/1 (no proxy marks one,
+//     carriesOverH2): downgraded, its DATA would follow the HTTP/1.1
+//     CONNECT head before any answer, a request of its own to an
+//     application that refuses the tunnel.
+func (hp *httpProxy) checkH2Request(r *http.Request) error {
+	if r.ProtoMajor != 2 {
+		return nil
+	}
+	if r.Method == http.MethodConnect {
+		if hp.s.direction == Inbound && r.Header.Get(HeaderOrigProto) != "" {
+			return errors.New("CONNECT cannot be carried as HTTP/1")
+		}
+	} else if !strings.HasPrefix(r.RequestURI, "/") && (r.RequestURI != "*" || r.Method != http.MethodOptions) {
+		return fmt.Errorf("request target %q is not a path", r.RequestURI)
+	}
+	cls := r.Header["Content-Length"]
+	if len(cls) == 0 {
+		return nil
+	}
+	want := uint64(r.ContentLength)
+	if r.Body == nil || r.Body == http.NoBody {
+		want = 0
+	}
+	for _, v := range cls {
+		if n, err := strconv.ParseUint(v, 10, 63); err != nil || n != want {
+			return fmt.Errorf("content-length %q does not match the request", v)
+		}
+	}
+	if want > 0 {
+		r.Body = &h2LengthBody{rc: r.Body, left: int64(want)}
+		return nil
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		var b [1]byte
+		n, err := r.Body.Read(b[:])
+		if n > 0 {
+			return errors.New("DATA on a stream of content-length 0")
+		}
+		if !errors.Is(err, io.EOF) {
+			return fmt.Errorf("request body: %w", err)
+		}
+		r.Body = http.NoBody
+	}
+	return nil
+}
+
+// h2LengthBody is the body of an HTTP/2 request of declared length: it
+// returns the last byte only once the stream has ended right after it.
+type h2LengthBody struct {
+	rc   io.ReadCloser
+	left int64 // of the declared length, bytes not yet returned
+}
+
+func (b *h2LengthBody) Read(p []byte) (int, error) {
+	switch {
+	case len(p) == 0:
+		return 0, nil
+	case b.left == 0:
+		return 0, io.EOF
+	case b.left > 1:
+		p = p[:min(int64(len(p)), b.left-1)]
+		n, err := b.rc.Read(p)
+		b.left -= int64(n)
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF // the server reports a short body first
+		}
+		return n, err
+	}
+	var last [1]byte
+	if _, err := io.ReadFull(b.rc, last[:]); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, err
+	}
+	var more [1]byte
+	n, err := b.rc.Read(more[:])
+	for n == 0 && err == nil {
+		n, err = b.rc.Read(more[:])
+	}
+	if n > 0 {
+		return 0, errors.New("request body longer than its content-length")
+	}
+	if !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	p[0], b.left = last[0], 0
+	return 1, io.EOF
+}
+
+func (b *h2LengthBody) Close() error { return b.rc.Close() }
