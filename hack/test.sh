@@ -117,6 +117,8 @@ if $fuzz_session; then
 	fuzz ./pkg/proxy FuzzH1Loop
 	fuzz ./pkg/proxy FuzzWriteRequestHead
 	fuzz ./pkg/proxy FuzzH1Upstream
+	fuzz ./pkg/proxy FuzzH2Downgrade
+	fuzz ./pkg/proxy FuzzPairTransparency
 	fuzz ./pkg/controller/injector FuzzWebhook
 	step "done"
 	exit 0
