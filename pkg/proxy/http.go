@@ -446,6 +446,12 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "proxy: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	if err := checkH1Target(r); err != nil {
+		hp.s.log.Debug("bad http/1 request target", "peer", r.RemoteAddr, "error", err)
+		w.Header().Set("Connection", "close")
+		writeProxyError(w, http.StatusBadRequest, "bad_request")
+		return
+	}
 	hp.serve(w, r, r.Context())
 }
 
