@@ -447,11 +447,12 @@ func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := checkH1Target(r); err != nil {
-		hp.s.log.Debug("bad http/1 request target", "peer", r.RemoteAddr, "error", err)
+		hp.s.log.Debug("request target cannot be forwarded", "peer", r.RemoteAddr, "error", err)
 		w.Header().Set("Connection", "close")
 		writeProxyError(w, http.StatusBadRequest, "bad_request")
 		return
 	}
+	dropBadTrailerNames(r)
 	hp.serve(w, r, r.Context())
 }
 

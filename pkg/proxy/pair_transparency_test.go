@@ -250,11 +250,12 @@ func readDirect(b []byte) (reqs []directRequest, refused, skip bool) {
 			return nil, false, true
 		}
 		// An absolute URI without an authority ("a:0") names no server,
-		// and an authority that is no host ("http://\"x") names none
-		// either: net/http's server only checks the Host field, but
-		// neither can be carried over HTTP/2 (":path", ":authority") or
-		// taken by an origin server, so both get an error.
-		if serverRefuses(r, rest) || r.URL.Opaque != "" || !httpguts.ValidHostHeader(r.Host) || badUpgrade(r.Header) {
+		// one of another scheme ("a:/x") no HTTP resource, and an
+		// authority that is no host ("http://\"x") no server either:
+		// net/http's server only checks the Host field, but none can be
+		// carried over HTTP/2 (":path", ":authority") or taken by an
+		// origin server, so each gets an error (checkH1Target).
+		if serverRefuses(r, rest) || !forwardableTarget(r) || !httpguts.ValidHostHeader(r.Host) || badUpgrade(r.Header) {
 			return reqs, true, false
 		}
 		declared := slices.Collect(maps.Keys(r.Trailer))
@@ -283,6 +284,19 @@ func readDirect(b []byte) (reqs []directRequest, refused, skip bool) {
 		}
 		lastMethod = r.Method
 	}
+}
+
+// forwardableTarget reports whether a request target names an HTTP
+// resource the pair can forward (RFC 9112 section 3.2): a path, * for
+// OPTIONS, or an http(s) URI with an authority.
+func forwardableTarget(r *http.Request) bool {
+	switch {
+	case strings.HasPrefix(r.RequestURI, "/"):
+		return true
+	case r.RequestURI == "*":
+		return r.Method == http.MethodOptions
+	}
+	return (r.URL.Scheme == "http" || r.URL.Scheme == "https") && r.URL.Host != "" && r.URL.Opaque == ""
 }
 
 // serverRefuses is what net/http's server refuses beyond

@@ -8,13 +8,26 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
+// dropBadTrailerNames forgets the declared trailers whose names are not
+// field names (RFC 9110 section 6.6.2), as trailers the client did not
+// declare are dropped: neither server checks the names of the Trailer
+// field, and the upstream transports refuse a request declaring one,
+// which went out as a 502 connect_error.
+func dropBadTrailerNames(r *http.Request) {
+	for k := range r.Trailer {
+		if !httpguts.ValidHeaderFieldName(k) {
+			delete(r.Trailer, k)
+		}
+	}
+}
+
 // checkH1Target refuses an HTTP/1 request target the proxy cannot forward
 // as the client meant it (RFC 9112 section 3.2): anything other than a
 // path (origin-form), * for OPTIONS, an http or https URI with a valid
 // authority (absolute-form), or CONNECT's authority-form. net/http's server
-// parses any URI ("a:0", "mailto:x"); left to the upstream transport, such
-// a target failed as if the upstream could not be reached (a 502
-// connect_error) instead of as the client's error.
+// parses any URI ("a:0", "mailto:x", "a:/x"); left to the upstream
+// transport, such a target failed as if the upstream could not be reached
+// (a 502 connect_error), or lost its scheme ("a:/x" went out as "/x").
 func checkH1Target(r *http.Request) error {
 	if r.ProtoMajor != 1 || r.Method == http.MethodConnect || strings.HasPrefix(r.RequestURI, "/") {
 		return nil

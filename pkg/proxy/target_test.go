@@ -70,3 +70,14 @@ func TestUnforwardableTargetIsBadRequest(t *testing.T) {
 		t.Errorf("the upstream saw %d connections", n)
 	}
 }
+
+func TestDropBadTrailerNames(t *testing.T) {
+	r := &http.Request{Trailer: http.Header{"X-Sum": nil, `0000"`: nil, "A b": nil, "X-Other": nil}}
+	dropBadTrailerNames(r)
+	if len(r.Trailer) != 2 || r.Trailer["X-Sum"] != nil || r.Trailer["X-Other"] != nil {
+		t.Errorf("trailers %v, want X-Sum and X-Other", r.Trailer)
+	}
+	if _, ok := r.Trailer["X-Sum"]; !ok {
+		t.Errorf("trailers %v lost X-Sum", r.Trailer)
+	}
+}
