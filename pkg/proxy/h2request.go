@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // checkH2Request refuses what net/http's HTTP/2 server lets through to
@@ -31,6 +33,9 @@ import (
 //     upstream never has the request whole (the server's own check comes
 //     at the DATA frame past the length, after the transport has sent the
 //     length whole);
+//   - a :method that is not a token (RFC 9110 section 9.1): the server
+//     takes any, and the upstream transport refused it as if the upstream
+//     could not be reached (a 502);
 //   - inbound, a CONNECT marked as carried HTTP/1 (no proxy marks one,
 //     carriesOverH2): downgraded, its DATA would follow the HTTP/1.1
 //     CONNECT head before any answer, a request of its own to an
@@ -38,6 +43,9 @@ import (
 func (hp *httpProxy) checkH2Request(r *http.Request) error {
 	if r.ProtoMajor != 2 {
 		return nil
+	}
+	if !httpguts.ValidHeaderFieldName(r.Method) {
+		return fmt.Errorf("method %q is not a token", r.Method)
 	}
 	if r.Method == http.MethodConnect {
 		if hp.s.direction == Inbound && r.Header.Get(HeaderOrigProto) != "" {
