@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -14,11 +13,8 @@ import (
 // checkH2Request refuses what net/http's HTTP/2 server lets through to
 // the handler of a request RFC 9113 makes malformed, which an intermediary
 // must not forward (section 8.1.1), or which the HTTP/1.1 upstream would
-// read differently from the proxy:
-//   - a :path other than an absolute path, or "*" for OPTIONS (section
-//     8.3.1): the server parses any URI, and one with a scheme of its own
-//     ("a:/admin") loses it on the way out, the upstream reading a target
-//     ("/admin") that the proxy's routes did not see;
+// read differently from the proxy (a :path that is not a path is
+// checkTarget's, as an HTTP/1 target's):
 //   - a content-length that is not one decimal length, the same in every
 //     field, and 0 when HEADERS ended the stream: the server takes the
 //     first field's number, or 0 for one it cannot parse, and checks the
@@ -47,12 +43,8 @@ func (hp *httpProxy) checkH2Request(r *http.Request) error {
 	if !httpguts.ValidHeaderFieldName(r.Method) {
 		return fmt.Errorf("method %q is not a token", r.Method)
 	}
-	if r.Method == http.MethodConnect {
-		if hp.s.direction == Inbound && r.Header.Get(HeaderOrigProto) != "" {
-			return errors.New("CONNECT cannot be carried as HTTP/1")
-		}
-	} else if !strings.HasPrefix(r.RequestURI, "/") && (r.RequestURI != "*" || r.Method != http.MethodOptions) {
-		return fmt.Errorf("request target %q is not a path", r.RequestURI)
+	if r.Method == http.MethodConnect && hp.s.direction == Inbound && r.Header.Get(HeaderOrigProto) != "" {
+		return errors.New("CONNECT cannot be carried as HTTP/1")
 	}
 	cls := r.Header["Content-Length"]
 	if len(cls) == 0 {

@@ -442,17 +442,18 @@ func (hp *httpProxy) server() *http.Server {
 }
 
 func (hp *httpProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := checkTarget(r); err != nil {
+		hp.s.log.Debug("request target cannot be forwarded", "peer", r.RemoteAddr, "error", err)
+		if r.ProtoMajor == 1 {
+			w.Header().Set("Connection", "close")
+		}
+		writeProxyError(w, http.StatusBadRequest, "bad_request")
+		return
+	}
 	if err := hp.checkH2Request(r); err != nil {
 		http.Error(w, "proxy: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	if err := checkH1Target(r); err != nil {
-		hp.s.log.Debug("request target cannot be forwarded", "peer", r.RemoteAddr, "error", err)
-		w.Header().Set("Connection", "close")
-		writeProxyError(w, http.StatusBadRequest, "bad_request")
-		return
-	}
-	dropBadTrailerNames(r)
 	hp.serve(w, r, r.Context())
 }
 
@@ -465,6 +466,7 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 		http.Error(w, "proxy: connection without metadata", http.StatusInternalServerError)
 		return
 	}
+	dropBadTrailerNames(r)
 	if hp.s.direction == Inbound {
 		// Only the proxy vouches for a client's identity.
 		r.Header.Del(HeaderClientID)

@@ -64,18 +64,17 @@ func (hp *httpProxy) send(r *http.Request, ep Endpoint) (*http.Response, error) 
 
 // h2Trailers returns the trailers and body for r carried over HTTP/2. The
 // body fills in r's declared trailers as it ends, after r was copied: the
-// copy's trailers take their values then. HTTP/2 refuses a request
-// declaring a name that is not a field name, and resets one whose
+// copy's trailers take their values then. HTTP/2 resets a request whose
 // trailers hold a field it forbids there (Host, Content-Type...): the
 // copy does not declare those, so they are dropped, as undeclared
-// trailers are.
+// trailers are (serve already dropped names that are no field names).
 func h2Trailers(r *http.Request) (http.Header, io.ReadCloser) {
 	if r.Body == nil || r.Body == http.NoBody || len(r.Trailer) == 0 {
 		return nil, r.Body
 	}
 	t := http.Header{}
 	for k := range r.Trailer {
-		if httpguts.ValidHeaderFieldName(k) && httpguts.ValidTrailerHeader(k) {
+		if httpguts.ValidTrailerHeader(k) { // names that are no field names went in serve
 			t[k] = nil
 		}
 	}

@@ -254,7 +254,7 @@ func readDirect(b []byte) (reqs []directRequest, refused, skip bool) {
 		// authority that is no host ("http://\"x") no server either:
 		// net/http's server only checks the Host field, but none can be
 		// carried over HTTP/2 (":path", ":authority") or taken by an
-		// origin server, so each gets an error (checkH1Target).
+		// origin server, so each gets an error (checkTarget).
 		if serverRefuses(r, rest) || !forwardableTarget(r) || !httpguts.ValidHostHeader(r.Host) || badUpgrade(r.Header) {
 			return reqs, true, false
 		}

@@ -21,22 +21,23 @@ func dropBadTrailerNames(r *http.Request) {
 	}
 }
 
-// checkH1Target refuses an HTTP/1 request target the proxy cannot forward
-// as the client meant it (RFC 9112 section 3.2): anything other than a
-// path (origin-form), * for OPTIONS, an http or https URI with a valid
-// authority (absolute-form), or CONNECT's authority-form. net/http's server
-// parses any URI ("a:0", "mailto:x", "a:/x"); left to the upstream
-// transport, such a target failed as if the upstream could not be reached
-// (a 502 connect_error), or lost its scheme ("a:/x" went out as "/x").
-func checkH1Target(r *http.Request) error {
-	if r.ProtoMajor != 1 || r.Method == http.MethodConnect || strings.HasPrefix(r.RequestURI, "/") {
+// checkTarget refuses a request target the proxy cannot forward as the
+// client meant it: anything other than a path (origin-form), * for
+// OPTIONS, CONNECT's authority, and, over HTTP/1 only, an http or https
+// URI with a valid authority (absolute-form; RFC 9112 section 3.2, RFC
+// 9113 section 8.3.1). Both servers parse any URI ("a:0", "mailto:x",
+// "a:/x"); left to the upstream transport, such a target failed as if the
+// upstream could not be reached (a 502 connect_error), or lost its scheme
+// ("a:/x" went out as "/x", a path the proxy's routes never saw).
+func checkTarget(r *http.Request) error {
+	switch {
+	case r.Method == http.MethodConnect, strings.HasPrefix(r.RequestURI, "/"):
 		return nil
-	}
-	if r.RequestURI == "*" && r.Method == http.MethodOptions {
+	case r.RequestURI == "*" && r.Method == http.MethodOptions:
 		return nil
 	}
 	u := r.URL
-	if (u.Scheme == "http" || u.Scheme == "https") && u.Opaque == "" && u.Host != "" && httpguts.ValidHostHeader(u.Host) {
+	if r.ProtoMajor == 1 && (u.Scheme == "http" || u.Scheme == "https") && u.Opaque == "" && u.Host != "" && httpguts.ValidHostHeader(u.Host) {
 		return nil
 	}
 	return fmt.Errorf("request target %q cannot be forwarded: a path or an http(s) URI with a host is needed", r.RequestURI)

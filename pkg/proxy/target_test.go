@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-func TestCheckH1Target(t *testing.T) {
+func TestCheckTarget(t *testing.T) {
 	for _, tc := range []struct {
 		method, target string
 		ok             bool
@@ -36,8 +36,23 @@ func TestCheckH1Target(t *testing.T) {
 			}
 			continue
 		}
-		if err := checkH1Target(r); (err == nil) != tc.ok {
-			t.Errorf("%s %s: checkH1Target = %v, want ok %v", tc.method, tc.target, err, tc.ok)
+		if err := checkTarget(r); (err == nil) != tc.ok {
+			t.Errorf("%s %s: checkTarget = %v, want ok %v", tc.method, tc.target, err, tc.ok)
+		}
+	}
+	// Over HTTP/2 the target is :path: a path, or * for OPTIONS, only.
+	for _, tc := range []struct {
+		method, path string
+		ok           bool
+	}{
+		{"GET", "/a", true},
+		{"OPTIONS", "*", true},
+		{"GET", "http://web.shop/a", false},
+		{"GET", "a:/admin", false},
+	} {
+		r := &http.Request{Method: tc.method, RequestURI: tc.path, ProtoMajor: 2}
+		if err := checkTarget(r); (err == nil) != tc.ok {
+			t.Errorf("HTTP/2 %s %s: checkTarget = %v, want ok %v", tc.method, tc.path, err, tc.ok)
 		}
 	}
 }
