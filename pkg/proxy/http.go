@@ -149,7 +149,7 @@ func (hp *httpProxy) h1Transport(identity string) *http.Transport {
 		MaxIdleConnsPerHost:    100,
 		IdleConnTimeout:        hp.s.cfg.IdleTimeout,
 		ResponseHeaderTimeout:  0, // routes' timeouts arrive with traffic policy
-		ExpectContinueTimeout:  time.Second,
+		ExpectContinueTimeout:  expectContinueTimeout,
 		DisableCompression:     true,
 		MaxResponseHeaderBytes: int64(hp.s.cfg.MaxHeaderBytes),
 	}
@@ -173,22 +173,46 @@ func (hp *httpProxy) h1Client(identity string) *h1Client {
 // dial, where net/http's transport would dial once per request waiting),
 // and a second only once the first has no stream left.
 func (hp *httpProxy) h2Transport(identity string) *http2.Transport {
-	return &http2.Transport{
-		AllowHTTP: true, // "http" URLs: the connection is ours, TLS or not
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			// The dial serves every request that joins it, so the first
-			// one going away must not cancel it; the connect timeout
-			// still bounds it.
-			return hp.dial(context.WithoutCancel(ctx), addr, identity)
-		},
-		DisableCompression: true,
-		MaxHeaderListSize:  uint32(hp.s.cfg.MaxHeaderBytes),
-		IdleConnTimeout:    hp.s.cfg.IdleTimeout,
-		MaxReadFrameSize:   1 << 20,
-		// A connection that stops answering is found and dropped.
-		ReadIdleTimeout: 30 * time.Second,
-		PingTimeout:     10 * time.Second,
+	t := newH2Transport(expectContinueTimeout)
+	t.AllowHTTP = true // "http" URLs: the connection is ours, TLS or not
+	t.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+		// The dial serves every request that joins it, so the first
+		// one going away must not cancel it; the connect timeout
+		// still bounds it.
+		return hp.dial(context.WithoutCancel(ctx), addr, identity)
 	}
+	t.DisableCompression = true
+	t.MaxHeaderListSize = uint32(hp.s.cfg.MaxHeaderBytes)
+	t.IdleConnTimeout = hp.s.cfg.IdleTimeout
+	t.MaxReadFrameSize = 1 << 20
+	// A connection that stops answering is found and dropped.
+	t.ReadIdleTimeout = 30 * time.Second
+	t.PingTimeout = 10 * time.Second
+	return t
+}
+
+// expectContinueTimeout is how long an upstream transport waits for 100
+// Continue before it sends a body the request said it would wait with
+// (RFC 9110 section 10.1.1: not indefinitely).
+const expectContinueTimeout = time.Second
+
+// newH2Transport returns an HTTP/2 transport that waits up to wait for 100
+// Continue before sending the body of a request with Expect:
+// 100-continue. x/net's transport reads that setting only from a net/http
+// transport linked to it by ConfigureTransports; the one linked here holds
+// the setting and nothing else, sends no request, and the returned
+// transport dials for itself (ConnPool nil), as an unlinked one does.
+func newH2Transport(wait time.Duration) *http2.Transport {
+	t1 := &http.Transport{ExpectContinueTimeout: wait}
+	t, err := http2.ConfigureTransports(t1)
+	if err != nil {
+		// Only a transport already configured for HTTP/2 fails, and
+		// t1 is new: this cannot happen, and an unlinked transport
+		// still works, sending bodies without waiting.
+		return &http2.Transport{}
+	}
+	t.ConnPool = nil
+	return t
 }
 
 // dial opens an upstream connection and meters it (peer="dst").

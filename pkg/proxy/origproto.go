@@ -16,6 +16,14 @@ import (
 // proxy removes it too, so an application can neither set nor see it.
 const HeaderOrigProto = "meshctl-orig-proto"
 
+// HeaderOrigExpect carries a request's "Expect: 100-continue" between the
+// two proxies beside HeaderOrigProto: an HTTP/2 server answers that
+// expectation itself and removes the field, so without it the application
+// behind the server's proxy would never be asked, and could not refuse an
+// upload before its body is sent. Like HeaderOrigProto it is removed on
+// every hop.
+const HeaderOrigExpect = "meshctl-orig-expect"
+
 // carriesOverH2 reports whether the outbound request r may travel to ep
 // over HTTP/2: an HTTP/1 request to an endpoint whose proxy said it takes
 // them. An Upgrade (WebSocket and the like) or CONNECT needs the HTTP/1
@@ -32,6 +40,11 @@ func overH2(r *http.Request) *http.Request {
 	c := r.Clone(r.Context())
 	c.Trailer, c.Body = h2Trailers(r)
 	c.Header.Set(HeaderOrigProto, r.Proto)
+	if expectsContinue(r.Header) {
+		// The Expect field stays too: the transport then waits for the
+		// application's 100 Continue before it sends the body.
+		c.Header.Set(HeaderOrigExpect, "100-continue")
+	}
 	c.Proto, c.ProtoMajor, c.ProtoMinor = "HTTP/2.0", 2, 0
 	// Connection: close asks for the end of the application's own
 	// connection, which the outbound server handles; the shared
@@ -45,13 +58,26 @@ func overH2(r *http.Request) *http.Request {
 // application.
 func (hp *httpProxy) restoreOrigProto(in, out *http.Request) {
 	proto := out.Header.Get(HeaderOrigProto)
-	if proto == "" {
+	expect := out.Header.Get(HeaderOrigExpect)
+	if proto == "" && expect == "" {
 		return
 	}
 	out.Header.Del(HeaderOrigProto)
+	out.Header.Del(HeaderOrigExpect)
 	if hp.s.direction == Inbound && in.ProtoMajor == 2 && (proto == "HTTP/1.1" || proto == "HTTP/1.0") {
 		out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
+		if expect == "100-continue" {
+			// The upstream transport waits for the application's
+			// answer before it sends a body, and passes its 100
+			// Continue back to the client's proxy.
+			out.Header.Set("Expect", "100-continue")
+		}
 	}
+}
+
+// expectsContinue reports whether h asks for 100 Continue before the body.
+func expectsContinue(h http.Header) bool {
+	return httpguts.HeaderValuesContainsToken(h["Expect"], "100-continue")
 }
 
 // send makes one attempt of r to ep, on the transport its protocol needs.

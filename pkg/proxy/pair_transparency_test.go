@@ -478,11 +478,10 @@ func endToEnd(h http.Header, connection []string) http.Header {
 			out["Cookie"] = []string{strings.Join(pairs, "; ")}
 		}
 	}
-	// The server proxy's HTTP/2 server answers 100-continue itself and
-	// removes the expectation (reported; httputil.ReverseProxy passes it
-	// on): the application gets the body without asking for it.
+	// 100-continue reaches the application as "100-continue" (the
+	// server proxy restores it from HeaderOrigExpect), whatever its case.
 	if strings.EqualFold(out.Get("Expect"), "100-continue") {
-		out.Del("Expect")
+		out.Set("Expect", "100-continue")
 	}
 	return out
 }
