@@ -20,7 +20,7 @@ import (
 type expectApp struct {
 	addr string
 	mu   sync.Mutex
-	seen []string // "path expect=... body=N", one per request
+	seen []string  // "path expect=... body=N", one per request
 	sent time.Time // when the last 100 Continue left
 }
 
