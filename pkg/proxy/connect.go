@@ -49,7 +49,7 @@ func (hp *httpProxy) serveConnect(w http.ResponseWriter, r *http.Request, ex *ex
 	if err != nil {
 		closeUp(err)
 		hp.s.log.Debug("CONNECT: no answer", "endpoint", up.ep.Addr, "error", err)
-		hp.fail(w, ex, http.StatusBadGateway, "connect_error")
+		hp.fail(w, ex, http.StatusBadGateway, "upstream_error")
 		return
 	}
 	up.tracker.Observe(time.Since(ex.sent))

@@ -71,8 +71,8 @@ func TestNoEndpointRequestsAreNotPlaintext(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("status %d, want 503", resp.StatusCode)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("meshctl-proxy-error") != "no_endpoints" {
+		t.Fatalf("%d %q, want 503 no_endpoints", resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
 	}
 	if !hasSeries(p, "request_total", map[string]string{"direction": "outbound", "tls": "no_identity", "no_tls_reason": "no_endpoints"}) {
 		t.Fatalf("request_total:\n%s", grepLines(scrape(t, p), "request_total"))

@@ -35,6 +35,51 @@ func TestUpstreamRefused(t *testing.T) {
 	}, "the server proxy counts the refused upstream as a connect_error failure")
 }
 
+// TestUpstreamAnswerFailed: an upstream that was reached but did not
+// answer with a response (it closed after reading the request, or sent
+// bytes that are no response) is an upstream_error, on the client's
+// response and in the metrics: connect_error would send an operator to
+// look for a network fault where the application is at fault.
+func TestUpstreamAnswerFailed(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer string // "" closes without a word
+	}{
+		{"closed", ""},
+		{"not http", "SSH-2.0-OpenSSH_9.2\r\n"},
+		{"status 099", "HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln := listenLoopback(t)
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() {
+						defer c.Close()
+						_, _ = http.ReadRequest(bufio.NewReader(c))
+						_, _ = io.WriteString(c, tc.answer)
+					}()
+				}
+			}()
+			p := newPair(t, ln.Addr().String(), nil)
+			resp, err := http.Get("http://" + p.outbound + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("meshctl-proxy-error") != "upstream_error" {
+				t.Fatalf("%d %q, want 502 upstream_error", resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
+			}
+			eventually(t, func() bool {
+				return hasSeries(p.server, "response_total", map[string]string{"status_code": "502", "error": "upstream_error", "classification": "failure"})
+			}, "the server proxy counts the failed answer as an upstream_error")
+		})
+	}
+}
+
 // TestUpstreamResetMidResponse: the upstream dies half-way through a body
 // whose length it announced; the client must see a broken response or a
 // 502, never a short one that looks complete.

@@ -550,6 +550,7 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 	if err != nil {
 		ex.err = "no_endpoints"
 		ex.status = http.StatusServiceUnavailable
+		w.Header().Set("meshctl-proxy-error", "no_endpoints")
 		http.Error(w, "proxy: "+err.Error(), http.StatusServiceUnavailable)
 		hp.record(ex)
 		return
@@ -698,7 +699,13 @@ func (t *trailerWatcher) complete() bool {
 
 func (hp *httpProxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	ex := r.Context().Value(exchangeKey).(*exchange)
-	status, reason := http.StatusBadGateway, "connect_error"
+	// The upstream was reached, or not: an answer that broke off or was
+	// no response is the application's fault, a connection that could
+	// not be opened the network's (or the peer's identity).
+	status, reason := http.StatusBadGateway, "upstream_error"
+	if ce := (*connectError)(nil); errors.As(err, &ce) {
+		reason = "connect_error"
+	}
 	switch {
 	case isSmuggling(err) || ex.clientBodyFailed():
 		// The client's body was malformed: its fault, and the connection

@@ -118,7 +118,7 @@ type Event struct {
 	// ResponseBytes counts the response body's bytes (TypeEnd).
 	ResponseBytes int64 `json:"responseBytes,omitempty"`
 	// Error is why the exchange failed (TypeEnd): the proxy's error label
-	// (connect_error, timeout, stream_reset, forbidden, ...).
+	// (connect_error, upstream_error, timeout, stream_reset, forbidden, ...).
 	Error string `json:"error,omitempty"`
 
 	// Dropped counts events not delivered since the last event (TypeDropped).
