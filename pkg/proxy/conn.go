@@ -154,6 +154,12 @@ type meteredConn struct {
 	// (linger.go).
 	lingerSlots chan struct{}
 	lingering   atomic.Bool
+	// serving is set while net/http's server serves a request read from
+	// the connection (its ConnState active); requests counts the requests
+	// served from it, by the HTTP/1 loop or net/http (the framing guard
+	// tells from them which request a refusal belongs to).
+	serving  atomic.Bool
+	requests atomic.Int64
 }
 
 // inputPending reports whether an upstream connection's socket has unread
@@ -175,7 +181,16 @@ func newMeteredConn(c net.Conn, br *bufio.Reader, meter *connMeter, info *connIn
 }
 
 // guardHTTP1 checks request framing on everything the HTTP server reads.
-func (c *meteredConn) guardHTTP1() { c.r = newH1Guard(c.r) }
+func (c *meteredConn) guardHTTP1() {
+	g := newH1Guard(c.r)
+	g.serving = func() int64 {
+		if !c.serving.Load() {
+			return 0
+		}
+		return c.requests.Load()
+	}
+	c.r = g
+}
 
 func (c *meteredConn) Read(p []byte) (int, error) {
 	if len(c.pending) > 0 {

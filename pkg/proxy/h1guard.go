@@ -41,6 +41,10 @@ type h1Guard struct {
 	r     io.Reader
 	state guardState
 	err   error // sticky, returned once the valid prefix has been read
+	ended int   // requests whose framing ended (before err)
+	// serving, when set, returns the number (from 1) of the request the
+	// HTTP server is serving from the stream, 0 while it serves none.
+	serving func() int64
 
 	line      []byte // partial line being scanned
 	firstLine bool
@@ -50,6 +54,7 @@ type h1Guard struct {
 	te            []string
 	upgrade       bool
 	connect       bool
+	http10        bool
 }
 
 func newH1Guard(r io.Reader) *h1Guard {
@@ -58,6 +63,9 @@ func newH1Guard(r io.Reader) *h1Guard {
 
 func (g *h1Guard) Read(p []byte) (int, error) {
 	if g.err != nil {
+		if g.parks() {
+			return g.park()
+		}
 		return 0, g.err
 	}
 	n, err := g.r.Read(p)
@@ -68,11 +76,44 @@ func (g *h1Guard) Read(p []byte) (int, error) {
 	if verr != nil {
 		g.err = verr
 		if ok == 0 {
+			if g.parks() {
+				return g.park()
+			}
 			return 0, verr
 		}
 		return ok, nil // deliver the valid prefix; the error comes next
 	}
 	return n, err
+}
+
+// parks reports whether a read must wait rather than return the refusal:
+// when it lies after the end of the request the server is serving (not
+// in that request's own body, whose reader must fail).
+// The read is then net/http's background read, which it makes while a
+// request is served to notice a client that goes away (every byte of the
+// request was delivered before the refusal was found), and an error there
+// would cancel the request in flight, whose framing was sound.
+func (g *h1Guard) parks() bool {
+	if g.serving == nil {
+		return false
+	}
+	n := g.serving()
+	return n > 0 && n <= int64(g.ended)
+}
+
+// park waits on the connection, dropping whatever follows the refused
+// bytes, until the server ends the read once the response is done (a
+// deadline) or the client goes away; the server's next read, for the next
+// request's head, gets the refusal (400).
+func (g *h1Guard) park() (int, error) {
+	var scratch [512]byte
+	for {
+		if _, err := g.r.Read(scratch[:]); err != nil {
+			// Returned as it is: net/http ignores a timeout only when
+			// the error itself is a net.Error.
+			return 0, err
+		}
+	}
 }
 
 // scan consumes b and returns how many leading bytes were valid framing.
@@ -120,10 +161,11 @@ func (g *h1Guard) scan(b []byte) (int, error) {
 }
 
 func (g *h1Guard) resetHead() {
+	g.ended++
 	g.state = guardHead
 	g.firstLine = true
 	g.contentLength, g.te = nil, nil
-	g.upgrade, g.connect = false, false
+	g.upgrade, g.connect, g.http10 = false, false, false
 }
 
 // endLine handles one complete line l (ending in LF).
@@ -161,6 +203,7 @@ func (g *h1Guard) headLine(l []byte) error {
 		}
 		g.firstLine = false
 		g.connect = bytes.HasPrefix(l, []byte("CONNECT "))
+		g.http10 = bytes.HasSuffix(l, []byte(" HTTP/1.0"))
 		return nil
 	}
 	if len(l) == 0 {
@@ -192,6 +235,11 @@ func (g *h1Guard) endHead() error {
 		g.state = guardPassthrough
 	case len(g.te) > 0 && len(g.contentLength) > 0:
 		return &SmugglingError{"both Content-Length and Transfer-Encoding"}
+	case len(g.te) > 0 && g.http10:
+		// RFC 9112 section 6.1: the framing of such a message is to be
+		// taken as faulty. net/http's parser ignores the field (the
+		// body then ends at once) where the application's may not.
+		return &SmugglingError{"Transfer-Encoding in an HTTP/1.0 request"}
 	case len(g.te) > 0:
 		// Only "chunked" alone frames a request body; the server refuses
 		// other codings with 501 before reading further.

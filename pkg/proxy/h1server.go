@@ -113,6 +113,8 @@ type h1ServerConn struct {
 	// deadline is the read deadline in force (zero: none), so that a
 	// request whose head arrives whole sets none.
 	deadline bool
+	// afterPost: the last request served was a POST (see serve).
+	afterPost bool
 }
 
 // serveHTTP1 serves mc, an HTTP/1 connection, until it closes or is handed
@@ -168,6 +170,15 @@ func (sc *h1ServerConn) serve() (handoff bool) {
 			if err != nil {
 				return isSmuggling(err)
 			}
+		}
+		if sc.afterPost {
+			// net/http's server drops up to four CR or LF bytes after a
+			// POST, for old clients that end its body with a CRLF
+			// (server.go); so does the loop, or a connection would be
+			// read differently depending on who served the POST.
+			sc.afterPost = false
+			b, _ := sc.br.Peek(4)
+			_, _ = sc.br.Discard(leadingCRorLF(b))
 		}
 		n, err := sc.readHead()
 		if err != nil {
@@ -229,6 +240,7 @@ func (sc *h1ServerConn) peekHead(n int) []byte {
 // serveOne reads the request whose head is buffered, proxies it and writes
 // the response; it reports whether the connection can carry another.
 func (sc *h1ServerConn) serveOne() bool {
+	sc.mc.requests.Add(1)
 	r, err := http.ReadRequest(sc.br)
 	if err == nil {
 		err = checkRequest(r)
@@ -238,6 +250,7 @@ func (sc *h1ServerConn) serveOne() bool {
 		sc.writeBadRequest()
 		return false
 	}
+	sc.afterPost = r.Method == http.MethodPost
 	r.RemoteAddr = sc.remoteAddr
 	r.TLS = sc.tlsState
 	var body *h1RequestBody
@@ -358,6 +371,15 @@ func (b *h1RequestBody) takeBack(drain bool) bool {
 	}
 	n, err := io.CopyN(io.Discard, b.rc, maxDrainBytes+1)
 	return err == io.EOF && n <= maxDrainBytes
+}
+
+// leadingCRorLF counts the CR and LF bytes b starts with.
+func leadingCRorLF(b []byte) int {
+	n := 0
+	for n < len(b) && (b[n] == '\r' || b[n] == '\n') {
+		n++
+	}
+	return n
 }
 
 // fastPathHead reports whether the loop serves the request with this head

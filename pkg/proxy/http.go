@@ -461,6 +461,14 @@ func (hp *httpProxy) server() *http.Server {
 			}
 			return ctx
 		},
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if mc, ok := c.(*meteredConn); ok {
+				if st == http.StateActive {
+					mc.requests.Add(1)
+				}
+				mc.serving.Store(st == http.StateActive)
+			}
+		},
 		ErrorLog: slog.NewLogLogger(hp.s.log.Handler(), slog.LevelDebug),
 	}
 }
@@ -733,9 +741,9 @@ func (hp *httpProxy) errorHandler(w http.ResponseWriter, r *http.Request, err er
 	hp.s.log.Debug("upstream error", "endpoint", ex.endpoint.Addr, "error", err)
 	if status == 499 {
 		// Left unwritten, the response would go out as an empty 200;
-		// a client still reading (one whose connection's read failed:
-		// a half-close, bytes the framing guard refused) learns from the
-		// connection's end that the request was dropped.
+		// a client still reading (one whose connection's read failed,
+		// a half-close) learns from the connection's end that the
+		// request was dropped.
 		panic(http.ErrAbortHandler)
 	}
 	writeProxyError(w, status, reason)

@@ -39,7 +39,13 @@ func (hp *httpProxy) carriesOverH2(r *http.Request, ep Endpoint) bool {
 func overH2(r *http.Request) *http.Request {
 	c := r.Clone(r.Context())
 	c.Trailer, c.Body = h2Trailers(r)
-	c.Header.Set(HeaderOrigProto, r.Proto)
+	// HTTP/1.2 and up are read as HTTP/1.1 (RFC 9110 section 6.2): the
+	// server's proxy knows the two versions it sends on.
+	proto := "HTTP/1.1"
+	if !r.ProtoAtLeast(1, 1) {
+		proto = "HTTP/1.0"
+	}
+	c.Header.Set(HeaderOrigProto, proto)
 	if expectsContinue(r.Header) {
 		// The Expect field stays too: the transport then waits for the
 		// application's 100 Continue before it sends the body.

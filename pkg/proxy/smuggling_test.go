@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,6 +51,10 @@ func smugglingCorpus() []smugglingCase {
 		{"obs-fold", "GET / HTTP/1.1\r\n" + h + "X-A: a\r\n b\r\n\r\n", 400},
 		{"obs-fold tab", "GET / HTTP/1.1\r\n" + h + "X-A: a\r\n\tb\r\n\r\n", 400},
 		{"obs-fold transfer-encoding", "POST / HTTP/1.1\r\n" + h + "Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n", 400},
+		// net/http ignores Transfer-Encoding in HTTP/1.0; the application
+		// may not.
+		{"http/1.0 chunked", "POST / HTTP/1.0\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 400},
+		{"http/1.0 chunked hiding a request", "POST / HTTP/1.0\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin HTTP/1.1\r\n" + h + "\r\n", 400},
 	}
 	// Content-Length together with Transfer-Encoding, in every order and spelling.
 	for i, te := range []string{"chunked", "Chunked", "CHUNKED", " chunked", "chunked ", "identity, chunked"} {
@@ -169,6 +174,74 @@ func TestSmuggledSecondRequest(t *testing.T) {
 	for _, path := range paths {
 		if path == "/admin" {
 			t.Fatal("the smuggled request reached the application")
+		}
+	}
+}
+
+// TestRefusedRequestAfterOneInFlight: a request the framing guard refuses,
+// pipelined behind one the proxy is still serving, does not cancel that
+// one: the client gets its response, then the 400 (or the end of the
+// connection), and the application does not see the refused request
+// whole. net/http's server reads a connection in the background while a
+// request is served, and a read error there cancels the request in flight.
+func TestRefusedRequestAfterOneInFlight(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	backend := newHTTP1Server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			return // a body that broke off: not a request
+		}
+		time.Sleep(200 * time.Millisecond) // the refused request arrives meanwhile
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		_, _ = io.WriteString(w, "first")
+	}))
+	// Both firsts are served by net/http's server, which reads ahead.
+	firsts := map[string]string{
+		"chunked":  "POST /first HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		"http/1.0": "GET /first HTTP/1.0\r\nHost: app\r\nConnection: keep-alive\r\n\r\n",
+	}
+	seconds := map[string]string{
+		"refused head": "POST /second HTTP/1.1\r\nHost: app\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"refused body": "POST /second HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n",
+	}
+	for fn, first := range firsts {
+		for sn, second := range seconds {
+			t.Run(fn+" then "+sn, func(t *testing.T) {
+				mu.Lock()
+				paths = nil
+				mu.Unlock()
+				p := newPair(t, backend, nil)
+				c := dialTest(t, p.outbound)
+				defer c.Close()
+				br := bufio.NewReader(c)
+				// In one write: the proxy reads the refused bytes with
+				// the first request's.
+				_, _ = io.WriteString(c, first+second)
+				res, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("the request in flight got no response: %v", err)
+				}
+				body, err := io.ReadAll(res.Body)
+				if res.StatusCode != http.StatusOK || string(body) != "first" || err != nil {
+					t.Fatalf("the request in flight got %d %q (%v)", res.StatusCode, body, err)
+				}
+				if res, err = http.ReadResponse(br, nil); err == nil {
+					_, _ = io.Copy(io.Discard, res.Body) // to the end of the connection
+					if res.StatusCode != http.StatusBadRequest {
+						t.Fatalf("the refused request got %d, want 400 or the end of the connection", res.StatusCode)
+					}
+				}
+				if n, err := br.Read(make([]byte, 1)); err == nil {
+					t.Fatalf("connection still open after a refusal (read %d bytes)", n)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if len(paths) != 1 || paths[0] != "/first" {
+					t.Fatalf("the application saw %v, want [/first]", paths)
+				}
+			})
 		}
 	}
 }
