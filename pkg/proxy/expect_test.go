@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -166,4 +168,38 @@ func readFinal(t *testing.T, br *bufio.Reader) *http.Response {
 	_, _ = io.Copy(io.Discard, res.Body)
 	_ = res.Body.Close()
 	return res
+}
+
+// TestHostlessRequestNamesItsTarget: an HTTP/1.0 request without Host
+// reaches the application named by the address the client connected to
+// (a Service's, here), not by the endpoint the proxy picked behind it, on
+// both forwarding paths: bodiless (the loop's) and with a body (the
+// reverse proxy's).
+func TestHostlessRequestNamesItsTarget(t *testing.T) {
+	var mu sync.Mutex
+	var hosts []string
+	app := newHTTP1Server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hosts = append(hosts, r.Host)
+		mu.Unlock()
+	}))
+	_, ls := startOutbound(t, Config{InboundTarget: "127.0.0.1:1", OutboundTarget: "10.96.0.20:80"},
+		Deps{Destination: endpointList{{Addr: netip.MustParseAddrPort(app)}}})
+	for _, req := range []string{
+		"GET / HTTP/1.0\r\n\r\n",
+		"POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi",
+	} {
+		c := dialTest(t, ls.Outbound.Addr().String())
+		_, _ = io.WriteString(c, req)
+		res := readFinal(t, bufio.NewReader(c))
+		_ = c.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("%q: status %d", req, res.StatusCode)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"10.96.0.20:80", "10.96.0.20:80"}; !slices.Equal(hosts, want) {
+		t.Fatalf("the application saw Host %q, want %q", hosts, want)
+	}
 }

@@ -44,6 +44,7 @@ func (hp *httpProxy) forward(w *h1Response, in *http.Request, ctx context.Contex
 	out.Close = false
 	out.URL.Scheme = "http"
 	out.URL.Host = ex.endpoint.Addr.String()
+	out.Host = requestHost(in, ex)
 	out.URL.RawQuery = cleanQuery(out.URL.RawQuery)
 	hp.restoreOrigProto(in, out)
 

@@ -607,12 +607,23 @@ func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
 	ex := pr.In.Context().Value(exchangeKey).(*exchange)
 	pr.Out.URL.Scheme = "http"
 	pr.Out.URL.Host = ex.endpoint.Addr.String()
-	pr.Out.Host = pr.In.Host
+	pr.Out.Host = requestHost(pr.In, ex)
 	// The body fills in the incoming request's declared trailers when it
 	// ends; the clone the reverse proxy made has a copy of the map, and
 	// would send the trailers empty.
 	pr.Out.Trailer = pr.In.Trailer
 	hp.restoreOrigProto(pr.In, pr.Out)
+}
+
+// requestHost is the Host of the request sent on: the client's, or for an
+// HTTP/1.0 request without one, the address the client connected to (a
+// Service's, say), rather than the endpoint picked behind it, which the
+// transport would name.
+func requestHost(in *http.Request, ex *exchange) string {
+	if in.Host == "" && ex.target.Addr.IsValid() {
+		return ex.target.Addr.String()
+	}
+	return in.Host
 }
 
 // modifyResponse refuses a status code below 100 (a 502 then), notes the
