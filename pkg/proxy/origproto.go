@@ -14,6 +14,11 @@ import (
 // "HTTP/1.1" or "HTTP/1.0". The server's proxy removes it and sends the
 // request on to its application as HTTP/1.1; on every other hop the
 // proxy removes it too, so an application can neither set nor see it.
+//
+// On the way the request's fields are as HTTP/2 carries them: names in
+// lower case (HTTP/1 names are case-insensitive), and Cookie split by the
+// client's proxy into one field per cookie-pair, which the server's proxy
+// joins again with "; " (RFC 9113 section 8.2.3), pairs in order.
 const HeaderOrigProto = "meshctl-orig-proto"
 
 // HeaderOrigExpect carries a request's "Expect: 100-continue" between the
