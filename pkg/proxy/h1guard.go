@@ -35,8 +35,9 @@ const maxGuardLine = 1 << 20
 // h1Guard checks the framing of a stream of HTTP/1 requests before the HTTP
 // server parses it, refusing what Go's parser would accept but another
 // parser (the application's) might read differently: Content-Length together
-// with Transfer-Encoding, bare LF line endings, obs-fold header lines, and
-// malformed chunked framing. It never changes the bytes.
+// with Transfer-Encoding, Transfer-Encoding in an HTTP/1.0 request, bare LF
+// line endings, obs-fold header lines, and malformed chunked framing. It
+// never changes the bytes.
 type h1Guard struct {
 	r     io.Reader
 	state guardState
