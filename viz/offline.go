@@ -35,14 +35,17 @@ type Offline struct {
 }
 
 type offlineGroup struct {
-	pod   Pod
-	files []ScrapeFile
-	heads []fileHeader
+	pod    Pod
+	files  []ScrapeFile
+	heads  []fileHeader
+	parsed []Families
 }
 
-// Snapshot parses the files. A pod with a single file, or whose files
-// do not parse, is returned as a failed scrape; files that are unreadable
-// as a whole make Snapshot fail.
+// Snapshot parses the files. Any file that is not a scrape (its comments
+// or its metrics do not parse) makes Snapshot fail, naming the file and
+// the line: the files are the user's input, not a pod that may answer
+// later. A pod with a single file, or whose first and last scrapes are not
+// a window apart, is returned as a failed scrape.
 func (o *Offline) Snapshot(_ context.Context, q Query) (*Snapshot, error) {
 	if len(o.Files) < 2 {
 		return nil, fmt.Errorf("offline stats need two or more --metrics-file scrapes taken a window apart (%d given)", len(o.Files))
@@ -53,6 +56,10 @@ func (o *Offline) Snapshot(_ context.Context, q Query) (*Snapshot, error) {
 		h, err := parseFileHeader(f.Data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
+		}
+		fams, err := ParseMetrics(f.Data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: is it a proxy's /metrics, saved by meshctl diagnostics proxy-metrics?", f.Name, err)
 		}
 		pod := Pod{Namespace: "default", Name: podNameFromFile(f.Name), Meshed: true}
 		key := "\x00unnamed"
@@ -68,6 +75,7 @@ func (o *Offline) Snapshot(_ context.Context, q Query) (*Snapshot, error) {
 		}
 		g.files = append(g.files, f)
 		g.heads = append(g.heads, h)
+		g.parsed = append(g.parsed, fams)
 	}
 	snap := &Snapshot{}
 	for _, g := range groups {
@@ -87,15 +95,7 @@ func (o *Offline) scrape(g *offlineGroup) Scrape {
 		return sc
 	}
 	first, last := 0, len(g.files)-1
-	var err error
-	if sc.Start, err = ParseMetrics(g.files[first].Data); err != nil {
-		sc.Err = fmt.Errorf("%s: %w", g.files[first].Name, err)
-		return sc
-	}
-	if sc.End, err = ParseMetrics(g.files[last].Data); err != nil {
-		sc.Start, sc.Err = nil, fmt.Errorf("%s: %w", g.files[last].Name, err)
-		return sc
-	}
+	sc.Start, sc.End = g.parsed[first], g.parsed[last]
 	switch {
 	case o.Window > 0:
 		sc.EndTime = g.files[last].ModTime

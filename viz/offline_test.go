@@ -37,9 +37,15 @@ func TestOfflineSnapshot(t *testing.T) {
 		{
 			name: "middle files are ignored",
 			src: Offline{Files: []ScrapeFile{
-				file("a", "# scraped-at: 2026-01-01T00:00:00Z\n"+metrics, t0), file("b", "garbage{", t0), file("c", "# scraped-at: 2026-01-01T00:00:10Z\n"+metrics, t0)}},
+				file("a", "# scraped-at: 2026-01-01T00:00:00Z\n"+metrics, t0), file("b", metrics, t0), file("c", "# scraped-at: 2026-01-01T00:00:10Z\n"+metrics, t0)}},
 			wantPod:    "default/a",
 			wantWindow: 10 * time.Second,
+		},
+		{
+			name: "a middle file that is no scrape",
+			src: Offline{Files: []ScrapeFile{
+				file("a", metrics, t0), file("b", "garbage{", t0), file("c", metrics, t0.Add(time.Second))}},
+			wantErr: "b: parse metrics: text format parsing error in line 1",
 		},
 		{
 			name:       "same time is not a window",
@@ -48,10 +54,15 @@ func TestOfflineSnapshot(t *testing.T) {
 			wantPodErr: "not a window apart",
 		},
 		{
-			name:       "unparsable scrape",
-			src:        Offline{Window: time.Second, Files: []ScrapeFile{file("a", metrics, t0), file("b", "response_total{ 1\n", t0)}},
-			wantPod:    "default/a",
-			wantPodErr: "b: parse metrics",
+			name:    "unparsable scrape",
+			src:     Offline{Window: time.Second, Files: []ScrapeFile{file("a", metrics, t0), file("b", "response_total{ 1\n", t0)}},
+			wantErr: "b: parse metrics",
+		},
+		{
+			name: "a scrape of another pod that is no scrape",
+			src: Offline{Window: time.Second, Files: []ScrapeFile{file("a", metrics, t0), file("b", metrics, t0),
+				file("c", "# pod: other/c-1\n\x00\xff", t0), file("d", "# pod: other/c-1\n"+metrics, t0)}},
+			wantErr: "c: parse metrics",
 		},
 		{
 			name:    "one file",

@@ -182,3 +182,23 @@ spec:
   ` + containers + `
 status: {phase: Running, podIP: ` + ip + `}`
 }
+
+// TestVizBadMetricsFile: a --metrics-file that is no scrape is the user's
+// input: an error naming the file and the line, whatever the command
+// selects, and nothing on stdout.
+func TestVizBadMetricsFile(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.prom")
+	if err := os.WriteFile(bad, []byte("request_total{direction=\"inbound\" 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range []string{
+		"viz stat deploy -n shop" + shopScrapes() + " --metrics-file " + bad,
+		"viz stat po -A" + shopScrapes() + " --metrics-file " + bad,
+		"viz edges deploy -n shop --metrics-file " + bad + shopScrapes(),
+	} {
+		r := run(t, args)
+		if r.code != ExitFailure || r.stdout != "" || !strings.Contains(r.stderr, bad+": parse metrics: text format parsing error in line 1") {
+			t.Errorf("meshctl %s: code %d, stdout %q, stderr %q; want an error naming %s and its line", args, r.code, r.stdout, r.stderr, bad)
+		}
+	}
+}
