@@ -119,6 +119,7 @@ if $fuzz_session; then
 	fuzz ./pkg/proxy FuzzH1Upstream
 	fuzz ./pkg/proxy FuzzH2Downgrade
 	fuzz ./pkg/proxy FuzzPairTransparency
+	fuzz ./pkg/proxy FuzzPairResponse
 	fuzz ./pkg/controller/injector FuzzWebhook
 	step "done"
 	exit 0

@@ -117,6 +117,7 @@ func (w *h1Response) WriteHeader(code int) {
 
 // writeInformational writes a 1xx response with the current header.
 func (w *h1Response) writeInformational(code int) {
+	removeHopByHop(w.header) // an upstream's 1xx, passed on: its hop's fields stay
 	b := appendStatusLine(w.headBytes[:0], code)
 	b = w.appendFields(b, w.header, true)
 	b = append(b, "\r\n"...)

@@ -69,40 +69,42 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // headLimit bytes. A status code below 100 is malformed too: no class of
 // RFC 9110 section 15 has it.
 func readUpstreamAnswer(raw []byte, method string, headLimit int) upstreamAnswer {
-	var a upstreamAnswer
-	cr := &countingReader{r: bytes.NewReader(raw)}
-	br := bufio.NewReader(cr)
-	req := &http.Request{Method: method}
-	for {
-		resp, err := http.ReadResponse(br, req)
-		if err != nil {
-			a.malformed = "head: " + err.Error()
-			return a
-		}
-		code := resp.StatusCode
-		switch {
-		case code == http.StatusSwitchingProtocols:
-			a.malformed = "101 without an upgrade"
-			return a
-		case code < 100:
-			a.malformed = "status code " + strconv.Itoa(code)
-			return a
-		case code < 200:
-			if len(a.informational) == maxInformational {
-				a.malformed = "too many 1xx responses"
-				return a
-			}
-			a.informational = append(a.informational, code)
-			continue
-		}
-		if headEnd := cr.n - br.Buffered(); headEnd > headLimit {
-			a.malformed = fmt.Sprintf("heads end at byte %d, past %d", headEnd, headLimit)
-			return a
-		}
-		a.status = code
-		a.body, a.bodyErr = io.ReadAll(resp.Body)
-		return a
+	d := readDirectResponse(raw, method)
+	a := upstreamAnswer{informational: d.informational, malformed: d.refused}
+	switch {
+	case d.final == nil:
+	case d.headsEnd > headLimit:
+		a.malformed = fmt.Sprintf("heads end at byte %d, past %d", d.headsEnd, headLimit)
+	default:
+		a.status, a.body, a.bodyErr = d.final.StatusCode, d.body, d.bodyErr
 	}
+	return a
+}
+
+// stageAnswers stores raw as the upstream's answer to the iteration's
+// first request and secondAnswer to its second, by path, for the test's
+// duration; it returns the iteration's path prefix.
+func stageAnswers(t *testing.T, answers *sync.Map, iteration *atomic.Int64, raw []byte) string {
+	prefix := "/" + strconv.FormatInt(iteration.Add(1), 10)
+	answers.Store(prefix+"/1", raw)
+	answers.Store(prefix+"/2", []byte(secondAnswer))
+	t.Cleanup(func() {
+		answers.Delete(prefix + "/1")
+		answers.Delete(prefix + "/2")
+	})
+	return prefix
+}
+
+// dialFor connects to addr for at most d, closed when the test ends.
+func dialFor(t *testing.T, addr string, d time.Duration) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(d))
+	return c
 }
 
 // readStrictHead returns the next response head on br without consuming
@@ -312,18 +314,8 @@ func FuzzH1Upstream(f *testing.F) {
 			method = http.MethodHead
 		}
 		want := readUpstreamAnswer(raw, method, upstreamFuzzHeaderBytes+h1BufSize)
-		prefix := "/" + strconv.FormatInt(iteration.Add(1), 10)
-		answers.Store(prefix+"/1", raw)
-		answers.Store(prefix+"/2", []byte(secondAnswer))
-		defer answers.Delete(prefix + "/1")
-		defer answers.Delete(prefix + "/2")
-
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(upstreamFuzzDeadline))
+		prefix := stageAnswers(t, &answers, &iteration, raw)
+		c := dialFor(t, addr, upstreamFuzzDeadline)
 		br := bufio.NewReaderSize(c, 64<<10)
 		if _, err := fmt.Fprintf(c, "%s %s/1 HTTP/1.1\r\nHost: app\r\n\r\n", method, prefix); err != nil {
 			t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,9 @@ type exchange struct {
 	tried      []netip.AddrPort
 	rounds     int // times the destination was asked again
 	target     Target
+	// h2Client: the client speaks HTTP/2 itself (an HTTP/1 request
+	// carried over it by another proxy does not count).
+	h2Client bool
 	// tracker reports the request's latency and end to the balancer.
 	tracker  *balance.Tracker
 	sent     time.Time // when the current attempt started
@@ -507,7 +511,7 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 		}
 	}
 	m := hp.s.metrics
-	ex := &exchange{start: time.Now(), series: info.series}
+	ex := &exchange{start: time.Now(), series: info.series, h2Client: r.ProtoMajor == 2 && r.Header.Get(HeaderOrigProto) == ""}
 	hp.routeOf(base, r, Target{Addr: info.target, Authority: r.Host}, ex)
 	if info.denied != nil {
 		ex.tap = hp.s.taps.begin(r, info, info.target, ex.start)
@@ -599,9 +603,36 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 			return
 		}
 		rp = hp.rpLoop
+	} else {
+		w = relayWriter{w}
 	}
 	rp.ServeHTTP(w, r.WithContext(ctx))
 }
+
+// relayWriter is net/http's response writer as the reverse proxy relays
+// an upstream's response through it. It keeps the servers from adding a
+// Content-Type the application did not send (they sniff one from the body,
+// which turns an unlabelled body into HTML): a field without values stops
+// them and is not written. And it drops a 1xx response's hop-by-hop fields,
+// which the reverse proxy passes on as they came (h1Response does both
+// itself).
+type relayWriter struct{ http.ResponseWriter }
+
+func (w relayWriter) WriteHeader(code int) {
+	h := w.Header()
+	switch {
+	case code < 200 && code != http.StatusSwitchingProtocols:
+		removeHopByHop(h)
+	case code >= 200:
+		if _, ok := h["Content-Type"]; !ok {
+			h["Content-Type"] = nil
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w relayWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
 	ex := pr.In.Context().Value(exchangeKey).(*exchange)
@@ -639,9 +670,26 @@ func (hp *httpProxy) modifyResponse(resp *http.Response) error {
 	ex := resp.Request.Context().Value(exchangeKey).(*exchange)
 	ex.mu.Lock()
 	ex.status = resp.StatusCode
-	ex.grpc = resp.Header.Get("Grpc-Status") // trailers-only responses
+	ex.grpc = grpcLabel(resp.Header.Get("Grpc-Status")) // trailers-only responses
 	ex.mu.Unlock()
-	moveGRPCStatusToTrailers(resp)
+	if ex.h2Client {
+		// An HTTP/1 client (gRPC-Web, or a request another proxy
+		// carried) reads the status where the application put it.
+		moveGRPCStatusToTrailers(resp)
+	}
+	if resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
+		// No body, whatever Content-Length says (RFC 9110 section
+		// 6.4.1): x/net's HTTP/2 transport believes the field for one
+		// and fails its read when the stream ends without it, and a
+		// 204 may not carry it at all (section 8.6).
+		if resp.StatusCode == http.StatusNoContent {
+			delete(resp.Header, "Content-Length")
+		}
+		if resp.Body != nil && resp.Body != http.NoBody {
+			_ = resp.Body.Close()
+			resp.Body = http.NoBody
+		}
+	}
 	ex.tracker.Observe(time.Since(ex.sent))
 	m := hp.s.metrics
 	lat := ex.labelsWith(statusLabel(resp.StatusCode))
@@ -655,6 +703,20 @@ func (hp *httpProxy) modifyResponse(resp *http.Response) error {
 	}
 	ex.tap.response(resp)
 	return nil
+}
+
+// grpcLabel is the grpc_status label of a Grpc-Status value: a code gRPC
+// defines (0 to 16, in decimal) or "other". The value is the upstream's
+// to choose: one that is not UTF-8 made the metric vector panic (and the
+// response was lost), and arbitrary ones would each start a series.
+func grpcLabel(v string) string {
+	if v == "" {
+		return ""
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 && n <= 16 && strconv.Itoa(n) == v {
+		return v
+	}
+	return "other"
 }
 
 func grpcRequest(r *http.Request) bool {
@@ -695,7 +757,7 @@ func (t *trailerWatcher) Read(p []byte) (int, error) {
 	t.n += int64(n)
 	switch {
 	case errors.Is(err, io.EOF):
-		if g := t.resp.Trailer.Get("Grpc-Status"); g != "" {
+		if g := grpcLabel(t.resp.Trailer.Get("Grpc-Status")); g != "" {
 			t.ex.mu.Lock()
 			t.ex.grpc = g
 			t.ex.mu.Unlock()
