@@ -70,6 +70,9 @@ func (ca *CA) IssueLeaf(csr *x509.CertificateRequest, lifetime, skew time.Durati
 	if err := ca.check(); err != nil {
 		return nil, err
 	}
+	if err := inDate(ca.Cert, now); err != nil {
+		return nil, fmt.Errorf("issuer %s: %w", describe(ca.Cert), err)
+	}
 	serial, err := newSerial()
 	if err != nil {
 		return nil, err

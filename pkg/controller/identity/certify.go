@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"slices"
@@ -142,14 +143,22 @@ func (c *Certifier) Certify(ctx context.Context, req Request) (*Issued, error) {
 	if err := identity.ValidateCSR(csr, name); err != nil {
 		return nil, &RejectedError{Reason: ReasonBadCSR, Err: err}
 	}
-	if !c.limiter(name).Allow() {
-		return nil, reject(ReasonRateLimited, "too many certificate requests for %s", name)
-	}
+	// The issuer is checked before the rate limit, so a request that
+	// cannot be signed does not spend its identity's budget. The store
+	// validated the issuer when it was loaded, not since: past its NotAfter
+	// it would sign leaves that end before they begin.
+	now := c.now()
 	issuer := c.issuer()
 	if issuer == nil {
 		return nil, reject(ReasonNoIssuer, "no valid issuer loaded")
 	}
-	now := c.now()
+	if !now.Before(issuer.Cert.NotAfter) || now.Before(issuer.Cert.NotBefore) {
+		return nil, reject(ReasonNoIssuer, "the issuer is valid from %s until %s only",
+			issuer.Cert.NotBefore.UTC().Format(time.RFC3339), issuer.Cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if !c.limiter(name).Allow() {
+		return nil, reject(ReasonRateLimited, "too many certificate requests for %s", name)
+	}
 	lifetime, skew := c.Lifetime, c.ClockSkew
 	if lifetime <= 0 {
 		lifetime = 24 * time.Hour
@@ -161,11 +170,13 @@ func (c *Certifier) Certify(ctx context.Context, req Request) (*Issued, error) {
 	if err != nil {
 		return nil, &RejectedError{Reason: ReasonSigningFailed, Err: err}
 	}
-	until := now.Add(lifetime)
-	if until.After(issuer.Cert.NotAfter) {
-		until = issuer.Cert.NotAfter
+	// ValidUntil is read back from the leaf: the certificate holds whole
+	// seconds, now+lifetime does not.
+	cert, err := x509.ParseCertificate(leaf)
+	if err != nil {
+		return nil, &RejectedError{Reason: ReasonSigningFailed, Err: fmt.Errorf("parse the signed leaf: %w", err)}
 	}
-	return &Issued{Identity: name, Leaf: leaf, Chain: [][]byte{issuer.Cert.Raw}, ValidUntil: until}, nil
+	return &Issued{Identity: name, Leaf: leaf, Chain: [][]byte{issuer.Cert.Raw}, ValidUntil: cert.NotAfter}, nil
 }
 
 // serviceAccountOf parses "system:serviceaccount:<namespace>:<name>".

@@ -8,6 +8,10 @@
 // the CSR names exactly that identity and signs a short-lived leaf with the
 // issuer. The issuer Secret is watched: a rotated issuer is used without a
 // restart, a bad one is refused (Event, metric) and the current one kept.
+// An issuer past its NotAfter signs nothing (no_issuer) and turns the
+// controller's readiness off until a new one is loaded; a request refused
+// that way spends none of its identity's rate limit. Token, CSR and
+// requested name are bounded in size before anything reads them.
 //
 // The service speaks plaintext gRPC: the controller's pod is meshed, and its
 // own proxy terminates the mTLS that other proxies open to it (they verify

@@ -18,6 +18,11 @@ import (
 const (
 	maxTokenBytes = 16 << 10
 	maxCSRBytes   = 8 << 10
+	// maxIdentityBytes bounds the requested name, which refusals echo to
+	// the client and the log; the longest name a ServiceAccount can have
+	// (253+63 bytes of account and namespace, 63 of mesh namespace, 253 of
+	// trust domain, the fixed labels) is well under it.
+	maxIdentityBytes = 1 << 10
 	// MaxMessageBytes bounds a whole gRPC message on the identity server.
 	MaxMessageBytes = 64 << 10
 )
@@ -38,8 +43,8 @@ type Service struct {
 func (s *Service) Certify(ctx context.Context, req *identityv1.CertifyRequest) (*identityv1.CertifyResponse, error) {
 	start := s.now()
 	defer func() { s.metrics.latency.Observe(s.now().Sub(start).Seconds()) }()
-	if len(req.GetToken()) > maxTokenBytes || len(req.GetCertificateSigningRequest()) > maxCSRBytes {
-		return nil, s.refuse(req, &RejectedError{Reason: ReasonBadCSR, Err: errors.New("token or CSR too large")})
+	if len(req.GetToken()) > maxTokenBytes || len(req.GetCertificateSigningRequest()) > maxCSRBytes || len(req.GetIdentity()) > maxIdentityBytes {
+		return nil, s.refuse(req, &RejectedError{Reason: ReasonBadCSR, Err: errors.New("token, CSR or identity too large")})
 	}
 	ctx, cancel := context.WithTimeout(ctx, certifyTimeout)
 	defer cancel()
@@ -69,7 +74,12 @@ func (s *Service) refuse(req *identityv1.CertifyRequest, err error) error {
 		reason = ReasonSigningFailed
 	}
 	s.metrics.rejected.WithLabelValues(reason).Inc()
-	s.log.Warn("certificate refused", "requested", req.GetIdentity(), "reason", reason, "error", err)
+	requested := req.GetIdentity()
+	if len(requested) > maxIdentityBytes {
+		// Refused for its size, so no more of it is worth a log line.
+		requested = requested[:maxIdentityBytes] + "...(truncated)"
+	}
+	s.log.Warn("certificate refused", "requested", requested, "reason", reason, "error", err)
 	return status.Errorf(codeOf(reason), "identity: certificate refused: %s: %v", reason, publicDetail(reason, err))
 }
 

@@ -69,6 +69,8 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		return fmt.Errorf("identity: %w", err)
 	}
 	events := newIssuerEvents(cs, cfg.MeshNamespace)
+	alarm := &expiryAlarm{ready: ready, expiry: store.Expiry, now: time.Now}
+	defer alarm.stop()
 	reloader := &IssuerReloader{
 		Client:    cs,
 		Namespace: cfg.MeshNamespace,
@@ -83,6 +85,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		},
 		OnLoaded: func(expiry time.Time) {
 			ready.Set(ReadyIssuer, true, "issuer valid until "+expiry.UTC().Format(time.RFC3339))
+			alarm.loaded(expiry)
 		},
 	}
 	svc := &Service{
