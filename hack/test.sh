@@ -121,6 +121,7 @@ if $fuzz_session; then
 	fuzz ./pkg/proxy FuzzPairTransparency
 	fuzz ./pkg/proxy FuzzPairResponse
 	fuzz ./pkg/controller/injector FuzzWebhook
+	fuzz ./pkg/controller/identity FuzzCertify
 	step "done"
 	exit 0
 fi
