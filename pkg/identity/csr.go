@@ -70,8 +70,9 @@ func (ca *CA) IssueLeaf(csr *x509.CertificateRequest, lifetime, skew time.Durati
 	if err := ca.check(); err != nil {
 		return nil, err
 	}
-	if err := inDate(ca.Cert, now); err != nil {
-		return nil, fmt.Errorf("issuer %s: %w", describe(ca.Cert), err)
+	if !now.Before(ca.Cert.NotAfter) {
+		// The leaf would end before it begins.
+		return nil, fmt.Errorf("issuer %s: %w on %s", describe(ca.Cert), ErrExpired, ca.Cert.NotAfter.UTC().Format(time.RFC3339))
 	}
 	serial, err := newSerial()
 	if err != nil {
