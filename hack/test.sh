@@ -120,6 +120,7 @@ if $fuzz_session; then
 	fuzz ./pkg/proxy FuzzH2Downgrade
 	fuzz ./pkg/proxy FuzzPairTransparency
 	fuzz ./pkg/proxy FuzzPairResponse
+	fuzz ./pkg/proxy FuzzPairH2
 	fuzz ./pkg/controller/injector FuzzWebhook
 	fuzz ./pkg/controller/identity FuzzCertify
 	step "done"

@@ -27,18 +27,8 @@ type expectApp struct {
 }
 
 func newExpectApp(t *testing.T) *expectApp {
-	t.Helper()
-	ln := listenLoopback(t)
-	a := &expectApp{addr: ln.Addr().String()}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go a.serve(c)
-		}
-	}()
+	a := &expectApp{}
+	a.addr = serveEach(t, a.serve)
 	return a
 }
 

@@ -43,6 +43,16 @@ func (hp *httpProxy) checkH2Request(r *http.Request) error {
 	if !httpguts.ValidHeaderFieldName(r.Method) {
 		return fmt.Errorf("method %q is not a token", r.Method)
 	}
+	if r.Host != "" && !httpguts.ValidHostHeader(r.Host) {
+		return fmt.Errorf("authority %q is not a host", r.Host)
+	}
+	for k, vv := range r.Header {
+		for _, v := range vv {
+			if edgeWhitespace(v) {
+				return fmt.Errorf("field %s has whitespace at the edge of its value", k)
+			}
+		}
+	}
 	if r.Method == http.MethodConnect && hp.s.direction == Inbound && r.Header.Get(HeaderOrigProto) != "" {
 		return errors.New("CONNECT cannot be carried as HTTP/1")
 	}
@@ -122,3 +132,9 @@ func (b *h2LengthBody) Read(p []byte) (int, error) {
 }
 
 func (b *h2LengthBody) Close() error { return b.rc.Close() }
+
+// edgeWhitespace reports whether v starts or ends with SP or HTAB, which
+// RFC 9113 section 8.2.1 makes malformed: net/http's server lets it through.
+func edgeWhitespace(v string) bool {
+	return v != "" && (v[0] == ' ' || v[0] == '\t' || v[len(v)-1] == ' ' || v[len(v)-1] == '\t')
+}

@@ -642,8 +642,30 @@ func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
 	// The body fills in the incoming request's declared trailers when it
 	// ends; the clone the reverse proxy made has a copy of the map, and
 	// would send the trailers empty.
-	pr.Out.Trailer = pr.In.Trailer
+	pr.Out.Trailer, pr.Out.Body = forwardedTrailers(pr.In, pr.Out.Body)
 	hp.restoreOrigProto(pr.In, pr.Out)
+}
+
+// forwardedTrailers returns the trailers and body of the request sent on
+// for in: its declared trailers less those only the proxies set
+// (meshctl-client-id above all, which an application may trust) and the
+// connection-specific ones (RFC 9113 section 8.2.2), which net/http's
+// servers let through as trailers; the body fills them in from in's as it
+// ends.
+func forwardedTrailers(in *http.Request, body io.ReadCloser) (http.Header, io.ReadCloser) {
+	if len(in.Trailer) == 0 || body == nil || body == http.NoBody {
+		return in.Trailer, body
+	}
+	t := http.Header{}
+	for k := range in.Trailer {
+		switch http.CanonicalHeaderKey(k) {
+		case http.CanonicalHeaderKey(HeaderClientID), http.CanonicalHeaderKey(HeaderOrigProto), http.CanonicalHeaderKey(HeaderOrigExpect),
+			"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te":
+			continue
+		}
+		t[k] = nil
+	}
+	return t, &trailerBody{ReadCloser: body, from: in.Trailer, to: t}
 }
 
 // requestHost is the Host of the request sent on: the client's, or for an

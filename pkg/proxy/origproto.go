@@ -70,11 +70,13 @@ func overH2(r *http.Request) *http.Request {
 func (hp *httpProxy) restoreOrigProto(in, out *http.Request) {
 	proto := out.Header.Get(HeaderOrigProto)
 	expect := out.Header.Get(HeaderOrigExpect)
+	// Removed whatever their values: an empty one is still a field
+	// the application must not see.
+	out.Header.Del(HeaderOrigProto)
+	out.Header.Del(HeaderOrigExpect)
 	if proto == "" && expect == "" {
 		return
 	}
-	out.Header.Del(HeaderOrigProto)
-	out.Header.Del(HeaderOrigExpect)
 	if hp.s.direction == Inbound && in.ProtoMajor == 2 && (proto == "HTTP/1.1" || proto == "HTTP/1.0") {
 		out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
 		if expect == "100-continue" {

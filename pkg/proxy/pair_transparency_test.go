@@ -328,18 +328,8 @@ type recordingApp struct {
 }
 
 func newRecordingApp(t testing.TB) *recordingApp {
-	ln := listenLoopback(t)
-	t.Cleanup(func() { ln.Close() })
-	a := &recordingApp{addr: ln.Addr().String()}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go a.serve(c)
-		}
-	}()
+	a := &recordingApp{}
+	a.addr = serveEach(t, a.serve)
 	return a
 }
 

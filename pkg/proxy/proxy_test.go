@@ -28,6 +28,24 @@ type pair struct {
 	done           chan struct{}
 }
 
+// serveEach listens on loopback until the test ends and runs serve on a
+// goroutine for every connection; it returns the address.
+func serveEach(t testing.TB, serve func(net.Conn)) string {
+	t.Helper()
+	ln := listenLoopback(t)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
+		}
+	}()
+	return ln.Addr().String()
+}
+
 func listenLoopback(t testing.TB) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
