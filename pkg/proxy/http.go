@@ -653,7 +653,14 @@ func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
 // servers let through as trailers; the body fills them in from in's as it
 // ends.
 func forwardedTrailers(in *http.Request, body io.ReadCloser) (http.Header, io.ReadCloser) {
-	if len(in.Trailer) == 0 || body == nil || body == http.NoBody {
+	if body == nil || body == http.NoBody {
+		// No body, no trailers: x/net's HTTP/2 transport then leaves
+		// the stream open after the head, waiting for trailers it never
+		// sends (a request declaring content-length 0, whose body the
+		// reverse proxy drops, hung so).
+		return nil, body
+	}
+	if len(in.Trailer) == 0 {
 		return in.Trailer, body
 	}
 	t := http.Header{}
