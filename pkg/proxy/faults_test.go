@@ -50,21 +50,12 @@ func TestUpstreamAnswerFailed(t *testing.T) {
 		{"status 099", "HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ln := listenLoopback(t)
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					go func() {
-						defer c.Close()
-						_, _ = http.ReadRequest(bufio.NewReader(c))
-						_, _ = io.WriteString(c, tc.answer)
-					}()
-				}
-			}()
-			p := newPair(t, ln.Addr().String(), nil)
+			app := serveEach(t, func(c net.Conn) {
+				defer c.Close()
+				_, _ = http.ReadRequest(bufio.NewReader(c))
+				_, _ = io.WriteString(c, tc.answer)
+			})
+			p := newPair(t, app, nil)
 			resp, err := http.Get("http://" + p.outbound + "/")
 			if err != nil {
 				t.Fatal(err)

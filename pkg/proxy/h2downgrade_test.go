@@ -500,16 +500,9 @@ func h2dExchange(addr string, streams [][]h2dFrame, deadline time.Time) (map[uin
 		}
 		o := outcomes[f.Header().StreamID]
 		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				_ = fr.WriteSettingsAck()
-				_ = bw.Flush()
-			}
-		case *http2.PingFrame:
-			if !f.IsAck() {
-				_ = fr.WritePing(true, f.Data)
-				_ = bw.Flush()
-			}
+		case *http2.SettingsFrame, *http2.PingFrame:
+			ackControl(fr, f)
+			_ = bw.Flush()
 		case *http2.MetaHeadersFrame:
 			if o == nil {
 				return nil, fmt.Errorf("HEADERS on stream %d, which the client did not open", f.StreamID)
@@ -550,6 +543,21 @@ func h2dExchange(addr string, streams [][]h2dFrame, deadline time.Time) (map[uin
 		}
 	}
 	return outcomes, nil
+}
+
+// ackControl answers a peer's SETTINGS or PING frame f (acks need no
+// answer).
+func ackControl(fr *http2.Framer, f http2.Frame) {
+	switch f := f.(type) {
+	case *http2.SettingsFrame:
+		if !f.IsAck() {
+			_ = fr.WriteSettingsAck()
+		}
+	case *http2.PingFrame:
+		if !f.IsAck() {
+			_ = fr.WritePing(true, f.Data)
+		}
+	}
 }
 
 // h2dConn is what one upstream connection received.

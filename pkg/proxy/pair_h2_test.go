@@ -457,14 +457,8 @@ func (a *ph2App) serve(c net.Conn) {
 			return
 		}
 		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				_ = fr.WriteSettingsAck()
-			}
-		case *http2.PingFrame:
-			if !f.IsAck() {
-				_ = fr.WritePing(true, f.Data)
-			}
+		case *http2.SettingsFrame, *http2.PingFrame:
+			ackControl(fr, f)
 		case *http2.HeadersFrame:
 			block, blockStream, blockEnd = append([]byte(nil), f.HeaderBlockFragment()...), f.StreamID, f.StreamEnded()
 			if !f.HeadersEnded() {
@@ -645,14 +639,8 @@ func ph2Exchange(addr string, q *ph2Request, marker string) (*ph2Outcome, error)
 			return o, nil
 		}
 		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				_ = fr.WriteSettingsAck()
-			}
-		case *http2.PingFrame:
-			if !f.IsAck() {
-				_ = fr.WritePing(true, f.Data)
-			}
+		case *http2.SettingsFrame, *http2.PingFrame:
+			ackControl(fr, f)
 		case *http2.MetaHeadersFrame:
 			if f.StreamID != 1 {
 				return o, fmt.Errorf("HEADERS on stream %d, which the client did not open", f.StreamID)
@@ -896,13 +884,7 @@ func FuzzPairH2(f *testing.F) {
 		f.Add(s)
 	}
 	app := newPh2App(f)
-	ca := newMeshCA(f)
-	_, sls := startMeshed(f, Config{InboundTarget: app.addr, ReadHeaderTimeout: 300 * time.Millisecond}, ca.provider(f, serverID, ca))
-	_, cls := startMeshed(f, Config{
-		OutboundTarget: sls.Inbound.Addr().String(), OutboundTargetIdentity: serverID,
-		DetectTimeout: 300 * time.Millisecond, ReadHeaderTimeout: 300 * time.Millisecond,
-	}, ca.provider(f, clientID, ca))
-	outbound := cls.Outbound.Addr().String()
+	outbound := startFuzzPair(f, app.addr, 0)
 	var exchanges int // the fuzz function runs its inputs one at a time
 	f.Fuzz(func(t *testing.T, in []byte) {
 		exchanges++

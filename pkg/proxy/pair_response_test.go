@@ -98,17 +98,7 @@ func FuzzPairResponse(f *testing.F) {
 		}
 		_, _ = io.Copy(io.Discard, c)
 	})
-	ca := newMeshCA(f)
-	_, sls := startMeshed(f, Config{
-		InboundTarget: app.addr, MaxHeaderBytes: pairResponseHeaderBytes,
-		ReadHeaderTimeout: 300 * time.Millisecond,
-	}, ca.provider(f, serverID, ca))
-	_, cls := startMeshed(f, Config{
-		OutboundTarget: sls.Inbound.Addr().String(), OutboundTargetIdentity: serverID,
-		MaxHeaderBytes: pairResponseHeaderBytes,
-		DetectTimeout:  300 * time.Millisecond, ReadHeaderTimeout: 300 * time.Millisecond,
-	}, ca.provider(f, clientID, ca))
-	outbound := cls.Outbound.Addr().String()
+	outbound := startFuzzPair(f, app.addr, pairResponseHeaderBytes)
 	var iteration atomic.Int64
 
 	f.Fuzz(func(t *testing.T, sel byte, raw []byte) {

@@ -50,13 +50,7 @@ func FuzzPairTransparency(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	app := newRecordingApp(f)
-	ca := newMeshCA(f)
-	_, sls := startMeshed(f, Config{InboundTarget: app.addr, ReadHeaderTimeout: 300 * time.Millisecond}, ca.provider(f, serverID, ca))
-	_, cls := startMeshed(f, Config{
-		OutboundTarget: sls.Inbound.Addr().String(), OutboundTargetIdentity: serverID,
-		DetectTimeout: 300 * time.Millisecond, ReadHeaderTimeout: 300 * time.Millisecond,
-	}, ca.provider(f, clientID, ca))
-	outbound := cls.Outbound.Addr().String()
+	outbound := startFuzzPair(f, app.addr, 0)
 	var previous []byte
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if stray := app.take(); len(stray) > 0 {
@@ -77,6 +71,24 @@ func FuzzPairTransparency(f *testing.F) {
 		// it to be answered (h1Guard.park): none is cut short.
 		checkPairExchange(t, outbound, app, b, want, refused)
 	})
+}
+
+// startFuzzPair starts the pair the fuzz targets send through: a client
+// proxy whose outbound goes over mTLS (HTTP/1 carried over HTTP/2) to a
+// server proxy in front of app, both quick to give up on a stalled head,
+// with maxHeaderBytes (0: the default); it returns the outbound address.
+func startFuzzPair(f *testing.F, app string, maxHeaderBytes int) string {
+	ca := newMeshCA(f)
+	_, sls := startMeshed(f, Config{
+		InboundTarget: app, MaxHeaderBytes: maxHeaderBytes,
+		ReadHeaderTimeout: 300 * time.Millisecond,
+	}, ca.provider(f, serverID, ca))
+	_, cls := startMeshed(f, Config{
+		OutboundTarget: sls.Inbound.Addr().String(), OutboundTargetIdentity: serverID,
+		MaxHeaderBytes: maxHeaderBytes,
+		DetectTimeout:  300 * time.Millisecond, ReadHeaderTimeout: 300 * time.Millisecond,
+	}, ca.provider(f, clientID, ca))
+	return cls.Outbound.Addr().String()
 }
 
 // checkPairExchange sends b to the client proxy and checks the invariants

@@ -190,21 +190,10 @@ func TestConnectRetriedAfterIdentityFailure(t *testing.T) {
 // client half-closes.
 func tcpEcho(t *testing.T) string {
 	t.Helper()
-	ln := listenLoopback(t)
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	return ln.Addr().String()
+	return serveEach(t, func(c net.Conn) {
+		defer c.Close()
+		_, _ = io.Copy(c, c)
+	})
 }
 
 // TestOpaqueRefusedByAppRetriedElsewhere: on an opaque port the server
