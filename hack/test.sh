@@ -111,6 +111,7 @@ if $fuzz_session; then
 	# idle for most of a short session.
 	fuzz() { gotest -tags fuzzonly -run '^$' -fuzz "^$2\$" -fuzztime "$t" -fuzzminimizetime 10s "$1"; }
 	fuzz ./inject FuzzInject
+	fuzz ./inject FuzzVerifyPair
 	fuzz ./pkg/proxy FuzzH1Guard
 	fuzz ./pkg/proxy FuzzClassify
 	fuzz ./pkg/proxy FuzzFastPathHead

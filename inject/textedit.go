@@ -25,8 +25,8 @@ type textEdit struct {
 // and move comments. ok is false when the change is not one these edits
 // can express (flow collections, multi-line scalars, a key added before a
 // list item's first, ...): the caller encodes the tree then. The result is
-// parsed again and compared with after, so a text edit never changes what
-// the document says.
+// parsed again (editcheck.go) and compared with after, so a text edit never
+// changes what the document says.
 func editText(src []byte, before, after *yaml.Node) (out []byte, ok bool) {
 	e := textEditor{src: src, lines: lineStarts(src)}
 	if !e.walk(before, after) || len(e.edits) == 0 {
@@ -52,8 +52,7 @@ func editText(src []byte, before, after *yaml.Node) (out []byte, ok bool) {
 	}
 	buf.Write(src[at:])
 	out = buf.Bytes()
-	var check yaml.Node
-	if err := yaml.Unmarshal(out, &check); err != nil || !sameData(&check, after) {
+	if !e.verifyEdit(out, before, after) {
 		return nil, false
 	}
 	return out, true
