@@ -13,29 +13,32 @@ import (
 // tree. Parsing the whole document again cost as much as parsing it the
 // first time, a third of inject's CPU on a large manifest, while the
 // edits of one document (an annotation, the proxy's containers) usually
-// lie inside a few lines of it. So the check parses only the smallest
-// block mapping pair that holds every edit, on its own, and the whole
-// document only when that does not settle it.
+// lie inside a few lines of it. So the check parses, on its own, the
+// innermost block mapping pair that holds each edit (with the keys an edit
+// added after it), puts what it got in place of the original pair, and
+// parses the whole document only when that does not settle it.
 //
 // Why the pair alone is enough: the pair's key starts its line (spaces
 // before it, at column c), the original parse ended the pair where the
 // next node after it starts, at column c or less, and every edit lies
 // after the start of the key's line and before the start of that next
-// line, which stays a line of its own. Parsed on its own, the pair's edited lines are a document whose
-// root mapping sits at column c. If that parse gives exactly one pair,
-// its key still at column c of the first line, and nothing else, every line after the first that holds content is either
-// indented past c or continues a sequence written at c under the key, so
-// the parser in context, whose indentation stack above c is the same and
-// which is in no flow collection or quoted scalar there (the original
-// parse started a key at that point), reads the same tokens, and the
-// unchanged line after the pair closes it as before. Anchors and aliases
-// are the one thing that reaches across: a pair whose original holds any
-// is checked whole.
+// line, which stays a line of its own. Parsed on its own, the pair's
+// edited lines are a document whose root mapping sits at column c. If
+// that parse gives a mapping whose first key is still at column c of the
+// first line and whose every key is at column c, and nothing else, then
+// every line that holds content is a key at c, indented past c, or an
+// item of a sequence written at c under its key. The parser in context,
+// whose indentation stack up to c is the same and which is in no flow
+// collection or quoted scalar there (the original parse started a key at
+// that point), reads the same tokens: the keys at c are keys of the
+// pair's own mapping. The unchanged line after the lines closes the last
+// pair as before. Anchors and aliases are the one thing that reaches
+// across: a pair whose original holds any is checked whole.
 
 // verifyEdit reports whether out, the document's text with e.edits
 // applied, parses to after.
 func (e *textEditor) verifyEdit(out []byte, before, after *yaml.Node) bool {
-	if e.verifyPair(out, before, after) {
+	if e.verifyPairs(out, before, after) {
 		return true
 	}
 	return parsesTo(out, after)
@@ -60,60 +63,138 @@ type editedPair struct {
 	start, end int
 }
 
-// maxPairTries bounds how many pairs, innermost first, verifyPair parses
-// before leaving the check to the whole document. An insertion at the end
-// of a pair's lines may belong to it or to a pair around it (a key added
-// after a mapping's last pair lies at the end of that pair's lines too),
-// so the innermost pair is not always the one that parses to the change.
+// maxPairTries bounds how many pairs, innermost first, verifyPairs parses
+// for one edit before leaving the check to the whole document. An
+// insertion at the end of a pair's lines may belong to it or to a pair
+// around it (a key added after a mapping's last pair lies at the end of
+// that pair's lines too), so the innermost pair is not always the one
+// that parses to the change.
 const maxPairTries = 4
 
-// verifyPair checks the edit by parsing only a pair that holds it; false
-// when there is no such pair or no pair's parse settles it.
-func (e *textEditor) verifyPair(out []byte, before, after *yaml.Node) bool {
-	if len(e.edits) == 0 || before.Kind != yaml.DocumentNode || len(before.Content) != 1 {
-		return false
-	}
-	lo, hi := e.edits[0].start, e.edits[0].end
-	grown := 0
-	for _, ed := range e.edits {
-		lo, hi = min(lo, ed.start), max(hi, ed.end)
-		grown += len(ed.text) - (ed.end - ed.start)
-	}
-	pairs := e.pairsHolding(before.Content[0], nil, lo, hi, nil)
-	for i := len(pairs) - 1; i >= 0 && i >= len(pairs)-maxPairTries; i-- {
-		p := pairs[i]
-		if hasAnchors(p.key) {
-			return false
-		}
-		text := out[p.start : p.end+grown]
-		if p.end < len(e.src) && (len(text) == 0 || text[len(text)-1] != '\n') {
-			return false // the edit runs into the next node's line
-		}
-		if pairParsesTo(text, p.key.Column, before, after, p.key) {
-			return true
-		}
-	}
-	return false
+// verifyPairs checks the edits by parsing only pairs that hold them, each
+// pair on its own, and comparing the original tree with those pairs in
+// place against after.
+func (e *textEditor) verifyPairs(out []byte, before, after *yaml.Node) bool {
+	parsed, ok := e.parsePairs(out, before)
+	return ok && sameDataSubstituting(before, after, parsed)
 }
 
-// pairParsesTo reports whether text, the edited lines of the pair whose
-// key is key, parses on its own to one pair, its key still at the start
-// of the first line at column (1-based) col, that makes before into
-// after.
-func pairParsesTo(text []byte, col int, before, after, key *yaml.Node) bool {
+// parsePairs parses, for each edit, the innermost pair that holds it and
+// parses on its own to one pair, and returns them by the original's key;
+// false when an edit lies in no such pair.
+func (e *textEditor) parsePairs(out []byte, before *yaml.Node) (map[*yaml.Node][]*yaml.Node, bool) {
+	if len(e.edits) == 0 || before.Kind != yaml.DocumentNode || len(before.Content) != 1 {
+		return nil, false
+	}
+	parsed := map[*yaml.Node][]*yaml.Node{}
+	covered := make([]bool, len(e.edits))
+	for i, ed := range e.edits {
+		if covered[i] {
+			continue
+		}
+		holding := e.pairsHolding(before.Content[0], nil, ed.start, ed.end, nil)
+		found := false
+		for k := len(holding) - 1; k >= 0 && k >= len(holding)-maxPairTries && !found; k-- {
+			p := holding[k]
+			if hasAnchors(p.key) {
+				return nil, false
+			}
+			inside, ok := e.editsInside(p)
+			if !ok {
+				continue
+			}
+			text := out[e.outOffset(p.start):e.outOffset(p.end)]
+			if p.end < len(e.src) && (len(text) == 0 || text[len(text)-1] != '\n') {
+				continue // an edit runs into the next node's line
+			}
+			pairs, ok := parsePairsAt(text, p.key.Column)
+			if !ok {
+				continue
+			}
+			parsed[p.key] = pairs
+			for _, j := range inside {
+				covered[j] = true
+			}
+			found = true
+		}
+		if !found {
+			return nil, false
+		}
+	}
+	return parsed, true
+}
+
+// editsInside returns the indexes of the edits that lie in p's lines;
+// false when an edit takes part of them and part of the text around, or
+// touches the start of the key's line.
+func (e *textEditor) editsInside(p editedPair) ([]int, bool) {
+	var inside []int
+	for j, ed := range e.edits {
+		switch {
+		case ed.end <= p.start || ed.start > p.end || ed.start == p.end && ed.end > ed.start:
+		case ed.start > p.start && ed.end <= p.end:
+			inside = append(inside, j)
+		default:
+			return nil, false
+		}
+	}
+	return inside, true
+}
+
+// outOffset maps offset o of the original text to the edited text: the
+// edits that end by o, insertions at o among them, come before it.
+func (e *textEditor) outOffset(o int) int {
+	out := o
+	for _, ed := range e.edits {
+		if ed.end <= o {
+			out += len(ed.text) - (ed.end - ed.start)
+		}
+	}
+	return out
+}
+
+// parsePairsAt parses text, the edited lines of a pair, on its own and
+// returns the keys and values of the pairs it holds: when it is one
+// document holding a mapping and nothing else, the first key on the first
+// line, every key at column (1-based) col with only spaces before it. More than
+// one pair means keys added after the original one, in the same mapping.
+func parsePairsAt(text []byte, col int) ([]*yaml.Node, bool) {
+	if bytes.IndexByte(text, '\r') >= 0 {
+		return nil, false // a line break lineStarts does not count (sources are read with LF only)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(text))
 	var doc, more yaml.Node
 	if dec.Decode(&doc) != nil || !errors.Is(dec.Decode(&more), io.EOF) {
+		return nil, false
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode || len(doc.Content[0].Content) < 2 {
+		return nil, false
+	}
+	pairs := doc.Content[0].Content
+	if pairs[0].Line != 1 {
+		return nil, false
+	}
+	lines := lineStarts(text)
+	for i := 0; i < len(pairs); i += 2 {
+		if !keyStartsLine(text, lines, pairs[i], col) {
+			return nil, false
+		}
+	}
+	return pairs, true
+}
+
+// keyStartsLine reports whether key is at column (1-based) col of its
+// line with only spaces before it: no "?" or "-" indicator, which the
+// parser does not count as part of the key.
+func keyStartsLine(text []byte, lines []int, key *yaml.Node, col int) bool {
+	if key.Column != col || key.Line < 1 || key.Line > len(lines) {
 		return false
 	}
-	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode || len(doc.Content[0].Content) != 2 {
+	start := lines[key.Line-1]
+	if start+col-1 > len(text) {
 		return false
 	}
-	pair := doc.Content[0].Content
-	if pair[0].Line != 1 || pair[0].Column != col {
-		return false
-	}
-	return sameDataSubstituting(before, after, key, pair)
+	return len(bytes.TrimLeft(text[start:start+col-1], " ")) == 0
 }
 
 // pairsHolding appends to chain, outermost first, the block mapping pairs
@@ -196,28 +277,48 @@ func hasAnchors(n *yaml.Node) bool {
 	return false
 }
 
-// sameDataSubstituting is sameData(b, a) where the pair of b whose key is
-// key is replaced by pair, a key and a value.
-func sameDataSubstituting(b, a, key *yaml.Node, pair []*yaml.Node) bool {
-	if b.Kind != a.Kind || b.Value != a.Value || b.Anchor != a.Anchor || len(b.Content) != len(a.Content) {
+// sameDataSubstituting is sameData(b, a) where each pair of b whose key
+// is in parsed is replaced by the pairs parsed gives for it.
+func sameDataSubstituting(b, a *yaml.Node, parsed map[*yaml.Node][]*yaml.Node) bool {
+	if b.Kind != a.Kind || b.Value != a.Value || b.Anchor != a.Anchor {
 		return false
 	}
 	if b.Kind == yaml.ScalarNode && b.ShortTag() != a.ShortTag() {
 		return false
 	}
-	for i, c := range b.Content {
-		if c == key && b.Kind == yaml.MappingNode && i%2 == 0 && i+1 < len(b.Content) {
-			if !sameData(pair[0], a.Content[i]) || !sameData(pair[1], a.Content[i+1]) {
-				return false
-			}
-			continue
-		}
-		if i%2 == 1 && b.Kind == yaml.MappingNode && b.Content[i-1] == key {
-			continue
-		}
-		if !sameDataSubstituting(c, a.Content[i], key, pair) {
+	content := b.Content
+	if b.Kind == yaml.MappingNode {
+		content = substituted(b.Content, parsed)
+	}
+	if len(content) != len(a.Content) {
+		return false
+	}
+	for i, c := range content {
+		if !sameDataSubstituting(c, a.Content[i], parsed) {
 			return false
 		}
 	}
 	return true
+}
+
+// substituted returns a mapping's content with the pairs parsed replaces
+// put in their place; content itself when there are none.
+func substituted(content []*yaml.Node, parsed map[*yaml.Node][]*yaml.Node) []*yaml.Node {
+	var out []*yaml.Node
+	for i := 0; i+1 < len(content); i += 2 {
+		pairs, ok := parsed[content[i]]
+		if ok && out == nil {
+			out = append(make([]*yaml.Node, 0, len(content)+len(pairs)), content[:i]...)
+		}
+		switch {
+		case ok:
+			out = append(out, pairs...)
+		case out != nil:
+			out = append(out, content[i], content[i+1])
+		}
+	}
+	if out == nil {
+		return content
+	}
+	return out
 }

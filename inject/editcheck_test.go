@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"slices"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -8,33 +9,36 @@ import (
 	"github.com/meshctl/meshctl/pkg/sidecar"
 )
 
-// editOf sets up a textEditor over src with one edit replacing
-// src[start:end] by text and returns it, the parsed src and the edited
-// text; ok is false when src does not parse.
-func editOf(src []byte, start, end int, text []byte) (e textEditor, before *yaml.Node, out []byte, ok bool) {
-	before = &yaml.Node{}
-	if yaml.Unmarshal(src, before) != nil || before.Kind != yaml.DocumentNode {
+// editOf sets up a textEditor over src with edits replacing src[start:end]
+// by text, in order and apart, and returns it, the parsed src and the
+// edited text; ok is false when src is not a document inject takes.
+func editOf(src []byte, edits ...textEdit) (e textEditor, before *yaml.Node, out []byte, ok bool) {
+	// As inject parses a document: one document, nothing after it.
+	before, err := parse(document{source: "test", index: 1, line: 1, text: src})
+	if err != nil || before == nil || before.Kind != yaml.DocumentNode {
 		return e, nil, nil, false
 	}
-	e = textEditor{src: src, lines: lineStarts(src), edits: []textEdit{{start: start, end: end, text: text}}}
-	out = append(append(append([]byte{}, src[:start]...), text...), src[end:]...)
+	e = textEditor{src: src, lines: lineStarts(src), edits: edits}
+	at := 0
+	for _, ed := range edits {
+		out = append(append(out, src[at:ed.start]...), ed.text...)
+		at = ed.end
+	}
+	out = append(out, src[at:]...)
 	return e, before, out, true
 }
 
-// substitutePair returns a copy of n in which the pair whose key is key
-// is replaced by pair.
-func substitutePair(n, key *yaml.Node, pair []*yaml.Node) *yaml.Node {
+// substitutePairs returns a copy of n in which each pair whose key is in
+// parsed is replaced by the pairs given for it.
+func substitutePairs(n *yaml.Node, parsed map[*yaml.Node][]*yaml.Node) *yaml.Node {
 	c := *n
-	c.Content = make([]*yaml.Node, len(n.Content))
-	for i, child := range n.Content {
-		switch {
-		case n.Kind == yaml.MappingNode && child == key:
-			c.Content[i] = pair[0]
-		case n.Kind == yaml.MappingNode && i%2 == 1 && n.Content[i-1] == key:
-			c.Content[i] = pair[1]
-		default:
-			c.Content[i] = substitutePair(child, key, pair)
-		}
+	content := n.Content
+	if n.Kind == yaml.MappingNode {
+		content = substituted(n.Content, parsed)
+	}
+	c.Content = make([]*yaml.Node, len(content))
+	for i, child := range content {
+		c.Content[i] = substitutePairs(child, parsed)
 	}
 	return &c
 }
@@ -45,9 +49,9 @@ func TestVerifyEditParsesOnePair(t *testing.T) {
 		name   string
 		src    string
 		mutate func(root *yaml.Node)
-		// pair is whether the pair's parse settles the check, without
-		// parsing the whole document.
-		pair bool
+		// pairs are the keys of the pairs whose own parses settle the
+		// check, sorted; none when the whole document must be parsed.
+		pairs []string
 	}{
 		{
 			name: "annotation added to a template's annotations",
@@ -56,7 +60,7 @@ func TestVerifyEditParsesOnePair(t *testing.T) {
 				tmpl := sidecar.MapGet(sidecar.MapGet(root, "spec"), "template")
 				must(setMeta(tmpl, nil, []sidecar.KV{{Key: "meshctl.io/inject", Value: "enabled"}}))
 			},
-			pair: true,
+			pairs: []string{"a"},
 		},
 		{
 			name: "annotations created in a template's metadata",
@@ -65,7 +69,7 @@ func TestVerifyEditParsesOnePair(t *testing.T) {
 				tmpl := sidecar.MapGet(sidecar.MapGet(root, "spec"), "template")
 				must(setMeta(tmpl, nil, []sidecar.KV{{Key: "meshctl.io/inject", Value: "enabled"}}))
 			},
-			pair: true,
+			pairs: []string{"labels"},
 		},
 		{
 			name: "a value replaced in a sequence item",
@@ -74,7 +78,38 @@ func TestVerifyEditParsesOnePair(t *testing.T) {
 				c := sidecar.MapGet(sidecar.MapGet(sidecar.MapGet(sidecar.MapGet(root, "spec"), "template"), "spec"), "containers")
 				sidecar.MapGet(c.Content[0], "image").Value = "web:2"
 			},
-			pair: true,
+			pairs: []string{"image"},
+		},
+		{
+			name: "an annotation added and an image changed: two pairs",
+			src:  deployment,
+			mutate: func(root *yaml.Node) {
+				tmpl := sidecar.MapGet(sidecar.MapGet(root, "spec"), "template")
+				must(setMeta(tmpl, nil, []sidecar.KV{{Key: "meshctl.io/inject", Value: "enabled"}}))
+				c := sidecar.MapGet(sidecar.MapGet(tmpl, "spec"), "containers")
+				sidecar.MapGet(c.Content[0], "image").Value = "web:2"
+			},
+			pairs: []string{"a", "image"},
+		},
+		{
+			name: "a label and an annotation added: two insertions, two pairs",
+			src:  deployment,
+			mutate: func(root *yaml.Node) {
+				tmpl := sidecar.MapGet(sidecar.MapGet(root, "spec"), "template")
+				must(setMeta(tmpl, []sidecar.KV{{Key: "meshctl.io/workload-ns", Value: "ns"}}, []sidecar.KV{{Key: "meshctl.io/inject", Value: "enabled"}}))
+			},
+			pairs: []string{"a", "app"},
+		},
+		{
+			name: "keys added after a mapping's last pair",
+			src:  "kind: Pod\nspec:\n  containers:\n  - name: web\n  volumes:\n  - name: data\n",
+			mutate: func(root *yaml.Node) {
+				spec := sidecar.MapGet(root, "spec")
+				spec.Content = append(spec.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "initContainers"}, &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "x"}}})
+				vols := sidecar.MapGet(spec, "volumes")
+				vols.Content = append(vols.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "y"})
+			},
+			pairs: []string{"volumes"},
 		},
 		{
 			name: "a key added at the top level",
@@ -82,7 +117,7 @@ func TestVerifyEditParsesOnePair(t *testing.T) {
 			mutate: func(root *yaml.Node) {
 				root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "status"}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "x"})
 			},
-			pair: false,
+			pairs: nil,
 		},
 		{
 			name: "an alias in the edited pair",
@@ -90,7 +125,7 @@ func TestVerifyEditParsesOnePair(t *testing.T) {
 			mutate: func(root *yaml.Node) {
 				must(setMeta(root, nil, []sidecar.KV{{Key: "meshctl.io/inject", Value: "enabled"}}))
 			},
-			pair: false,
+			pairs: nil,
 		},
 	}
 	for _, tc := range tests {
@@ -109,8 +144,16 @@ func TestVerifyEditParsesOnePair(t *testing.T) {
 			if !ok {
 				t.Fatal("the edit was refused")
 			}
-			if got := e.verifyPair(out, &before, after); got != tc.pair {
-				t.Errorf("settled by the pair's parse: %v, want %v\n%s", got, tc.pair, out)
+			slices.SortStableFunc(e.edits, func(a, b textEdit) int { return a.start - b.start })
+			var got []string
+			if parsed, ok := e.parsePairs(out, &before); ok && e.verifyPairs(out, &before, after) {
+				for k := range parsed {
+					got = append(got, k.Value)
+				}
+				slices.Sort(got)
+			}
+			if !slices.Equal(got, tc.pairs) {
+				t.Errorf("settled by the parses of pairs %q, want %q\n%s", got, tc.pairs, out)
 			}
 			if !parsesTo(out, after) {
 				t.Errorf("the edited text does not parse to the change:\n%s", out)
@@ -146,7 +189,7 @@ func TestVerifyPairRefuses(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, before, out, ok := editOf([]byte(tc.src), tc.start, tc.end, []byte(tc.text))
+			e, before, out, ok := editOf([]byte(tc.src), textEdit{start: tc.start, end: tc.end, text: []byte(tc.text)})
 			if !ok {
 				t.Fatal("source does not parse")
 			}
@@ -155,47 +198,50 @@ func TestVerifyPairRefuses(t *testing.T) {
 	}
 }
 
-// checkPairSoundness: for every pair the check would parse, if its parse
-// gives one pair, the document with that pair in place of the original is
-// an "after" verifyPair accepts; the whole edited text must then parse to
-// it.
+// checkPairSoundness: when the pairs' own parses give a tree (the
+// original with the pairs they gave in place), which is an "after"
+// verifyPairs accepts, the whole edited text must parse to it.
 func checkPairSoundness(t *testing.T, e textEditor, before *yaml.Node, out []byte) {
 	t.Helper()
-	ed := e.edits[0]
-	grown := len(ed.text) - (ed.end - ed.start)
-	for _, p := range e.pairsHolding(before.Content[0], nil, ed.start, ed.end, nil) {
-		if hasAnchors(p.key) {
-			continue
-		}
-		var doc yaml.Node
-		if yaml.Unmarshal(out[p.start:p.end+grown], &doc) != nil || len(doc.Content) != 1 || len(doc.Content[0].Content) != 2 {
-			continue
-		}
-		after := substitutePair(before, p.key, doc.Content[0].Content)
-		if !e.verifyPair(out, before, after) {
-			continue
-		}
-		if !parsesTo(out, after) {
-			t.Fatalf("the pair at line %d accepted an edit the whole document does not parse to:\n%s", p.key.Line, out)
-		}
+	parsed, ok := e.parsePairs(out, before)
+	if !ok {
+		return
+	}
+	after := substitutePairs(before, parsed)
+	if !e.verifyPairs(out, before, after) {
+		t.Fatalf("the pairs' parses do not accept the tree they gave:\n%s", out)
+	}
+	if !parsesTo(out, after) {
+		t.Fatalf("the pairs' parses accepted an edit the whole document does not parse to:\n%s", out)
 	}
 }
 
-// FuzzVerifyPair replaces any range of a parsed document with any text
-// and checks that the pair check never accepts what a parse of the whole
-// edited document would refuse.
+// FuzzVerifyPair replaces one or two ranges of a parsed document with any
+// text and checks that the pairs' check never accepts what a parse of the
+// whole edited document would refuse.
 func FuzzVerifyPair(f *testing.F) {
-	f.Add([]byte("kind: Deployment\nspec:\n  template:\n    metadata:\n      annotations:\n        a: b\n    spec:\n      containers:\n      - name: web\n"), uint16(60), uint16(0), []byte("        c: d\n"))
-	f.Add([]byte("a: |\n  text\n\n  more\nb: 'x\n  y'\nc:\n- 1\n- 2\nd: 3\n"), uint16(40), uint16(3), []byte("[1,\n"))
-	f.Add([]byte("m:\n  a: 1\n  b: {x: 1,\n  y: 2}\nz: 2\n"), uint16(9), uint16(0), []byte("  c: 3\n"))
-	f.Add([]byte("x:\n  y: \"a\n  b\"\n  z: ok\n"), uint16(20), uint16(2), []byte("no"))
-	f.Fuzz(func(t *testing.T, src []byte, at, n uint16, text []byte) {
-		if len(src) > 4096 || len(text) > 256 {
+	deployment := []byte("kind: Deployment\nspec:\n  template:\n    metadata:\n      annotations:\n        a: b\n    spec:\n      containers:\n      - name: web\n        image: x\n")
+	f.Add(deployment, uint16(76), uint16(0), []byte("        c: d\n"), uint16(140), uint16(1), []byte("y"))
+	f.Add([]byte("a: |\n  text\n\n  more\nb: 'x\n  y'\nc:\n- 1\n- 2\nd: 3\n"), uint16(40), uint16(3), []byte("[1,\n"), uint16(0), uint16(0), []byte(nil))
+	f.Add([]byte("m:\n  a: 1\n  b: {x: 1,\n  y: 2}\nz: 2\n"), uint16(9), uint16(0), []byte("  c: 3\n"), uint16(30), uint16(0), []byte("  d: 4\n"))
+	f.Add([]byte("x:\n  y: \"a\n  b\"\n  z: ok\n"), uint16(20), uint16(2), []byte("no"), uint16(0), uint16(0), []byte(nil))
+	f.Fuzz(func(t *testing.T, src []byte, at, n uint16, text []byte, at2, n2 uint16, text2 []byte) {
+		if len(src) > 4096 || len(text) > 256 || len(text2) > 256 {
+			return
+		}
+		// As inject reads a source: line breaks are LF by then.
+		src, err := normalise("fuzz", src)
+		if err != nil {
 			return
 		}
 		start := int(at) % (len(src) + 1)
 		end := min(start+int(n), len(src))
-		e, before, out, ok := editOf(src, start, end, text)
+		edits := []textEdit{{start: start, end: end, text: text}}
+		if n2 > 0 || len(text2) > 0 {
+			start2 := end + int(at2)%(len(src)-end+1)
+			edits = append(edits, textEdit{start: start2, end: min(start2+int(n2), len(src)), text: text2})
+		}
+		e, before, out, ok := editOf(src, edits...)
 		if !ok || len(before.Content) != 1 {
 			return
 		}
