@@ -100,7 +100,7 @@ func (e *textEditor) parsePairs(out []byte, before *yaml.Node) (map[*yaml.Node][
 				return nil, false
 			}
 			inside, ok := e.editsInside(p)
-			if !ok {
+			if !ok || e.insertsLeftOf(inside, p.key.Column-1) {
 				continue
 			}
 			text := out[e.outOffset(p.start):e.outOffset(p.end)]
@@ -139,6 +139,25 @@ func (e *textEditor) editsInside(p editedPair) ([]int, bool) {
 		}
 	}
 	return inside, true
+}
+
+// insertsLeftOf reports whether one of the edits inserts, at the start of
+// a line, a line whose content begins left of column col (0-based): a
+// pair whose key is at col cannot hold it, so its parse would be wasted.
+func (e *textEditor) insertsLeftOf(edits []int, col int) bool {
+	for _, j := range edits {
+		ed := e.edits[j]
+		if ed.start > 0 && e.src[ed.start-1] != '\n' {
+			continue
+		}
+		for line := range bytes.Lines(ed.text) {
+			body := bytes.TrimLeft(line, " ")
+			if len(body) > 0 && body[0] != '\n' && body[0] != '#' && len(line)-len(body) < col {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // outOffset maps offset o of the original text to the edited text: the
