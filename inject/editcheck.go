@@ -56,8 +56,9 @@ func parsesTo(text []byte, want *yaml.Node) bool {
 	return errors.Is(dec.Decode(&more), io.EOF)
 }
 
-// editedPair is a block mapping pair of the original tree whose lines,
-// src[start:end], hold every edit.
+// editedPair is a block mapping pair of the original tree and its lines,
+// src[start:end]: from the start of its key's line to the start of the
+// next node's.
 type editedPair struct {
 	key        *yaml.Node
 	start, end int
