@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -33,7 +34,7 @@ import (
 // that point), reads the same tokens: the keys at c are keys of the
 // pair's own mapping. The unchanged line after the lines closes the last
 // pair as before. Anchors and aliases are the one thing that reaches
-// across: a pair whose original holds any is checked whole.
+// across: a pair whose original or edited lines hold any is checked whole.
 
 // verifyEdit reports whether out, the document's text with e.edits
 // applied, parses to after.
@@ -111,6 +112,11 @@ func (e *textEditor) parsePairs(out []byte, before *yaml.Node) (map[*yaml.Node][
 			pairs, ok := parsePairsAt(text, p.key.Column)
 			if !ok {
 				continue
+			}
+			if slices.ContainsFunc(pairs, hasAnchors) {
+				// An anchor the edit added could re-point an alias after
+				// the pair, which comparing alias names does not see.
+				return nil, false
 			}
 			parsed[p.key] = pairs
 			for _, j := range inside {

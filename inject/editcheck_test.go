@@ -248,3 +248,18 @@ func FuzzVerifyPair(f *testing.F) {
 		checkPairSoundness(t, e, before, out)
 	})
 }
+
+// TestVerifyPairRefusesAnAddedAnchor: an anchor an edit adds re-points a
+// later alias of the same name; aliases compare by name, so the pairs'
+// check must leave such an edit to the whole document.
+func TestVerifyPairRefusesAnAddedAnchor(t *testing.T) {
+	src := []byte("a: &x 1\nm:\n  k: v\nz: *x\n")
+	at := len("a: &x 1\nm:\n  k: ")
+	e, before, out, ok := editOf(src, textEdit{start: at, end: at + 1, text: []byte("&x 2")})
+	if !ok {
+		t.Fatal("source does not parse")
+	}
+	if _, ok := e.parsePairs(out, before); ok {
+		t.Fatalf("the pairs' check accepted an added anchor:\n%s", out)
+	}
+}
