@@ -82,7 +82,11 @@ func (hp *httpProxy) checkH2Request(r *http.Request) error {
 		if !errors.Is(err, io.EOF) {
 			return fmt.Errorf("request body: %w", err)
 		}
-		r.Body = http.NoBody
+		if len(r.Trailer) == 0 {
+			r.Body = http.NoBody
+		}
+		// else the ended body stays: the trailers that ended the
+		// stream go on after it (forwardedTrailers).
 	}
 	return nil
 }

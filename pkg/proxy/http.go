@@ -654,11 +654,17 @@ func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
 // ends.
 func forwardedTrailers(in *http.Request, body io.ReadCloser) (http.Header, io.ReadCloser) {
 	if body == nil || body == http.NoBody {
-		// No body, no trailers: x/net's HTTP/2 transport then leaves
+		if len(in.Trailer) == 0 || in.Body == nil || in.Body == http.NoBody {
+			return nil, body
+		}
+		// An HTTP/2 request declaring content-length 0 whose stream
+		// ends with trailers: the reverse proxy dropped its body, and
+		// with trailers but no body x/net's HTTP/2 transport would leave
 		// the stream open after the head, waiting for trailers it never
-		// sends (a request declaring content-length 0, whose body the
-		// reverse proxy drops, hung so).
-		return nil, body
+		// sends. Sent on with the incoming body, which ends at once, the
+		// trailers follow it; the length goes unstated, as a body of
+		// unknown length (HTTP/1.1 can carry trailers only so).
+		body = in.Body
 	}
 	if len(in.Trailer) == 0 {
 		return in.Trailer, body

@@ -802,11 +802,6 @@ func (q *ph2Request) compare(s *ph2Seen) string {
 		}
 		wantTrailers = append(wantTrailers, f)
 	}
-	if slices.Contains(ph2Values(q.head, "content-length"), "0") {
-		// A request of length 0 goes on without a body, so without
-		// its trailers (forwardedTrailers).
-		wantTrailers = nil
-	}
 	if ph2Values(q.head, "trailer") == nil {
 		// KNOWN DEFECT: net/http's HTTP/2 server keeps a request's
 		// trailers only when a trailer field announced some
