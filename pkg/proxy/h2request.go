@@ -142,3 +142,26 @@ func (b *h2LengthBody) Close() error { return b.rc.Close() }
 func edgeWhitespace(v string) bool {
 	return v != "" && (v[0] == ' ' || v[0] == '\t' || v[len(v)-1] == ' ' || v[len(v)-1] == '\t')
 }
+
+// checkH2Trailers refuses, when an HTTP/2 request's body has ended, the
+// trailers RFC 9113 makes malformed that net/http's server lets through: a
+// value with whitespace at either end (section 8.2.1; a header's is
+// refused by checkH2Request) and a connection-specific field (section
+// 8.2.2; forwardedTrailers would drop it, but the request is malformed).
+func checkH2Trailers(t http.Header) error {
+	for k, vv := range t {
+		if len(vv) == 0 {
+			continue // declared, not sent
+		}
+		switch http.CanonicalHeaderKey(k) {
+		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade":
+			return fmt.Errorf("trailer %s is connection-specific", k)
+		}
+		for _, v := range vv {
+			if edgeWhitespace(v) {
+				return fmt.Errorf("trailer %s has whitespace at the edge of its value", k)
+			}
+		}
+	}
+	return nil
+}

@@ -570,7 +570,11 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 	ex.endpoint, ex.candidates = ep, eps
 	ex.target = Target{Addr: info.target, Authority: r.Host}
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &requestBodyWatcher{ReadCloser: r.Body, ex: ex}
+		watcher := &requestBodyWatcher{ReadCloser: r.Body, ex: ex}
+		if r.ProtoMajor == 2 {
+			watcher.trailer = r.Trailer
+		}
+		r.Body = watcher
 		if r.ProtoMajor == 1 {
 			// Request and response stream at once. Without this, the
 			// HTTP/1 server reads the rest of the request body when the
@@ -858,14 +862,24 @@ func (hp *httpProxy) errorHandler(w http.ResponseWriter, r *http.Request, err er
 }
 
 // requestBodyWatcher notes a failure to read the client's body, so that the
-// error is blamed on the client (400) rather than the upstream (502).
+// error is blamed on the client (400) rather than the upstream (502). An
+// HTTP/2 request's trailers are checked when its body ends
+// (checkH2Trailers): malformed, they fail the body, so that the upstream
+// stream is reset rather than ended and the application never has the
+// request whole.
 type requestBodyWatcher struct {
 	io.ReadCloser
-	ex *exchange
+	ex      *exchange
+	trailer http.Header
 }
 
 func (b *requestBodyWatcher) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && b.trailer != nil {
+		if terr := checkH2Trailers(b.trailer); terr != nil {
+			err = terr
+		}
+	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		b.ex.mu.Lock()
 		b.ex.bodyErr = err

@@ -249,11 +249,11 @@ func ph2ValidPath(p string) bool {
 func (q *ph2Request) judge() (ph2Verdict, string) { return q.judgeWith(true) }
 
 // judgeWith is judge (strict), or its lenient reading, which does not
-// know the rules the pair is known to bend: whitespace at the edge of a
-// trailer's value (section 8.2.1; a header's is refused, checkH2Request),
-// an empty :protocol on a request that is no CONNECT (RFC 8441 section 4),
-// upgrade in trailers (section 8.2.2; dropped).
-func (q *ph2Request) judgeWith(edgeWS bool) (ph2Verdict, string) {
+// know the rules the pair is known to bend: an empty :protocol on a
+// request that is no CONNECT (RFC 8441 section 4), and trailers net/http's
+// server drops unseen (connection-specific ones among them, section
+// 8.2.2).
+func (q *ph2Request) judgeWith(strict bool) (ph2Verdict, string) {
 	verdict, why := ph2Valid, ""
 	worse := func(v ph2Verdict, reason string) {
 		// A malformed head outranks a malformed body, which outranks
@@ -268,7 +268,7 @@ func (q *ph2Request) judgeWith(edgeWS bool) (ph2Verdict, string) {
 	var lengths []string
 	for _, f := range q.head {
 		if strings.HasPrefix(f.name, ":") {
-			if f.name == ":protocol" && f.value == "" && !edgeWS && !regular {
+			if f.name == ":protocol" && f.value == "" && !strict && !regular {
 				// The lenient reading: net/http's server
 				// takes an empty :protocol for none, and drops it.
 				continue
@@ -289,7 +289,7 @@ func (q *ph2Request) judgeWith(edgeWS bool) (ph2Verdict, string) {
 			continue
 		}
 		regular = true
-		q.judgeField(f, true, worse) // checkH2Request refuses edge whitespace
+		q.judgeField(f, worse) // checkH2Request refuses edge whitespace
 		switch f.name {
 		case "content-length":
 			lengths = append(lengths, f.value)
@@ -352,18 +352,20 @@ func (q *ph2Request) judgeWith(edgeWS bool) (ph2Verdict, string) {
 		}
 	}
 	for _, f := range q.trailers {
-		if !edgeWS && slices.Contains([]string{"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"}, f.name) {
-			// The lenient reading: net/http's servers take some
-			// connection-specific fields as trailers (upgrade:
-			// httpguts.ValidTrailerHeader lacks it); the pair drops
-			// them all (forwardedTrailers) and forwards the rest.
+		if !strict && f.name != "" && !strings.HasPrefix(f.name, ":") && !httpguts.ValidTrailerHeader(f.name) {
+			// The lenient reading: net/http's server drops, unread,
+			// the trailers whose names httpguts.ValidTrailerHeader
+			// refuses (transfer-encoding, connection...), so the
+			// proxy never sees them.
 			continue
 		}
 		if strings.HasPrefix(f.name, ":") {
 			worse(ph2MalformedBody, "pseudo-header in trailers (8.1)")
 			continue
 		}
-		q.judgeField(f, edgeWS, func(v ph2Verdict, reason string) {
+		// checkH2Trailers refuses edge whitespace and connection-specific
+		// fields in trailers too.
+		q.judgeField(f, func(v ph2Verdict, reason string) {
 			if v == ph2MalformedHead {
 				v = ph2MalformedBody
 			}
@@ -380,11 +382,11 @@ func (q *ph2Request) judgeWith(edgeWS bool) (ph2Verdict, string) {
 // It does not hold the trailer field's value to section 8.2.1's
 // edges: net/http's server parses it into the names it declares, and the
 // value checkH2Request could check is gone.
-func (q *ph2Request) judgeField(f ph2Field, edgeWS bool, worse func(ph2Verdict, string)) {
+func (q *ph2Request) judgeField(f ph2Field, worse func(ph2Verdict, string)) {
 	switch {
 	case !ph2ValidName(f.name):
 		worse(ph2MalformedHead, fmt.Sprintf("field name %q (8.2.1)", f.name))
-	case strings.ContainsAny(f.value, "\x00\r\n"), edgeWS && !ph2ValidValue(f.value) && f.name != "trailer":
+	case strings.ContainsAny(f.value, "\x00\r\n"), !ph2ValidValue(f.value) && f.name != "trailer":
 		worse(ph2MalformedHead, fmt.Sprintf("field value %q (8.2.1)", f.value))
 	case f.name == "connection", f.name == "keep-alive", f.name == "proxy-connection", f.name == "transfer-encoding", f.name == "upgrade":
 		worse(ph2MalformedHead, "connection-specific field "+f.name+" (8.2.2)")
@@ -888,14 +890,13 @@ func FuzzPairH2(f *testing.F) {
 		verdict, why := q.judge()
 		mayRefuse := false
 		if v, _ := q.judgeWith(false); v != verdict && (v == ph2Valid || v == ph2Unjudged) {
-			// KNOWN DEFECT: a trailer value with whitespace at its
-			// edge and an empty :protocol are forwarded (net/http's
-			// server takes them), which RFC 9113 section 8.2.1 and
-			// RFC 8441 section 4 make malformed, and an upgrade
-			// trailer is dropped rather than refused; judged as if
+			// KNOWN DEFECT: an empty :protocol is forwarded
+			// (net/http's server takes it for none), which RFC 8441
+			// section 4 makes malformed, and so is a request whose
+			// trailers net/http's server dropped unseen, connection-
+			// specific ones among them (section 8.2.2); judged as if
 			// those rules did not exist, the request must still
-			// arrive intact, unless a server refuses it (net/http's
-			// refuses connection as a trailer, for one).
+			// arrive intact, unless a server refuses it.
 			verdict, why, mayRefuse = v, why+" (tolerated: known defect)", true
 		}
 		if verdict == ph2MalformedBody && ph2Values(q.head, "trailer") == nil {
@@ -995,5 +996,9 @@ func ph2Seeds() [][]byte {
 		valid(9, 0, 0),
 		valid(0, 0, 0, op(ph2OpField, 19, 6, ph2OpField, 20, 6, ph2OpField, 21, 6)...),
 		valid(0, 0, 0, op(ph2OpLiteral, 3, 'x', '-', 'l', 200)...),
+		// Declared trailers with whitespace at the edge of a value, after
+		// DATA and on a stream of length 0 (checkH2Trailers).
+		valid(1, 1, 0, op(ph2OpDeclare, ph2OpData, 3, ph2OpTrailer, 0, 12)...),
+		valid(1, 1, 0, op(ph2OpDeclare, ph2OpLength, 2, ph2OpTrailer, 1, 13)...),
 	}
 }
