@@ -61,7 +61,7 @@ func parsesTo(text []byte, want *yaml.Node) bool {
 // src[start:end]: from the start of its key's line to the start of the
 // next node's.
 type editedPair struct {
-	key        *yaml.Node
+	key, value *yaml.Node
 	start, end int
 }
 
@@ -98,7 +98,7 @@ func (e *textEditor) parsePairs(out []byte, before *yaml.Node) (map[*yaml.Node][
 		found := false
 		for k := len(holding) - 1; k >= 0 && k >= len(holding)-maxPairTries && !found; k-- {
 			p := holding[k]
-			if hasAnchors(p.key) {
+			if hasAnchors(p.key) || hasAnchors(p.value) {
 				return nil, false
 			}
 			inside, ok := e.editsInside(p)
@@ -245,7 +245,7 @@ func (e *textEditor) pairsHolding(n, next *yaml.Node, lo, hi int, chain []edited
 				continue
 			}
 			if e.startsLine(key) {
-				chain = append(chain, editedPair{key: key, start: start, end: end})
+				chain = append(chain, editedPair{key: key, value: n.Content[i+1], start: start, end: end})
 			}
 			return e.pairsHolding(n.Content[i+1], following, lo, hi, chain)
 		}

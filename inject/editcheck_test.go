@@ -198,6 +198,32 @@ func TestVerifyPairRefuses(t *testing.T) {
 	}
 }
 
+// TestVerifyPairRefusesAnchoredPairs: a pair whose original lines hold an
+// anchor is left to the whole document, whatever the edit does to it (one
+// that drops the anchor leaves a later alias without it).
+func TestVerifyPairRefusesAnchoredPairs(t *testing.T) {
+	tests := []struct {
+		name       string
+		src        string
+		start, end int
+		text       string
+	}{
+		{"anchor dropped", "m:\n  k: &x v\nz: *x\n", len("m:\n  k: "), len("m:\n  k: &x"), ""},
+		{"anchored value edited", "m:\n  k: &x v\nz: *x\n", len("m:\n  k: &x "), len("m:\n  k: &x v"), "w"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, before, out, ok := editOf([]byte(tc.src), textEdit{start: tc.start, end: tc.end, text: []byte(tc.text)})
+			if !ok {
+				t.Fatal("source does not parse")
+			}
+			if _, ok := e.parsePairs(out, before); ok {
+				t.Fatalf("the pairs' check took an edit of an anchored pair:\n%s", out)
+			}
+		})
+	}
+}
+
 // checkPairSoundness: when the pairs' own parses give a tree (the
 // original with the pairs they gave in place), which is an "after"
 // verifyPairs accepts, the whole edited text must parse to it.
@@ -225,6 +251,7 @@ func FuzzVerifyPair(f *testing.F) {
 	f.Add([]byte("a: |\n  text\n\n  more\nb: 'x\n  y'\nc:\n- 1\n- 2\nd: 3\n"), uint16(40), uint16(3), []byte("[1,\n"), uint16(0), uint16(0), []byte(nil))
 	f.Add([]byte("m:\n  a: 1\n  b: {x: 1,\n  y: 2}\nz: 2\n"), uint16(9), uint16(0), []byte("  c: 3\n"), uint16(30), uint16(0), []byte("  d: 4\n"))
 	f.Add([]byte("x:\n  y: \"a\n  b\"\n  z: ok\n"), uint16(20), uint16(2), []byte("no"), uint16(0), uint16(0), []byte(nil))
+	f.Add([]byte("m:\n  k: &x v\n  j: *x\nz: *x\n"), uint16(8), uint16(2), []byte(""), uint16(3), uint16(1), []byte("w"))
 	f.Fuzz(func(t *testing.T, src []byte, at, n uint16, text []byte, at2, n2 uint16, text2 []byte) {
 		if len(src) > 4096 || len(text) > 256 || len(text2) > 256 {
 			return
