@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -26,7 +27,9 @@ import (
 // line, which stays a line of its own. Parsed on its own, the pair's
 // edited lines are a document whose root mapping sits at column c. If
 // that parse gives a mapping whose first key is still at column c of the
-// first line and whose every key is at column c, and nothing else, then
+// first line and whose every key is at column c, and nothing else (no
+// line starts a document marker or a directive, which would end the
+// document there in context as well as on its own), then
 // every line that holds content is a key at c, indented past c, or an
 // item of a sequence written at c under its key. The parser in context,
 // whose indentation stack up to c is the same and which is in no flow
@@ -188,6 +191,11 @@ func parsePairsAt(text []byte, col int) ([]*yaml.Node, bool) {
 	if bytes.IndexByte(text, '\r') >= 0 {
 		return nil, false // a line break lineStarts does not count (sources are read with LF only)
 	}
+	if hasDocumentMarker(text) {
+		// On its own the document would end there, and so would the
+		// whole one, whose rest would then be another document.
+		return nil, false
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(text))
 	var doc, more yaml.Node
 	if dec.Decode(&doc) != nil || !errors.Is(dec.Decode(&more), io.EOF) {
@@ -207,6 +215,22 @@ func parsePairsAt(text []byte, col int) ([]*yaml.Node, bool) {
 		}
 	}
 	return pairs, true
+}
+
+// hasDocumentMarker reports whether a line of text starts with a
+// document marker ("---" or "...") or a directive ("%").
+func hasDocumentMarker(text []byte) bool {
+	for line := range bytes.Lines(text) {
+		if len(line) > 0 && line[0] == '%' {
+			return true
+		}
+		if bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("...")) {
+			if len(line) == 3 || strings.IndexByte(" \t\n", line[3]) >= 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // keyStartsLine reports whether key is at column (1-based) col of its

@@ -185,7 +185,9 @@ func TestVerifyPairRefuses(t *testing.T) {
 		{"line at a lower column", "m:\n  a: 1\nz: 2\n", 9, 9, "y: 3\n"},
 		// A flow sequence left open swallows the next pair in context.
 		{"open flow collection", "m:\n  a: 1\nz: 2\n", 7, 8, "[1,"},
-		{"second document", "m:\n  a: 1\nz: 2\n", 9, 9, "---\n"},
+		{"second document", "m:\n  a: 1\nz: 2\n", 10, 10, "---\n"},
+		{"document end", "m:\n  a: 1\nz: 2\n", 10, 10, "...\n"},
+		{"document end, indented pair", "m:\n  a:\n    b: 1\n  c: 2\n", 17, 17, "...\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -252,6 +254,8 @@ func FuzzVerifyPair(f *testing.F) {
 	f.Add([]byte("m:\n  a: 1\n  b: {x: 1,\n  y: 2}\nz: 2\n"), uint16(9), uint16(0), []byte("  c: 3\n"), uint16(30), uint16(0), []byte("  d: 4\n"))
 	f.Add([]byte("x:\n  y: \"a\n  b\"\n  z: ok\n"), uint16(20), uint16(2), []byte("no"), uint16(0), uint16(0), []byte(nil))
 	f.Add([]byte("m:\n  k: &x v\n  j: *x\nz: *x\n"), uint16(8), uint16(2), []byte(""), uint16(3), uint16(1), []byte("w"))
+	f.Add([]byte("m:\n  a: 1\nz: 2\n"), uint16(10), uint16(0), []byte("...\n"), uint16(0), uint16(0), []byte(nil))
+	f.Add([]byte("%YAML 1.2\n---\nm:\n  a: 1\nz: 2\n"), uint16(24), uint16(0), []byte("--- x\n"), uint16(2), uint16(0), []byte("%T\n"))
 	f.Fuzz(func(t *testing.T, src []byte, at, n uint16, text []byte, at2, n2 uint16, text2 []byte) {
 		if len(src) > 4096 || len(text) > 256 || len(text2) > 256 {
 			return
