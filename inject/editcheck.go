@@ -36,8 +36,10 @@ import (
 // collection or quoted scalar there (the original parse started a key at
 // that point), reads the same tokens: the keys at c are keys of the
 // pair's own mapping. The unchanged line after the lines closes the last
-// pair as before. Anchors and aliases are the one thing that reaches
-// across: a pair whose original or edited lines hold any is checked whole.
+// pair as before. Anchors and aliases reach across, and so do the tag
+// handles a %TAG directive defines: a pair whose original or edited lines
+// hold an anchor or alias, or a document with a directive, is checked
+// whole.
 
 // verifyEdit reports whether out, the document's text with e.edits
 // applied, parses to after.
@@ -89,6 +91,11 @@ func (e *textEditor) verifyPairs(out []byte, before, after *yaml.Node) bool {
 // false when an edit lies in no such pair.
 func (e *textEditor) parsePairs(out []byte, before *yaml.Node) (map[*yaml.Node][]*yaml.Node, bool) {
 	if len(e.edits) == 0 || before.Kind != yaml.DocumentNode || len(before.Content) != 1 {
+		return nil, false
+	}
+	if bytes.HasPrefix(e.src, []byte("%")) || bytes.Contains(e.src, []byte("\n%")) {
+		// A %TAG directive gives a tag handle a meaning the pair's
+		// lines do not have on their own.
 		return nil, false
 	}
 	parsed := map[*yaml.Node][]*yaml.Node{}

@@ -202,7 +202,8 @@ func TestVerifyPairRefuses(t *testing.T) {
 
 // TestVerifyPairRefusesAnchoredPairs: a pair whose original lines hold an
 // anchor is left to the whole document, whatever the edit does to it (one
-// that drops the anchor leaves a later alias without it).
+// that drops the anchor leaves a later alias without it), and so is a
+// document with a directive.
 func TestVerifyPairRefusesAnchoredPairs(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -212,6 +213,8 @@ func TestVerifyPairRefusesAnchoredPairs(t *testing.T) {
 	}{
 		{"anchor dropped", "m:\n  k: &x v\nz: *x\n", len("m:\n  k: "), len("m:\n  k: &x"), ""},
 		{"anchored value edited", "m:\n  k: &x v\nz: *x\n", len("m:\n  k: &x "), len("m:\n  k: &x v"), "w"},
+		// Not an anchor, but as far-reaching: ! means what %TAG says.
+		{"tag handle a directive defines", "%TAG ! tag:example.com,2000:\n---\nm:\n  k: v\n", len("%TAG ! tag:example.com,2000:\n---\nm:\n  k: "), len("%TAG ! tag:example.com,2000:\n---\nm:\n  k: v"), "!x v"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -256,6 +259,7 @@ func FuzzVerifyPair(f *testing.F) {
 	f.Add([]byte("m:\n  k: &x v\n  j: *x\nz: *x\n"), uint16(8), uint16(2), []byte(""), uint16(3), uint16(1), []byte("w"))
 	f.Add([]byte("m:\n  a: 1\nz: 2\n"), uint16(10), uint16(0), []byte("...\n"), uint16(0), uint16(0), []byte(nil))
 	f.Add([]byte("%YAML 1.2\n---\nm:\n  a: 1\nz: 2\n"), uint16(24), uint16(0), []byte("--- x\n"), uint16(2), uint16(0), []byte("%T\n"))
+	f.Add([]byte("%TAG ! tag:example.com,2000:\n---\nm:\n  k: v\n"), uint16(41), uint16(0), []byte("!x "), uint16(0), uint16(0), []byte(nil))
 	f.Fuzz(func(t *testing.T, src []byte, at, n uint16, text []byte, at2, n2 uint16, text2 []byte) {
 		if len(src) > 4096 || len(text) > 256 || len(text2) > 256 {
 			return
