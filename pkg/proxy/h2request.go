@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -48,6 +49,9 @@ func (hp *httpProxy) checkH2Request(r *http.Request) error {
 	}
 	for k, vv := range r.Header {
 		for _, v := range vv {
+			if k == "Cookie" {
+				v = withoutEmptyCrumbs(v)
+			}
 			if edgeWhitespace(v) {
 				return fmt.Errorf("field %s has whitespace at the edge of its value", k)
 			}
@@ -141,6 +145,19 @@ func (b *h2LengthBody) Close() error { return b.rc.Close() }
 // RFC 9113 section 8.2.1 makes malformed: net/http's server lets it through.
 func edgeWhitespace(v string) bool {
 	return v != "" && (v[0] == ' ' || v[0] == '\t' || v[len(v)-1] == ' ' || v[len(v)-1] == '\t')
+}
+
+// withoutEmptyCrumbs removes from the end of a Cookie value the "; "
+// separators net/http's HTTP/2 server put there when it joined the
+// request's cookie fields (RFC 9113 section 8.2.3) and the last were
+// empty: an empty crumb is no malformed field (an HTTP/2 transport makes
+// one of an HTTP/1 "Cookie: ;"), though the joined value then ends in a
+// space.
+func withoutEmptyCrumbs(v string) string {
+	for strings.HasSuffix(v, "; ") {
+		v = v[:len(v)-2]
+	}
+	return v
 }
 
 // checkH2Trailers refuses, when an HTTP/2 request's body has ended, the
