@@ -430,6 +430,16 @@ func endToEnd(h http.Header, connection []string) http.Header {
 			out["Cookie"] = []string{strings.Join(pairs, "; ")}
 		}
 	}
+	// KNOWN DEFECT: an empty User-Agent does not reach the application
+	// (net/http's and x/net's client transports write no User-Agent
+	// when its value is empty; a User-Agent beyond the first is dropped
+	// too): the first non-empty one does.
+	if vv, ok := out["User-Agent"]; ok {
+		delete(out, "User-Agent")
+		if len(vv) > 0 && vv[0] != "" {
+			out["User-Agent"] = vv[:1]
+		}
+	}
 	// 100-continue reaches the application as "100-continue" (the
 	// server proxy restores it from HeaderOrigExpect), whatever its case.
 	if strings.EqualFold(out.Get("Expect"), "100-continue") {
