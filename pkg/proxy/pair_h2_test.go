@@ -251,8 +251,8 @@ func (q *ph2Request) judge() (ph2Verdict, string) { return q.judgeWith(true) }
 // judgeWith is judge (strict), or its lenient reading, which does not
 // know the rules the pair is known to bend: an empty :protocol on a
 // request that is no CONNECT (RFC 8441 section 4), trailers net/http's
-// server drops unseen (connection-specific ones among them, section
-// 8.2.2), and whitespace at the edge of a cookie crumb (section 8.2.1)
+// server drops unseen (undeclared ones, and connection-specific ones,
+// section 8.2.2), and whitespace at the edge of a cookie crumb (section 8.2.1)
 // the server's joining hides.
 func (q *ph2Request) judgeWith(strict bool) (ph2Verdict, string) {
 	verdict, why := ph2Valid, ""
@@ -359,12 +359,19 @@ func (q *ph2Request) judgeWith(strict bool) (ph2Verdict, string) {
 			worse(ph2MalformedBody, fmt.Sprintf("content-length %q against %d bytes of DATA (8.1.1)", v, q.bodyLen()))
 		}
 	}
+	declared := map[string]bool{}
+	for _, v := range ph2Values(q.head, "trailer") {
+		for name := range strings.SplitSeq(v, ",") {
+			declared[strings.ToLower(strings.TrimSpace(name))] = true
+		}
+	}
 	for _, f := range q.trailers {
-		if !strict && f.name != "" && !strings.HasPrefix(f.name, ":") && !httpguts.ValidTrailerHeader(f.name) {
-			// The lenient reading: net/http's server drops, unread,
-			// the trailers whose names httpguts.ValidTrailerHeader
-			// refuses (transfer-encoding, connection...), so the
-			// proxy never sees them.
+		if !strict && f.name != "" && !strings.HasPrefix(f.name, ":") && (!declared[f.name] || !httpguts.ValidTrailerHeader(f.name)) {
+			// The lenient reading: net/http's server hands the
+			// handler only the trailers the trailer field declared,
+			// and drops, unread, those whose names
+			// httpguts.ValidTrailerHeader refuses (transfer-encoding,
+			// connection...), so the proxy never sees them.
 			continue
 		}
 		if strings.HasPrefix(f.name, ":") {
