@@ -53,13 +53,18 @@ func (e *textEditor) verifyEdit(out []byte, before, after *yaml.Node) bool {
 // parsesTo reports whether text is one YAML document that says what want
 // says.
 func parsesTo(text []byte, want *yaml.Node) bool {
+	got, ok := decodeOne(text)
+	return ok && sameData(got, want)
+}
+
+// decodeOne parses text as one YAML document and nothing after it.
+func decodeOne(text []byte) (*yaml.Node, bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(text))
-	var got yaml.Node
-	if err := dec.Decode(&got); err != nil || !sameData(&got, want) {
-		return false
+	var doc, more yaml.Node
+	if dec.Decode(&doc) != nil || !errors.Is(dec.Decode(&more), io.EOF) {
+		return nil, false
 	}
-	var more yaml.Node
-	return errors.Is(dec.Decode(&more), io.EOF)
+	return &doc, true
 }
 
 // editedPair is a block mapping pair of the original tree and its lines,
@@ -203,21 +208,19 @@ func parsePairsAt(text []byte, col int) ([]*yaml.Node, bool) {
 		// whole one, whose rest would then be another document.
 		return nil, false
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(text))
-	var doc, more yaml.Node
-	if dec.Decode(&doc) != nil || !errors.Is(dec.Decode(&more), io.EOF) {
-		return nil, false
-	}
-	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode || len(doc.Content[0].Content) < 2 {
+	doc, ok := decodeOne(text)
+	if !ok || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode || len(doc.Content[0].Content) < 2 {
 		return nil, false
 	}
 	pairs := doc.Content[0].Content
 	if pairs[0].Line != 1 {
 		return nil, false
 	}
-	lines := lineStarts(text)
+	// The parser does not count a "?" or "-" indicator before a key as
+	// part of it: only spaces may come before.
+	own := textEditor{src: text, lines: lineStarts(text)}
 	for i := 0; i < len(pairs); i += 2 {
-		if !keyStartsLine(text, lines, pairs[i], col) {
+		if pairs[i].Column != col || !own.startsLine(pairs[i]) {
 			return nil, false
 		}
 	}
@@ -238,20 +241,6 @@ func hasDocumentMarker(text []byte) bool {
 		}
 	}
 	return false
-}
-
-// keyStartsLine reports whether key is at column (1-based) col of its
-// line with only spaces before it: no "?" or "-" indicator, which the
-// parser does not count as part of the key.
-func keyStartsLine(text []byte, lines []int, key *yaml.Node, col int) bool {
-	if key.Column != col || key.Line < 1 || key.Line > len(lines) {
-		return false
-	}
-	start := lines[key.Line-1]
-	if start+col-1 > len(text) {
-		return false
-	}
-	return len(bytes.TrimLeft(text[start:start+col-1], " ")) == 0
 }
 
 // pairsHolding appends to chain, outermost first, the block mapping pairs
@@ -361,6 +350,9 @@ func sameDataSubstituting(b, a *yaml.Node, parsed map[*yaml.Node][]*yaml.Node) b
 // substituted returns a mapping's content with the pairs parsed replaces
 // put in their place; content itself when there are none.
 func substituted(content []*yaml.Node, parsed map[*yaml.Node][]*yaml.Node) []*yaml.Node {
+	if len(parsed) == 0 {
+		return content
+	}
 	var out []*yaml.Node
 	for i := 0; i+1 < len(content); i += 2 {
 		pairs, ok := parsed[content[i]]

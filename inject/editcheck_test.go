@@ -136,15 +136,14 @@ func TestVerifyEditParsesOnePair(t *testing.T) {
 			}
 			after := sidecar.CopyNode(&before)
 			tc.mutate(after.Content[0])
-			e := textEditor{src: []byte(tc.src), lines: lineStarts([]byte(tc.src))}
-			if !e.walk(&before, after) || len(e.edits) == 0 {
+			e, ok := planEdits([]byte(tc.src), &before, after)
+			if !ok {
 				t.Fatal("no text edit for the change")
 			}
 			out, ok := editText([]byte(tc.src), &before, after)
 			if !ok {
 				t.Fatal("the edit was refused")
 			}
-			slices.SortStableFunc(e.edits, func(a, b textEdit) int { return a.start - b.start })
 			var got []string
 			if parsed, ok := e.parsePairs(out, &before); ok && e.verifyPairs(out, &before, after) {
 				for k := range parsed {

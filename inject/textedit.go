@@ -28,13 +28,10 @@ type textEdit struct {
 // parsed again (editcheck.go) and compared with after, so a text edit never
 // changes what the document says.
 func editText(src []byte, before, after *yaml.Node) (out []byte, ok bool) {
-	e := textEditor{src: src, lines: lineStarts(src)}
-	if !e.walk(before, after) || len(e.edits) == 0 {
+	e, ok := planEdits(src, before, after)
+	if !ok {
 		return nil, false
 	}
-	// Stable: at one offset a nested mapping's new keys (recorded first)
-	// stay before its parent's.
-	slices.SortStableFunc(e.edits, func(a, b textEdit) int { return a.start - b.start })
 	size := len(src)
 	for _, ed := range e.edits {
 		size += len(ed.text)
@@ -56,6 +53,20 @@ func editText(src []byte, before, after *yaml.Node) (out []byte, ok bool) {
 		return nil, false
 	}
 	return out, true
+}
+
+// planEdits returns an editor holding the edits that turn src, the text
+// before was parsed from, into after, in the order of their offsets;
+// false when there are none or the change is not one edits can express.
+func planEdits(src []byte, before, after *yaml.Node) (textEditor, bool) {
+	e := textEditor{src: src, lines: lineStarts(src)}
+	if !e.walk(before, after) || len(e.edits) == 0 {
+		return e, false
+	}
+	// Stable: at one offset a nested mapping's new keys (recorded first)
+	// stay before its parent's.
+	slices.SortStableFunc(e.edits, func(a, b textEdit) int { return a.start - b.start })
+	return e, true
 }
 
 type textEditor struct {
@@ -369,17 +380,4 @@ func (e *textEditor) encodeAt(n *yaml.Node, indent int) ([]byte, bool) {
 
 // sameData reports whether two trees say the same thing: kinds, resolved
 // tags, values, anchors and aliases, in order; styles and comments aside.
-func sameData(a, b *yaml.Node) bool {
-	if a.Kind != b.Kind || a.Value != b.Value || a.Anchor != b.Anchor || len(a.Content) != len(b.Content) {
-		return false
-	}
-	if a.Kind == yaml.ScalarNode && a.ShortTag() != b.ShortTag() {
-		return false
-	}
-	for i := range a.Content {
-		if !sameData(a.Content[i], b.Content[i]) {
-			return false
-		}
-	}
-	return true
-}
+func sameData(a, b *yaml.Node) bool { return sameDataSubstituting(a, b, nil) }
