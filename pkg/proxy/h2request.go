@@ -170,8 +170,7 @@ func checkH2Trailers(t http.Header) error {
 		if len(vv) == 0 {
 			continue // declared, not sent
 		}
-		switch http.CanonicalHeaderKey(k) {
-		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade":
+		if connectionSpecific(k) {
 			return fmt.Errorf("trailer %s is connection-specific", k)
 		}
 		for _, v := range vv {
@@ -181,4 +180,15 @@ func checkH2Trailers(t http.Header) error {
 		}
 	}
 	return nil
+}
+
+// connectionSpecific reports whether the field named name is one RFC 9113
+// section 8.2.2 makes malformed in an HTTP/2 message (te aside, which may
+// say "trailers").
+func connectionSpecific(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
 }

@@ -675,9 +675,11 @@ func forwardedTrailers(in *http.Request, body io.ReadCloser) (http.Header, io.Re
 	}
 	t := http.Header{}
 	for k := range in.Trailer {
+		if connectionSpecific(k) {
+			continue
+		}
 		switch http.CanonicalHeaderKey(k) {
-		case http.CanonicalHeaderKey(HeaderClientID), http.CanonicalHeaderKey(HeaderOrigProto), http.CanonicalHeaderKey(HeaderOrigExpect),
-			"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te":
+		case http.CanonicalHeaderKey(HeaderClientID), http.CanonicalHeaderKey(HeaderOrigProto), http.CanonicalHeaderKey(HeaderOrigExpect), "Te":
 			continue
 		}
 		t[k] = nil
