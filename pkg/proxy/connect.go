@@ -98,7 +98,7 @@ func (hp *httpProxy) serveConnect(w http.ResponseWriter, r *http.Request, ex *ex
 // request), and no User-Agent of Go's own.
 func connectRequest(r *http.Request) *http.Request {
 	h := r.Header.Clone()
-	for _, k := range []string{"Connection", "Proxy-Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade", HeaderOrigProto, HeaderOrigExpect} {
+	for _, k := range []string{"Connection", "Proxy-Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade", keyOrigProto, keyOrigExpect} {
 		h.Del(k)
 	}
 	if _, ok := h["User-Agent"]; !ok {

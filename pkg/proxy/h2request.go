@@ -57,7 +57,7 @@ func (hp *httpProxy) checkH2Request(r *http.Request) error {
 			}
 		}
 	}
-	if r.Method == http.MethodConnect && hp.s.direction == Inbound && r.Header.Get(HeaderOrigProto) != "" {
+	if r.Method == http.MethodConnect && hp.s.direction == Inbound && r.Header.Get(keyOrigProto) != "" {
 		return errors.New("CONNECT cannot be carried as HTTP/1")
 	}
 	cls := r.Header["Content-Length"]

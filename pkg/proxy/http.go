@@ -505,13 +505,13 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 	dropBadTrailerNames(r)
 	if hp.s.direction == Inbound {
 		// Only the proxy vouches for a client's identity.
-		r.Header.Del(HeaderClientID)
+		delete(r.Header, keyClientID)
 		if info.tls.clientID != "" {
-			r.Header.Set(HeaderClientID, info.tls.clientID)
+			r.Header.Set(keyClientID, info.tls.clientID)
 		}
 	}
 	m := hp.s.metrics
-	ex := &exchange{start: time.Now(), series: info.series, h2Client: r.ProtoMajor == 2 && r.Header.Get(HeaderOrigProto) == ""}
+	ex := &exchange{start: time.Now(), series: info.series, h2Client: r.ProtoMajor == 2 && r.Header.Get(keyOrigProto) == ""}
 	hp.routeOf(base, r, Target{Addr: info.target, Authority: r.Host}, ex)
 	if info.denied != nil {
 		ex.tap = hp.s.taps.begin(r, info, info.target, ex.start)
@@ -679,7 +679,7 @@ func forwardedTrailers(in *http.Request, body io.ReadCloser) (http.Header, io.Re
 			continue
 		}
 		switch http.CanonicalHeaderKey(k) {
-		case http.CanonicalHeaderKey(HeaderClientID), http.CanonicalHeaderKey(HeaderOrigProto), http.CanonicalHeaderKey(HeaderOrigExpect), "Te":
+		case keyClientID, keyOrigProto, keyOrigExpect, "Te":
 			continue
 		}
 		t[k] = nil

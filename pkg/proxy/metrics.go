@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"net/http"
 	"strconv"
 	"sync"
 
@@ -197,9 +198,43 @@ func (b *boundedLabel) value(v string) string {
 	return v
 }
 
+// statusLabel is the status_code label of code, empty for none.
 func statusLabel(code int) string {
-	if code == 0 {
+	// The common codes without strconv, which allocates every number
+	// above 99: this runs for every response.
+	switch code {
+	case 0:
 		return ""
+	case http.StatusOK:
+		return "200"
+	case http.StatusCreated:
+		return "201"
+	case http.StatusNoContent:
+		return "204"
+	case http.StatusMovedPermanently:
+		return "301"
+	case http.StatusFound:
+		return "302"
+	case http.StatusNotModified:
+		return "304"
+	case http.StatusBadRequest:
+		return "400"
+	case http.StatusUnauthorized:
+		return "401"
+	case http.StatusForbidden:
+		return "403"
+	case http.StatusNotFound:
+		return "404"
+	case http.StatusTooManyRequests:
+		return "429"
+	case http.StatusInternalServerError:
+		return "500"
+	case http.StatusBadGateway:
+		return "502"
+	case http.StatusServiceUnavailable:
+		return "503"
+	case http.StatusGatewayTimeout:
+		return "504"
 	}
 	return strconv.Itoa(code)
 }

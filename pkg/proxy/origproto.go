@@ -29,6 +29,15 @@ const HeaderOrigProto = "meshctl-orig-proto"
 // every hop.
 const HeaderOrigExpect = "meshctl-orig-expect"
 
+// The header map keys of the fields only the proxies set: http.Header's
+// methods canonicalise a name on every call, which allocates for one in
+// lower case, and these are looked up on every request.
+const (
+	keyClientID   = "Meshctl-Client-Id"
+	keyOrigProto  = "Meshctl-Orig-Proto"
+	keyOrigExpect = "Meshctl-Orig-Expect"
+)
+
 // carriesOverH2 reports whether the outbound request r may travel to ep
 // over HTTP/2: an HTTP/1 request to an endpoint whose proxy said it takes
 // them. An Upgrade (WebSocket and the like) or CONNECT needs the HTTP/1
@@ -50,11 +59,11 @@ func overH2(r *http.Request) *http.Request {
 	if !r.ProtoAtLeast(1, 1) {
 		proto = "HTTP/1.0"
 	}
-	c.Header.Set(HeaderOrigProto, proto)
+	c.Header.Set(keyOrigProto, proto)
 	if expectsContinue(r.Header) {
 		// The Expect field stays too: the transport then waits for the
 		// application's 100 Continue before it sends the body.
-		c.Header.Set(HeaderOrigExpect, "100-continue")
+		c.Header.Set(keyOrigExpect, "100-continue")
 	}
 	c.Proto, c.ProtoMajor, c.ProtoMinor = "HTTP/2.0", 2, 0
 	// Connection: close asks for the end of the application's own
@@ -68,12 +77,12 @@ func overH2(r *http.Request) *http.Request {
 // inbound turns a request carried over HTTP/2 back into HTTP/1.1 for the
 // application.
 func (hp *httpProxy) restoreOrigProto(in, out *http.Request) {
-	proto := out.Header.Get(HeaderOrigProto)
-	expect := out.Header.Get(HeaderOrigExpect)
+	proto := out.Header.Get(keyOrigProto)
+	expect := out.Header.Get(keyOrigExpect)
 	// Removed whatever their values: an empty one is still a field
 	// the application must not see.
-	out.Header.Del(HeaderOrigProto)
-	out.Header.Del(HeaderOrigExpect)
+	delete(out.Header, keyOrigProto)
+	delete(out.Header, keyOrigExpect)
 	if proto == "" && expect == "" {
 		return
 	}
