@@ -61,8 +61,8 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 
 func (r Report) writeScenario(b *strings.Builder, sc Scenario) {
 	fmt.Fprintf(b, "\n### %s\n\n", scenarioTitles[sc])
-	b.WriteString("| config | runs (valid) | added p50 µs | added p90 µs | added p99 µs | p50 ÷ nginx | p99 ÷ nginx | p99 − nginx µs | p50 ÷ floor | closed-loop rps | rps ÷ nginx | CPU-ms per 1k req (both) | CPU % per proxy | RSS MiB idle / load | VmHWM MiB fixed / closed | PSS MiB idle / load | anon MiB idle / load | exec→listening ms | exec→first 200 ms |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| config | runs (valid) | added p50 µs | added p90 µs | added p99 µs | p50 ÷ nginx | p99 ÷ nginx | p99 − nginx µs | p50 ÷ floor | closed-loop rps | rps ÷ nginx | closed-loop CPU µs per req (both) | CPU-ms per 1k req (both) | CPU % per proxy | RSS MiB idle / load | VmHWM MiB fixed / closed | PSS MiB idle / load | anon MiB idle / load | exec→listening ms | exec→first 200 ms |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var base *ConfigSummary
 	for i, c := range r.Configs {
 		if c.Scenario != sc {
@@ -83,7 +83,7 @@ func (r Report) writeScenario(b *strings.Builder, sc Scenario) {
 			c.Config, runs,
 			signed(c.AddedP50), signed(c.AddedP90), signed(c.AddedP99),
 			ratioCell(c.P50VsNginx), ratioCell(c.P99VsNginx), signed(c.P99MinusNginx), ratioCell(c.P50VsFloor),
-			num(c.RPS, 0), ratioCell(c.RPSVsNginx),
+			num(c.RPS, 0), ratioCell(c.RPSVsNginx), num(c.ClosedCPUPerReq, 1),
 			num(c.CPUPer1k, 0), num(c.CPUPercent, 1), num(c.IdleRSSMiB, 1) + " / " + num(c.LoadRSSMiB, 1),
 			num(c.FixedHWMMiB, 1) + " / " + num(c.ClosedHWMMiB, 1),
 			num(c.IdlePSSMiB, 1) + " / " + num(c.LoadPSSMiB, 1),

@@ -62,6 +62,11 @@ type ConfigSummary struct {
 	CPUPer1k Stat
 	// CPUPercent is the CPU of one proxy (the busier) at the fixed rate, in % of a core.
 	CPUPercent Stat
+	// ClosedCPUPerReq is the CPU of both proxies per request in the closed
+	// loop, in µs. The pairs share the machine with the generator and the
+	// upstream there, so it is what sets the closed-loop rate; at the fixed
+	// rate each request also pays the proxies' wake-ups from idle.
+	ClosedCPUPerReq Stat
 	CPUVsNginx Stat
 	IdleRSSMiB Stat
 	// LoadRSSMiB is the peak VmRSS sampled during the fixed-rate phase;
@@ -233,7 +238,7 @@ func summarizeConfig(sc Scenario, cfg string, rounds map[int][]Run) ConfigSummar
 	s.P99MinusNginx = c.stat("n99d")
 	s.RPSVsNginx, s.CPUVsNginx = c.stat("nrps"), c.stat("ncpu")
 	s.P50VsFloor, s.P99VsFloor, s.RPSVsFloor = c.stat("f50"), c.stat("f99"), c.stat("frps")
-	s.CPUPer1k, s.CPUPercent = c.stat("cpu1k"), c.stat("cpupct")
+	s.CPUPer1k, s.CPUPercent, s.ClosedCPUPerReq = c.stat("cpu1k"), c.stat("cpupct"), c.stat("ccpu")
 	s.IdleRSSMiB, s.IdlePSSMiB, s.LoadRSSMiB = c.stat("irss"), c.stat("ipss"), c.stat("lrss")
 	s.FixedHWMMiB, s.ClosedHWMMiB, s.LoadPSSMiB = c.stat("fhwm"), c.stat("chwm"), c.stat("lpss")
 	s.IdleAnonMiB, s.LoadAnonMiB = c.stat("ianon"), c.stat("lanon")
@@ -291,6 +296,9 @@ func (c *collect) run(r Run) {
 	}
 	if u := r.ClosedUsage; u != nil {
 		c.add("chwm", maxMiB(u.HWM))
+		if r.Closed != nil && r.Closed.Requests > 0 {
+			c.add("ccpu", u.TotalCPUMillis()*1000/float64(r.Closed.Requests))
+		}
 	}
 }
 
