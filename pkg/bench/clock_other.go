@@ -3,6 +3,7 @@
 package bench
 
 import (
+	"errors"
 	"runtime"
 	"time"
 )
@@ -19,6 +20,10 @@ func (c *sleepClock) sleepUntil(t time.Duration) {
 	if d := t - c.now(); d > 0 {
 		time.Sleep(d)
 	}
+}
+
+func (c *sleepClock) raise() (release func(), err error) {
+	return nil, errors.New("real-time priority is only set on Linux")
 }
 
 func (c *sleepClock) pin() (release func()) {

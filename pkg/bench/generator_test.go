@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,6 +47,31 @@ func TestLoadAgainstUpstream(t *testing.T) {
 	}
 }
 
+// TestLoadWithSpin paces with a spin before every send: every scheduled
+// request completes and the lateness is recorded.
+func TestLoadWithSpin(t *testing.T) {
+	up, err := StartUpstream("127.0.0.1", 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	l := Load{Target: up.HTTPAddr, Scenario: ScenarioS1, Conns: 2, Rate: 100, Spin: 300 * time.Microsecond, Duration: 200 * time.Millisecond, BodySize: 1024}
+	res, err := l.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for w := range l.Conns {
+		want += schedule{rate: 100, conns: 2}.count(w, l.Duration)
+	}
+	if res.Errors != 0 || res.Requests != want || res.Lateness.Count == 0 {
+		t.Fatalf("%d requests, %d errors (%s), %d lateness samples; want %d requests, no errors, some samples", res.Requests, res.Errors, res.FirstErr, res.Lateness.Count, want)
+	}
+	if res.PacingPriority != "" && !strings.Contains(res.PacingPriority, "CAP_SYS_NICE") {
+		t.Errorf("pacing priority: %q, want empty (raised) or the privilege it lacked", res.PacingPriority)
+	}
+}
+
 // TestLoadStreams shares each HTTP/2 connection among several workers.
 func TestLoadStreams(t *testing.T) {
 	up, err := StartUpstream("127.0.0.1", 1024)
@@ -70,5 +97,52 @@ func TestLoadRefusesRemoteTargets(t *testing.T) {
 	l := Load{Target: "192.0.2.1:80", Scenario: ScenarioS1, Conns: 1, Rate: 1, Duration: time.Second}
 	if _, err := l.Run(context.Background()); err == nil {
 		t.Fatal("load aimed off loopback")
+	}
+}
+
+// stepClock is a clock whose time moves only when it is read (by step) or
+// slept on; it records the sleeps.
+type stepClock struct {
+	t      time.Duration
+	step   time.Duration
+	sleeps []time.Duration
+}
+
+func (c *stepClock) now() time.Duration { c.t += c.step; return c.t }
+func (c *stepClock) sleepUntil(t time.Duration) {
+	c.sleeps = append(c.sleeps, t)
+	c.t = max(c.t, t)
+}
+func (c *stepClock) pin() func()            { return func() {} }
+func (c *stepClock) raise() (func(), error) { return func() {}, nil }
+
+// TestWorkerWaitSpinsTheLastStretch checks the pacing, not its timing: a
+// worker with a spin sleeps until the spin before the send and polls the
+// clock from there, never returning early; without one it sleeps to the
+// instant; and with less time left than the spin it does not sleep.
+func TestWorkerWaitSpinsTheLastStretch(t *testing.T) {
+	const due = 10 * time.Millisecond
+	tests := []struct {
+		name       string
+		start      time.Duration
+		spin       time.Duration
+		wantSleeps []time.Duration
+	}{
+		{"spin", 0, 200 * time.Microsecond, []time.Duration{due - 200*time.Microsecond}},
+		{"no spin", 0, 0, []time.Duration{due}},
+		{"less time left than the spin", due - 100*time.Microsecond, 200 * time.Microsecond, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := &stepClock{t: tt.start, step: time.Microsecond}
+			w := worker{clk: clk, spin: tt.spin}
+			w.wait(due)
+			if clk.t < due {
+				t.Errorf("wait returned at %v, before %v", clk.t, due)
+			}
+			if !slices.Equal(clk.sleeps, tt.wantSleeps) {
+				t.Errorf("slept until %v, want %v", clk.sleeps, tt.wantSleeps)
+			}
+		})
 	}
 }

@@ -46,6 +46,11 @@ type ClosedLoop struct {
 	Duration time.Duration `json:"duration"`
 }
 
+// maxSpinShare bounds the share of a CPU the generator may spend polling
+// the clock (Options.Spin × Rate): past half, the spins of different
+// connections overlap and take the CPUs the proxies need.
+const maxSpinShare = 0.5
+
 // Options configure a benchmark. Zero fields take the defaults of Defaults.
 type Options struct {
 	// Scenarios to run, in order (default s1).
@@ -61,6 +66,10 @@ type Options struct {
 	Duration time.Duration `json:"duration"`
 	// Warmup at the same rate before the measured phase (default 2s).
 	Warmup time.Duration `json:"warmup"`
+	// Spin is the last part of the generator's wait before each fixed-rate
+	// send that it spends polling the clock instead of asleep (default 0:
+	// asleep all the way). See Load.Spin.
+	Spin time.Duration `json:"spin,omitempty"`
 	// Rounds of interleaved configurations (default 3).
 	Rounds int `json:"rounds"`
 	// ClosedLoop is the throughput phase (default 64 connections for 10s).
@@ -167,6 +176,12 @@ func (o Options) Validate() error {
 	}
 	if o.Duration < 100*time.Millisecond || o.Duration > time.Hour {
 		errs = append(errs, fmt.Errorf("duration %s: want 100ms to 1h", o.Duration))
+	}
+	if o.Spin < 0 {
+		errs = append(errs, fmt.Errorf("spin %s: want 0 or more", o.Spin))
+	} else if share := o.Spin.Seconds() * float64(o.Rate); share > maxSpinShare {
+		errs = append(errs, fmt.Errorf("spin %s at %d requests per second would keep a CPU polling %.0f%% of the time: lower the spin below %s",
+			o.Spin, o.Rate, share*100, time.Duration(maxSpinShare/float64(o.Rate)*float64(time.Second))))
 	}
 	if o.Warmup < 0 || o.Warmup > 10*time.Minute {
 		errs = append(errs, fmt.Errorf("warmup %s: want 0 to 10m", o.Warmup))

@@ -3,6 +3,7 @@ package bench
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -25,6 +26,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"one round is fine, zero is not", func(o *Options) { o.Rounds = -1 }, "rounds -1"},
 		{"closed loop without duration", func(o *Options) { o.ClosedLoop = ClosedLoop{Conns: 8} }, "closed loop"},
 		{"no binary", func(o *Options) { o.Binary = "" }, "binary"},
+		{"negative spin", func(o *Options) { o.Spin = -time.Microsecond }, "spin -1µs"},
+		{"spin that keeps a CPU busy", func(o *Options) { o.Spin, o.Rate = 200*time.Microsecond, 5000 }, "lower the spin below 100µs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,6 +43,11 @@ func TestOptionsValidate(t *testing.T) {
 	mtls.MTLS, mtls.Scenarios = true, Scenarios()
 	if err := mtls.Validate(); err != nil {
 		t.Errorf("mtls refused: %v", err)
+	}
+	spin := good
+	spin.Spin = 200 * time.Microsecond // the CLI's default, 20 % of a CPU at 1,000 rps
+	if err := spin.Validate(); err != nil {
+		t.Errorf("spin of 200µs at 1000 rps refused: %v", err)
 	}
 	ipv6 := good
 	ipv6.Host = "::1"

@@ -37,4 +37,8 @@ type clock interface {
 	// pin locks the calling goroutine to its OS thread and readies the
 	// thread for sleepUntil; release undoes both.
 	pin() (release func())
+	// raise puts the pinned thread above ordinary threads, so that a
+	// proxy's thread waking on its CPU does not preempt it while it polls
+	// the clock; release puts it back.
+	raise() (release func(), err error)
 }

@@ -37,8 +37,12 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	if o.Streams > 1 {
 		streams = fmt.Sprintf(" (%d streams each for h2 and grpc)", o.Streams)
 	}
-	fmt.Fprintf(&b, "Load: %d rps open loop over %d connections%s for %s after %s warm-up; closed loop %s; %d B responses; %d rounds.\n",
-		o.Rate, o.Conns, streams, o.Duration, o.Warmup, closed, o.BodySize, o.Rounds)
+	pacing := ""
+	if o.Spin > 0 {
+		pacing = fmt.Sprintf(" (the generator polls the clock for the last %s before each send: %.0f%% of a CPU)", o.Spin, o.Spin.Seconds()*float64(o.Rate)*100)
+	}
+	fmt.Fprintf(&b, "Load: %d rps open loop over %d connections%s for %s after %s warm-up%s; closed loop %s; %d B responses; %d rounds.\n",
+		o.Rate, o.Conns, streams, o.Duration, o.Warmup, pacing, closed, o.BodySize, o.Rounds)
 	b.WriteString(hopLine(r.Hop))
 	b.WriteString("Values are median [min–max] over rounds; added latency is over the median of the same round's two baselines; ratios are per round against the pair measured in that round.\n")
 	for _, sc := range o.Scenarios {

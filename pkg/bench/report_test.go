@@ -33,7 +33,7 @@ func fakeRun(round, pos int, cfg string, p50, p90, p99, rps, cpu float64, rssMiB
 }
 
 func fakeResult() *Result {
-	opts := Options{Scenarios: []Scenario{ScenarioS1}, Rate: 1000, Conns: 16, Duration: 10 * time.Second, Warmup: 2 * time.Second, Rounds: 2,
+	opts := Options{Scenarios: []Scenario{ScenarioS1}, Rate: 1000, Conns: 16, Duration: 10 * time.Second, Warmup: 2 * time.Second, Spin: 200 * time.Microsecond, Rounds: 2,
 		ClosedLoop: ClosedLoop{Conns: 64, Duration: 5 * time.Second}, BodySize: 1024, References: References()}
 	res := &Result{Options: opts, Hop: HopOf(false), Machine: Machine{CPUModel: "Test CPU", CPUs: 2, Kernel: "6.0", GoVersion: "go1.26.8", Meshctl: "dev", ToolVersions: map[string]string{"nginx": "nginx/1.22.1"}}, Skipped: map[string]string{"haproxy": "not found on PATH"}}
 	add := func(runs ...Run) { res.Runs = append(res.Runs, runs...) }

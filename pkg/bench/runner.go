@@ -196,7 +196,7 @@ func runOne(ctx context.Context, env pairEnv, fs procFS, cfg string, start start
 	idle := smp.end()
 	r.Idle = &idle
 	o := env.opts
-	load := Load{Target: entry, Scenario: env.scenario, Conns: o.Conns, Streams: o.Streams, Rate: o.Rate, BodySize: o.BodySize}
+	load := Load{Target: entry, Scenario: env.scenario, Conns: o.Conns, Streams: o.Streams, Rate: o.Rate, Spin: o.Spin, BodySize: o.BodySize}
 	if o.Warmup > 0 {
 		load.Duration = o.Warmup
 		if _, err := load.Run(ctx); err != nil {
@@ -250,6 +250,9 @@ func progressLine(r Run) string {
 	s := fmt.Sprintf("%s round %d #%d %-8s", r.Scenario, r.Round, r.Position, r.Config)
 	if r.Fixed != nil {
 		s += fmt.Sprintf(" p50 %.0f µs p99 %.0f µs (lateness p99 %.0f µs, %d errors)", r.Fixed.Latency.P50, r.Fixed.Latency.P99, r.Fixed.Lateness.P99, r.Fixed.Errors)
+		if r.Fixed.PacingPriority != "" {
+			s += "; pacing at normal priority: " + r.Fixed.PacingPriority
+		}
 	}
 	if r.Closed != nil {
 		s += fmt.Sprintf(", closed loop %.0f rps", r.Closed.RPS)

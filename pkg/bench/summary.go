@@ -67,8 +67,8 @@ type ConfigSummary struct {
 	// upstream there, so it is what sets the closed-loop rate; at the fixed
 	// rate each request also pays the proxies' wake-ups from idle.
 	ClosedCPUPerReq Stat
-	CPUVsNginx Stat
-	IdleRSSMiB Stat
+	CPUVsNginx      Stat
+	IdleRSSMiB      Stat
 	// LoadRSSMiB is the peak VmRSS sampled during the fixed-rate phase;
 	// FixedHWMMiB also counts the start-up peak.
 	LoadRSSMiB   Stat

@@ -85,6 +85,7 @@ baselines' p50 differ by more than 15% is run once more.`,
 	f.IntVar(&o.opts.Streams, "streams", 1, "HTTP/2 and gRPC requests in flight per connection")
 	f.DurationVar(&o.opts.Duration, "duration", 20*time.Second, "Length of the measured fixed-rate phase")
 	f.DurationVar(&o.opts.Warmup, "warmup", 2*time.Second, "Warm-up at the same rate before each measured phase")
+	f.DurationVar(&o.opts.Spin, "spin", 200*time.Microsecond, "Last part of the generator's wait before each fixed-rate send spent polling the clock (at real-time priority where permitted) rather than asleep, so that late wake-ups do not count as latency; costs spin × rate of a CPU, 0 sleeps all the way")
 	f.IntVar(&o.opts.Rounds, "rounds", 3, "Rounds of interleaved configurations")
 	f.StringVar(&o.closedLoop, "closed-loop", "64x10s", "Throughput phase as CONNECTIONSxDURATION, or off")
 	f.StringSliceVar(&o.references, "reference", bench.References(), "Comparison pairs: nginx, haproxy, floor")
