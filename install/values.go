@@ -103,6 +103,9 @@ type Proxy struct {
 	// WaitBeforeExitSeconds is how long the proxy keeps serving after
 	// SIGTERM before it drains.
 	WaitBeforeExitSeconds int `json:"waitBeforeExitSeconds"`
+	// EnablePprof serves Go's runtime profiles on the proxy's admin port,
+	// to loopback clients only.
+	EnablePprof bool `json:"enablePprof"`
 }
 
 // ProxyPorts are the proxy's ports.

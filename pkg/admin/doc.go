@@ -13,6 +13,7 @@
 //     cases, so that a probe or a human reading the body learns what the
 //     process does not do.
 //
-// pprof is deliberately not served. Every server timeout and the header
-// size limit are set, with defaults documented on Config.
+// pprof is not served here: the proxy mounts it on its own admin routes,
+// opt-in and for loopback clients only. Every server timeout and the
+// header size limit are set, with defaults documented on Config.
 package admin

@@ -83,6 +83,10 @@ type Config struct {
 	WaitBeforeExit time.Duration `json:"waitBeforeExit"`
 	// ShutdownEndpoint enables POST /shutdown on the admin server, loopback only.
 	ShutdownEndpoint bool `json:"shutdownEndpoint"`
+	// PprofEndpoint serves Go's runtime profiles under /debug/pprof/ on the
+	// admin server, to loopback clients only (kubectl port-forward
+	// reaches it as one): for finding where a proxy's CPU or memory goes.
+	PprofEndpoint bool `json:"pprofEndpoint"`
 	// LogLevel is debug, info, warn or error (default info), or a Linkerd-style
 	// directive such as "warn,meshctl=info" (see EffectiveLogLevel).
 	LogLevel string `json:"logLevel"`

@@ -58,3 +58,30 @@ func TestFromEnvWaitBeforeExit(t *testing.T) {
 		t.Fatalf("a duration without unit: %v", err)
 	}
 }
+
+// TestFromEnvBooleans: the switches read true and false in strconv's
+// spellings, and a malformed value names its variable.
+func TestFromEnvBooleans(t *testing.T) {
+	for name, get := range map[string]func(Config) bool{
+		EnvShutdownEndpoint: func(c Config) bool { return c.ShutdownEndpoint },
+		EnvPprofEndpoint:    func(c Config) bool { return c.PprofEndpoint },
+	} {
+		env := func(v string) func(string) string {
+			return func(k string) string {
+				if k == name {
+					return v
+				}
+				return ""
+			}
+		}
+		for v, want := range map[string]bool{"true": true, "1": true, "false": false, "": false} {
+			c, err := FromEnv(Config{}, env(v))
+			if err != nil || get(c) != want {
+				t.Errorf("%s=%q: got %v, %v; want %v", name, v, get(c), err, want)
+			}
+		}
+		if _, err := FromEnv(Config{}, env("yes please")); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: %v, want an error naming the variable", name, "yes please", err)
+		}
+	}
+}

@@ -23,6 +23,7 @@ const (
 	EnvIdleTimeout         = "MESHCTL_PROXY_IDLE_TIMEOUT"
 	EnvShutdownGracePeriod = "MESHCTL_PROXY_SHUTDOWN_GRACE_PERIOD"
 	EnvShutdownEndpoint    = "MESHCTL_PROXY_SHUTDOWN_ENDPOINT_ENABLED"
+	EnvPprofEndpoint       = "MESHCTL_PROXY_PPROF_ENABLED"
 	EnvWaitBeforeExit      = "MESHCTL_PROXY_WAIT_BEFORE_EXIT"
 	EnvLogLevel            = "MESHCTL_PROXY_LOG_LEVEL"
 	EnvLogFormat           = "MESHCTL_PROXY_LOG_FORMAT"
@@ -100,12 +101,16 @@ func FromEnv(c Config, getenv func(string) string) (Config, error) {
 			c.OpaquePorts = ports
 		}
 	}
-	if v := getenv(EnvShutdownEndpoint); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: want true or false", EnvShutdownEndpoint, v))
+	boolean := func(name string, dst *bool) {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, v))
+			}
+			*dst = b
 		}
-		c.ShutdownEndpoint = b
 	}
+	boolean(EnvShutdownEndpoint, &c.ShutdownEndpoint)
+	boolean(EnvPprofEndpoint, &c.PprofEndpoint)
 	return c, errors.Join(errs...)
 }

@@ -309,6 +309,9 @@ func (p *Proxy) adminHandler() http.Handler {
 		p.shutdownOnce.Do(func() { close(p.shutdownCh) })
 		_, _ = w.Write([]byte("shutting down\n"))
 	})
+	if p.cfg.PprofEndpoint {
+		mountPprof(mux)
+	}
 	return mux
 }
 

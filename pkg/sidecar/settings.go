@@ -65,6 +65,7 @@ func Settings() []Setting {
 		{Name: "proxy-await", Path: "proxy.await", parse: parseEnabled, format: formatEnabled},
 		{Name: "proxy-enable-native-sidecar", Path: "proxy.nativeSidecar", parse: parseBool},
 		{Name: "proxy-wait-before-exit-seconds", Path: "proxy.waitBeforeExitSeconds", parse: parseSeconds},
+		{Name: "proxy-enable-pprof", Path: "proxy.enablePprof", parse: parseBool},
 	}
 }
 

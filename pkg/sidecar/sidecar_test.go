@@ -277,3 +277,33 @@ func TestDecideWithoutRenderer(t *testing.T) {
 		})
 	}
 }
+
+// TestPprofAnnotation: config.meshctl.io/proxy-enable-pprof turns on the
+// proxy's profiles for that pod only, and a value that is no boolean
+// refuses the pod.
+func TestPprofAnnotation(t *testing.T) {
+	proxyEnv := func(annotations map[string]string) (string, *Decision) {
+		t.Helper()
+		d, err := New(Options{Render: render.Contents, Version: "v1.2.3"}).Decide(Request{Owner: Owner{"Deployment", "web"}, Namespace: "shop", Template: podTemplate(annotations), Values: defaults(t)})
+		if err != nil {
+			t.Fatalf("decide: %v", err)
+		}
+		if d.Patch == nil {
+			return "", d
+		}
+		out, err := yaml.Marshal(d.Patch.InitContainers[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), d
+	}
+	if env, _ := proxyEnv(nil); strings.Contains(env, "MESHCTL_PROXY_PPROF_ENABLED") {
+		t.Errorf("profiles enabled by default:\n%s", env)
+	}
+	if env, _ := proxyEnv(map[string]string{"config.meshctl.io/proxy-enable-pprof": "true"}); !strings.Contains(env, "- name: MESHCTL_PROXY_PPROF_ENABLED\n      value: \"true\"") {
+		t.Errorf("annotation true did not enable profiles:\n%s", env)
+	}
+	if env, d := proxyEnv(map[string]string{"config.meshctl.io/proxy-enable-pprof": "sometimes"}); env != "" || len(d.Refusals) == 0 || d.Refusals[0].Code != ReasonInvalidAnnotation {
+		t.Errorf("annotation %q: patch %q, refusals %v; want the pod refused", "sometimes", env, d.Refusals)
+	}
+}

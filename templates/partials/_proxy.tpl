@@ -67,6 +67,10 @@ variables, and serves /live and /ready on the admin port.
       value: {{ $p.opaquePorts | quote }}
     - name: MESHCTL_PROXY_SHUTDOWN_ENDPOINT_ENABLED
       value: "false"
+    {{- if $p.enablePprof }}
+    - name: MESHCTL_PROXY_PPROF_ENABLED
+      value: "true"
+    {{- end }}
     {{- if gt (int $p.waitBeforeExitSeconds) 0 }}
     - name: MESHCTL_PROXY_WAIT_BEFORE_EXIT
       value: "{{ int $p.waitBeforeExitSeconds }}s"

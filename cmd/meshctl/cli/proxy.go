@@ -29,7 +29,8 @@ func newProxyCmd(g *globalOptions) *cobra.Command {
 		Long: `Run the meshctl proxy: the transparent sidecar that carries a meshed pod's
 inbound (4143) and outbound (127.0.0.1:4140) traffic, detects HTTP/1.1,
 HTTP/2 and gRPC, proxies everything else as opaque TCP, and serves
-/metrics, /ready, /live and /config on its admin port (4191).
+/metrics, /ready, /live and /config on its admin port (4191), and with
+--pprof Go's runtime profiles at /debug/pprof/ to loopback clients.
 
 Configuration comes from MESHCTL_PROXY_* environment variables (set by the
 injected pod spec) and from flags, which take precedence.`,
@@ -58,6 +59,7 @@ injected pod spec) and from flags, which take precedence.`,
 	f.StringVar(&o.opaquePorts, "opaque-ports", "", "Ports proxied as opaque TCP without protocol detection (default "+"25,587,3306,4444,5432,6379,9300,11211)")
 	f.DurationVar(&o.flags.ShutdownGracePeriod, "shutdown-grace-period", 0, "How long in-flight requests may drain after SIGTERM (default 30s)")
 	f.DurationVar(&o.flags.WaitBeforeExit, "wait-before-exit", 0, "How long to keep serving after SIGTERM before draining (default 0)")
+	f.BoolVar(&o.flags.PprofEndpoint, "pprof", false, "Serve Go's runtime profiles at /debug/pprof/ on the admin port, to loopback clients only")
 	f.StringVar(&o.flags.LogLevel, "log-level", "", "Log level: debug, info, warn or error (default info)")
 	f.StringVar(&o.flags.LogFormat, "log-format", "", "Log format: plain or json (default plain)")
 	cmd.AddCommand(newProxyInitCmd(g))
@@ -93,6 +95,9 @@ func (o *proxyOptions) complete(cmd *cobra.Command) error {
 	dur("detect-timeout", &cfg.DetectTimeout, o.flags.DetectTimeout)
 	dur("shutdown-grace-period", &cfg.ShutdownGracePeriod, o.flags.ShutdownGracePeriod)
 	dur("wait-before-exit", &cfg.WaitBeforeExit, o.flags.WaitBeforeExit)
+	if changed("pprof") {
+		cfg.PprofEndpoint = o.flags.PprofEndpoint
+	}
 	if changed("opaque-ports") {
 		ports, err := proxy.ParsePortSet(o.opaquePorts)
 		if err != nil {
