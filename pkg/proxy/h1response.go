@@ -96,13 +96,7 @@ func (w *h1Response) WriteHeader(code int) {
 			w.length = n
 		}
 	}
-	for _, v := range w.header["Trailer"] {
-		for _, k := range strings.Split(v, ",") {
-			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); k != "" {
-				w.trailers = append(w.trailers, k)
-			}
-		}
-	}
+	w.trailers = appendDeclaredTrailers(w.trailers, w.header)
 	w.headBytes = appendStatusLine(w.headBytes, code)
 	w.headBytes = w.appendFields(w.headBytes, w.header, true)
 	if _, ok := w.header["Date"]; !ok {
@@ -110,6 +104,7 @@ func (w *h1Response) WriteHeader(code int) {
 		w.headBytes = time.Now().UTC().AppendFormat(w.headBytes, http.TimeFormat)
 		w.headBytes = append(w.headBytes, "\r\n"...)
 	}
+	forgetHeadValuesOfTrailers(w.header, w.trailers)
 	if w.length >= 0 || !w.bodyAllowed || w.head {
 		w.commit(false)
 	}

@@ -633,6 +633,36 @@ func (w relayWriter) WriteHeader(code int) {
 		}
 	}
 	w.ResponseWriter.WriteHeader(code)
+	if code >= 200 {
+		// net/http's servers have copied the head by now.
+		forgetHeadValuesOfTrailers(h, appendDeclaredTrailers(nil, h))
+	}
+}
+
+// appendDeclaredTrailers appends to names the canonical names h's Trailer
+// field declares.
+func appendDeclaredTrailers(names []string, h http.Header) []string {
+	for _, v := range h["Trailer"] {
+		for _, k := range strings.Split(v, ",") {
+			if k = http.CanonicalHeaderKey(strings.TrimSpace(k)); k != "" {
+				names = append(names, k)
+			}
+		}
+	}
+	return names
+}
+
+// forgetHeadValuesOfTrailers removes from h, once the head it held is
+// written, the fields named as declared trailers. A response writer sends a
+// declared trailer with whatever value h holds under its name at the end,
+// and the proxy sets only the trailers the upstream sent: a field the
+// upstream sent in its head under a name it also declared, and then did
+// not send as a trailer, would otherwise be sent a second time, as that
+// trailer.
+func forgetHeadValuesOfTrailers(h http.Header, declared []string) {
+	for _, k := range declared {
+		delete(h, k)
+	}
 }
 
 // Unwrap lets http.ResponseController reach the server's writer.
