@@ -3,7 +3,6 @@ package proxy
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -16,16 +15,10 @@ func TestCurlThroughPair(t *testing.T) {
 	if err != nil {
 		t.Skip("curl not installed")
 	}
-	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	backend := newH2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		_, _ = io.WriteString(w, r.Proto+" "+r.Method+" "+string(b))
 	}))
-	var bp http.Protocols
-	bp.SetHTTP1(true)
-	bp.SetUnencryptedHTTP2(true)
-	backend.Config.Protocols = &bp
-	backend.Start()
-	defer backend.Close()
 	p := newPair(t, strings.TrimPrefix(backend.URL, "http://"), nil)
 
 	tests := []struct {

@@ -14,18 +14,26 @@ func h2cClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{Protocols: &p}}
 }
 
+// newH2CBackend starts an application serving h over HTTP/1.1 and HTTP/2
+// with prior knowledge on one port, closed when the test ends.
+func newH2CBackend(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	s := httptest.NewUnstartedServer(h)
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	s.Config.Protocols = &p
+	s.Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
 func TestHTTP2PriorKnowledgeThroughPair(t *testing.T) {
-	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	backend := newH2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Trailer", "X-Done")
 		_, _ = io.WriteString(w, r.Proto)
 		w.Header().Set("X-Done", "yes")
 	}))
-	var bp http.Protocols
-	bp.SetHTTP1(true)
-	bp.SetUnencryptedHTTP2(true)
-	backend.Config.Protocols = &bp
-	backend.Start()
-	defer backend.Close()
 	p := newPair(t, strings.TrimPrefix(backend.URL, "http://"), nil)
 
 	resp, err := h2cClient().Get("http://" + p.outbound + "/")

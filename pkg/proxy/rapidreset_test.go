@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,19 +19,13 @@ import (
 // memory, and go on serving other clients.
 func TestHTTP2RapidReset(t *testing.T) {
 	var reached atomic.Int64
-	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	backend := newH2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached.Add(1)
 		select {
 		case <-r.Context().Done():
 		case <-time.After(50 * time.Millisecond):
 		}
 	}))
-	var bp http.Protocols
-	bp.SetHTTP1(true)
-	bp.SetUnencryptedHTTP2(true)
-	backend.Config.Protocols = &bp
-	backend.Start()
-	defer backend.Close()
 	p := newPair(t, strings.TrimPrefix(backend.URL, "http://"), nil)
 
 	const attacks = 5000

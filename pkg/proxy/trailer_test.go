@@ -3,7 +3,6 @@ package proxy
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -16,7 +15,7 @@ import (
 // forwarding (GET), the reverse proxy writing to the loop (POST with a
 // body), and the reverse proxy writing to net/http's HTTP/2 server (h2c).
 func TestDeclaredTrailerNotSentFromTheHead(t *testing.T) {
-	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	backend := newH2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Trailer", "X-Dup, X-Other")
 		w.Header().Set("X-Dup", "head")
@@ -29,12 +28,6 @@ func TestDeclaredTrailerNotSentFromTheHead(t *testing.T) {
 		// another path when the counts differ.
 		w.Header().Set(http.TrailerPrefix+"X-Undeclared", "late")
 	}))
-	var bp http.Protocols // the h2c client's request reaches it as HTTP/2
-	bp.SetHTTP1(true)
-	bp.SetUnencryptedHTTP2(true)
-	backend.Config.Protocols = &bp
-	backend.Start()
-	defer backend.Close()
 	p := newPair(t, strings.TrimPrefix(backend.URL, "http://"), nil)
 	for _, tt := range []struct {
 		name   string
