@@ -8,6 +8,18 @@ import (
 	"time"
 )
 
+// scheduledRequests is how many requests an open-loop l sends: every
+// worker's share of its schedule.
+func scheduledRequests(l Load) int {
+	workers := l.Conns * l.streams()
+	s := schedule{rate: float64(l.Rate), conns: workers}
+	n := 0
+	for w := range workers {
+		n += s.count(w, l.Duration)
+	}
+	return n
+}
+
 // TestLoadAgainstUpstream drives the built-in upstream directly with every
 // protocol: each scheduled request must complete without error. It asserts
 // counts, never timings.
@@ -28,10 +40,7 @@ func TestLoadAgainstUpstream(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := 0
-			for w := range l.Conns {
-				want += schedule{rate: 200, conns: 4}.count(w, l.Duration)
-			}
+			want := scheduledRequests(l)
 			if res.Errors != 0 || res.Requests != want {
 				t.Fatalf("%d requests, %d errors (first: %s); want %d and none", res.Requests, res.Errors, res.FirstErr, want)
 			}
@@ -60,10 +69,7 @@ func TestLoadWithSpin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 0
-	for w := range l.Conns {
-		want += schedule{rate: 100, conns: 2}.count(w, l.Duration)
-	}
+	want := scheduledRequests(l)
 	if res.Errors != 0 || res.Requests != want || res.Lateness.Count == 0 {
 		t.Fatalf("%d requests, %d errors (%s), %d lateness samples; want %d requests, no errors, some samples", res.Requests, res.Errors, res.FirstErr, res.Lateness.Count, want)
 	}
@@ -84,10 +90,7 @@ func TestLoadStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 0
-	for w := range 8 {
-		want += schedule{rate: 400, conns: 8}.count(w, l.Duration)
-	}
+	want := scheduledRequests(l)
 	if res.Errors != 0 || res.Requests != want {
 		t.Fatalf("%d requests, %d errors (%s); want %d", res.Requests, res.Errors, res.FirstErr, want)
 	}

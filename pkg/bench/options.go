@@ -51,6 +51,10 @@ type ClosedLoop struct {
 // connections overlap and take the CPUs the proxies need.
 const maxSpinShare = 0.5
 
+// spinShare is the share of a CPU the generator spends polling the clock
+// in the fixed-rate phase.
+func (o Options) spinShare() float64 { return o.Spin.Seconds() * float64(o.Rate) }
+
 // Options configure a benchmark. Zero fields take the defaults of Defaults.
 type Options struct {
 	// Scenarios to run, in order (default s1).
@@ -179,7 +183,7 @@ func (o Options) Validate() error {
 	}
 	if o.Spin < 0 {
 		errs = append(errs, fmt.Errorf("spin %s: want 0 or more", o.Spin))
-	} else if share := o.Spin.Seconds() * float64(o.Rate); share > maxSpinShare {
+	} else if share := o.spinShare(); share > maxSpinShare {
 		errs = append(errs, fmt.Errorf("spin %s at %d requests per second would keep a CPU polling %.0f%% of the time: lower the spin below %s",
 			o.Spin, o.Rate, share*100, time.Duration(maxSpinShare/float64(o.Rate)*float64(time.Second))))
 	}

@@ -39,7 +39,7 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	}
 	pacing := ""
 	if o.Spin > 0 {
-		pacing = fmt.Sprintf(" (the generator polls the clock for the last %s before each send: %.0f%% of a CPU)", o.Spin, o.Spin.Seconds()*float64(o.Rate)*100)
+		pacing = fmt.Sprintf(" (the generator polls the clock for the last %s before each send: %.0f%% of a CPU)", o.Spin, o.spinShare()*100)
 	}
 	fmt.Fprintf(&b, "Load: %d rps open loop over %d connections%s for %s after %s warm-up%s; closed loop %s; %d B responses; %d rounds.\n",
 		o.Rate, o.Conns, streams, o.Duration, o.Warmup, pacing, closed, o.BodySize, o.Rounds)
