@@ -24,8 +24,10 @@ import (
 // connection read while it is written, and stay with the Transport.
 //
 // The framing is net/http's: writeRequestHead writes what
-// http.Request.Write would (h1request.go), and http.ReadResponse parses
-// the response, as inside the Transport. Of the request's client trace,
+// http.Request.Write would (h1request.go), and the response is parsed as
+// http.ReadResponse parses it inside the Transport (by readSimpleResponse
+// in h1head.go when its head is in the common form, by ReadResponse
+// itself otherwise). Of the request's client trace,
 // only Got1xxResponse is called (the proxy sets no other hook).
 type h1Client struct {
 	dial           func(ctx context.Context, addr string) (net.Conn, error)
@@ -141,7 +143,11 @@ func (pc *h1Conn) head(c *h1Client, r *http.Request) (*http.Response, error) {
 		return nil, pc.failed(ctx, "write request", err)
 	}
 	for informational := 0; ; informational++ {
-		resp, err := http.ReadResponse(pc.br, r)
+		var err error
+		resp := readSimpleResponse(pc.br, r)
+		if resp == nil {
+			resp, err = http.ReadResponse(pc.br, r)
+		}
 		if err != nil {
 			return nil, pc.failed(ctx, "read response", err)
 		}

@@ -187,7 +187,7 @@ func (sc *h1ServerConn) serve() (handoff bool) {
 		if n == 0 || !fastPathHead(sc.peekHead(n)) {
 			return true
 		}
-		if !sc.serveOne() {
+		if !sc.serveOne(n) {
 			return false
 		}
 		if sc.s.h1.isClosing() {
@@ -237,11 +237,16 @@ func (sc *h1ServerConn) peekHead(n int) []byte {
 	return b
 }
 
-// serveOne reads the request whose head is buffered, proxies it and writes
-// the response; it reports whether the connection can carry another.
-func (sc *h1ServerConn) serveOne() bool {
+// serveOne reads the request whose n-byte head is buffered, proxies it and
+// writes the response; it reports whether the connection can carry
+// another.
+func (sc *h1ServerConn) serveOne(n int) bool {
 	sc.mc.requests.Add(1)
-	r, err := http.ReadRequest(sc.br)
+	var err error
+	r := readSimpleRequest(sc.br, n)
+	if r == nil {
+		r, err = http.ReadRequest(sc.br)
+	}
 	if err == nil {
 		err = checkRequest(r)
 	}
