@@ -41,16 +41,21 @@ type connInfo struct {
 // request takes.
 const dstLabelCount = 7
 
-// labelValues returns the values of connLabelNames for the connection, with
-// room for one more (the authority of request metrics).
+// labelValues returns the values of connLabelNames for the connection.
 func (c *connInfo) labelValues() []string {
+	return c.appendLabelValues(make([]string, 0, 6+dstLabelCount))
+}
+
+// appendLabelValues appends the values of connLabelNames to v.
+func (c *connInfo) appendLabelValues(v []string) []string {
 	target := c.targetStr
 	if target == "" {
 		target = c.target.String()
 	}
-	v := make([]string, 6+dstLabelCount, 7+dstLabelCount)
-	v[0], v[1], v[2], v[3], v[4], v[5] = string(c.direction), target, c.tls.tls, c.tls.noTLSReason, c.tls.clientID, c.tls.serverID
-	copy(v[6:], c.dst) // none: all empty
+	v = append(v, string(c.direction), target, c.tls.tls, c.tls.noTLSReason, c.tls.clientID, c.tls.serverID)
+	n := len(v)
+	v = append(v, make([]string, dstLabelCount)...)
+	copy(v[n:], c.dst) // none: all empty
 	return v
 }
 

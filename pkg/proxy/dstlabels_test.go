@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )
@@ -83,8 +84,14 @@ func TestDstLabelCount(t *testing.T) {
 	if n := len(dstLabelNames()); n != dstLabelCount {
 		t.Fatalf("dstLabelCount is %d, dstLabelNames has %d", dstLabelCount, n)
 	}
-	v := (&connInfo{dst: []string{"ns", "svc"}}).labelValues()
-	if len(v) != len(connLabelNames()) || v[6] != "ns" || v[7] != "svc" || v[8] != "" || cap(v) != len(v)+1 {
-		t.Fatalf("labelValues = %q (cap %d)", v, cap(v))
+	info := &connInfo{dst: []string{"ns", "svc"}}
+	v := info.labelValues()
+	if len(v) != len(connLabelNames()) || v[6] != "ns" || v[7] != "svc" || v[8] != "" {
+		t.Fatalf("labelValues = %q", v)
+	}
+	var buf [24]string
+	w := info.appendLabelValues(append(buf[:0], "before"))
+	if !slices.Equal(w[1:], v) || w[0] != "before" || &w[0] != &buf[0] {
+		t.Fatalf("appendLabelValues = %q, want %q after the existing value, in the given array", w, v)
 	}
 }

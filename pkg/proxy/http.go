@@ -54,7 +54,7 @@ type exchange struct {
 	grpc     string
 	err      string
 	bodyErr  error
-	labels   []string     // httpLabelNames values
+	labels   []string     // httpLabelNames values, in labelBuf
 	series   *seriesCache // the connection's remembered series
 	tap      *tapExchange // nil unless a tap stream sampled it
 	recorded bool
@@ -67,15 +67,21 @@ type exchange struct {
 	routeLabels []string
 	budget      *profile.Budget
 
-	// scratch holds label values for one metric call at a time: the
-	// vectors copy the values they keep.
-	scratch [24]string
+	// labelBuf holds labels and after them, for one metric call at a
+	// time, that call's further values: the vectors copy the values they
+	// keep.
+	labelBuf [24]string
 }
 
-// labelsWith returns ex.labels followed by extra, in ex's scratch space
+// setLabels sets ex.labels to info's values and the authority's.
+func (ex *exchange) setLabels(info *connInfo, authority string) {
+	ex.labels = append(info.appendLabelValues(ex.labelBuf[:0]), authority)
+}
+
+// labelsWith returns ex.labels followed by extra, in ex's label buffer
 // (valid until the next call; the exchange's calls are sequential).
 func (ex *exchange) labelsWith(extra ...string) []string {
-	return append(append(ex.scratch[:0], ex.labels...), extra...)
+	return append(ex.labels[:len(ex.labels):len(ex.labelBuf)], extra...)
 }
 
 // httpProxy serves the HTTP connections of one side.
@@ -515,7 +521,7 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 	hp.routeOf(base, r, Target{Addr: info.target, Authority: r.Host}, ex)
 	if info.denied != nil {
 		ex.tap = hp.s.taps.begin(r, info, info.target, ex.start)
-		ex.labels = append(info.labelValues(), m.authorities.value(r.Host))
+		ex.setLabels(info, m.authorities.value(r.Host))
 		ex.series.request(m, ex.labels).Inc()
 		ex.status, ex.err = http.StatusForbidden, "forbidden"
 		w.Header().Set("meshctl-proxy-error", "forbidden")
@@ -556,7 +562,7 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 		}
 		labels = &l
 	}
-	ex.labels = append(labels.labelValues(), m.authorities.value(r.Host))
+	ex.setLabels(labels, m.authorities.value(r.Host))
 	ex.series.request(m, ex.labels).Inc()
 	ex.tap = hp.s.taps.begin(r, labels, tapDestination(ep, info), ex.start)
 	if err != nil {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -39,5 +40,29 @@ func TestOwnFieldKeysAreCanonical(t *testing.T) {
 		if got := http.CanonicalHeaderKey(wire); got != key {
 			t.Errorf("canonical key of %q is %q, the proxy uses %q", wire, got, key)
 		}
+	}
+}
+
+func TestExchangeLabelsWith(t *testing.T) {
+	info := &connInfo{direction: Outbound, targetStr: "10.0.0.1:80", tls: tlsLabels{tls: "true", serverID: "b"}, dst: []string{"ns"}}
+	ex := &exchange{}
+	ex.setLabels(info, "web:80")
+	want := append(info.labelValues(), "web:80")
+	if !slices.Equal(ex.labels, want) {
+		t.Fatalf("labels %q, want %q", ex.labels, want)
+	}
+	var got []string
+	allocs := testing.AllocsPerRun(10, func() {
+		got = ex.labelsWith("200", "success", "", "")
+	})
+	if allocs != 0 {
+		t.Errorf("labelsWith allocates %v times", allocs)
+	}
+	if !slices.Equal(got, append(slices.Clone(want), "200", "success", "", "")) {
+		t.Errorf("labelsWith = %q", got)
+	}
+	_ = ex.labelsWith("503")
+	if !slices.Equal(ex.labels, want) {
+		t.Errorf("labels changed by labelsWith: %q", ex.labels)
 	}
 }
