@@ -115,6 +115,8 @@ if $fuzz_session; then
 	fuzz ./pkg/proxy FuzzH1Guard
 	fuzz ./pkg/proxy FuzzClassify
 	fuzz ./pkg/proxy FuzzFastPathHead
+	fuzz ./pkg/proxy FuzzSimpleRequest
+	fuzz ./pkg/proxy FuzzSimpleResponse
 	fuzz ./pkg/proxy FuzzH1Loop
 	fuzz ./pkg/proxy FuzzWriteRequestHead
 	fuzz ./pkg/proxy FuzzH1Upstream

@@ -18,7 +18,9 @@
 //     one connection per endpoint (origproto.go); to an application or a
 //     server outside the mesh, bodiless GET/HEAD/OPTIONS/TRACE requests are
 //     sent on the goroutine that serves them (h1client.go, heads written by
-//     h1request.go), the rest through net/http's Transport. HTTP sockets
+//     h1request.go), the rest through net/http's Transport. Request and
+//     response heads in the common form are parsed into one string each
+//     (h1head.go), the others by net/http. HTTP sockets
 //     are read and written with raw system calls (rawio.go); each
 //     connection remembers its request metric series (series.go);
 //   - anything else as a byte splice with half-close forwarded.
