@@ -203,6 +203,18 @@ func getOnce(t *testing.T, ctx context.Context, client destinationv1.Destination
 // forward enters the pod's network namespace on loopback, below its proxy).
 func portForward(t *testing.T, ctx context.Context, ns, resource string, port int) *grpc.ClientConn {
 	t.Helper()
+	conn, err := grpc.NewClient(forwardPort(t, ctx, ns, resource, port), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// forwardPort runs kubectl port-forward from a free local port to port of
+// resource in ns until the test ends, and returns the local address.
+func forwardPort(t *testing.T, ctx context.Context, ns, resource string, port int) string {
+	t.Helper()
 	pctx, cancel := context.WithCancel(ctx)
 	cmd := exec.CommandContext(pctx, "kubectl", "-n", ns, "port-forward", resource, fmt.Sprintf(":%d", port))
 	out, err := cmd.StdoutPipe()
@@ -226,16 +238,11 @@ func portForward(t *testing.T, ctx context.Context, ns, resource string, port in
 			}
 		}
 	}()
-	var lport string
 	select {
-	case lport = <-local:
+	case lport := <-local:
+		return "127.0.0.1:" + lport
 	case <-time.After(30 * time.Second):
 		t.Fatalf("kubectl port-forward %s %d did not start within 30s", resource, port)
+		return ""
 	}
-	conn, err := grpc.NewClient("127.0.0.1:"+lport, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn
 }

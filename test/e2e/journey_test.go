@@ -130,6 +130,10 @@ func TestJourney(t *testing.T) {
 		meshedPodsTalkMTLS(t)
 	})
 
+	j.stage("pprof is opt-in per pod and loopback-only", func(t *testing.T) {
+		pprofIsOptInAndLoopbackOnly(t)
+	})
+
 	j.stage("identity shows the proxies' certificates", func(t *testing.T) {
 		identityShowsDemoCertificates(t)
 	})
