@@ -34,8 +34,8 @@ import (
 // net/http.
 const maxSimpleFields = 64
 
-// crlfcrlf ends a head.
-var crlfcrlf = []byte("\r\n\r\n")
+// headEnd ends a head: the blank line after the last field.
+const headEnd = "\r\n\r\n"
 
 // bufferedHead returns the length of the head at the front of br, reading
 // until its blank line is buffered; 0 when it cannot be had from the
@@ -46,13 +46,13 @@ func bufferedHead(br *bufio.Reader) int {
 	from := 0
 	for {
 		b, _ := br.Peek(br.Buffered())
-		if i := bytes.Index(b[from:], crlfcrlf); i >= 0 {
-			return from + i + len(crlfcrlf)
+		if i := bytes.Index(b[from:], []byte(headEnd)); i >= 0 {
+			return from + i + len(headEnd)
 		}
 		if len(b) == br.Size() {
 			return 0
 		}
-		from = max(0, len(b)-len(crlfcrlf)+1)
+		from = max(0, len(b)-len(headEnd)+1)
 		if _, err := br.Peek(len(b) + 1); err != nil {
 			return 0
 		}
@@ -248,6 +248,8 @@ func statusCode(status string) (int, bool) {
 	return code, true
 }
 
+// has reports whether h holds the field key (canonical), with or without
+// values.
 func has(h http.Header, key string) bool {
 	_, ok := h[key]
 	return ok

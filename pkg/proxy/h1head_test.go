@@ -191,11 +191,11 @@ func FuzzSimpleRequest(f *testing.F) {
 // as it was. It reports whether readSimpleRequest took the head.
 func checkSimpleRequest(t *testing.T, in []byte) bool {
 	t.Helper()
-	i := bytes.Index(in, crlfcrlf)
-	if i < 0 || !fastPathHead(in[:i+len(crlfcrlf)]) {
+	i := bytes.Index(in, []byte(headEnd))
+	if i < 0 || !fastPathHead(in[:i+len(headEnd)]) {
 		return false
 	}
-	n := i + len(crlfcrlf)
+	n := i + len(headEnd)
 	br := bufio.NewReaderSize(bytes.NewReader(in), 4096)
 	if _, err := br.Peek(min(n, br.Size())); err != nil || n > br.Size() {
 		return false
