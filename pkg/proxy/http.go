@@ -79,9 +79,10 @@ func (ex *exchange) setLabels(info *connInfo, authority string) {
 }
 
 // labelsWith returns ex.labels followed by extra, in ex's label buffer
-// (valid until the next call; the exchange's calls are sequential).
+// (valid until the next call; the exchange's calls are sequential). The
+// labels are the buffer's first values (setLabels puts them there).
 func (ex *exchange) labelsWith(extra ...string) []string {
-	return append(ex.labels[:len(ex.labels):len(ex.labelBuf)], extra...)
+	return append(ex.labelBuf[:len(ex.labels)], extra...)
 }
 
 // httpProxy serves the HTTP connections of one side.

@@ -65,4 +65,7 @@ func TestExchangeLabelsWith(t *testing.T) {
 	if !slices.Equal(ex.labels, want) {
 		t.Errorf("labels changed by labelsWith: %q", ex.labels)
 	}
+	if got := (&exchange{}).labelsWith("200"); !slices.Equal(got, []string{"200"}) {
+		t.Errorf("labelsWith before any labels = %q, want just the extra value", got)
+	}
 }
