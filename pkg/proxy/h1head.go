@@ -73,7 +73,10 @@ func parseFields(block string) (http.Header, bool) {
 		line, rest, _ := strings.Cut(block, "\r\n")
 		block = rest
 		name, value, ok := strings.Cut(line, ":")
-		if !ok || !validFieldName(name) || !validFieldValue(value) {
+		// A name with white space fails here too: that is how a line
+		// of obs-fold, or a first field line starting with a space,
+		// leaves the simple form.
+		if !ok || !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(value) {
 			return nil, false
 		}
 		key := textproto.CanonicalMIMEHeaderKey(name)
@@ -90,49 +93,13 @@ func parseFields(block string) (http.Header, bool) {
 	return h, true
 }
 
-// validFieldName reports whether s is a non-empty token: the names
-// textproto canonicalises without complaint.
-func validFieldName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !httpguts.IsTokenRune(rune(s[i])) {
-			return false
-		}
-	}
-	return true
-}
-
-// validFieldValue reports whether every byte of s is one textproto
-// accepts in a value: visible ASCII, space, tab and obs-text (0x80 and
-// up), so no control character, CR or LF.
-func validFieldValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 // headLines splits a head into its first line and its field lines, each
-// field line ending in CRLF; false when a line starts with white space
-// (obs-fold, or the malformed first field line net/http refuses) or a LF
-// comes without its CR.
+// field line ending in CRLF; false when the first line holds a LF without
+// its CR, where net/http would end it. (In a field line such a LF is a
+// control byte, which parseFields refuses.)
 func headLines(head string) (first, fields string, ok bool) {
-	body := head[:len(head)-2] // the blank line's CRLF
-	if strings.Count(body, "\n") != strings.Count(body, "\r\n") {
-		return "", "", false
-	}
-	first, fields, _ = strings.Cut(body, "\r\n")
-	for rest := fields; rest != ""; {
-		if rest[0] == ' ' || rest[0] == '\t' {
-			return "", "", false
-		}
-		_, rest, _ = strings.Cut(rest, "\r\n")
-	}
-	return first, fields, true
+	first, fields, _ = strings.Cut(head[:len(head)-2], "\r\n") // less the blank line's CRLF
+	return first, fields, !strings.Contains(first, "\n")
 }
 
 // contentLength parses a message's single Content-Length; false when
@@ -269,7 +236,7 @@ func readSimpleRequest(br *bufio.Reader, n int) *http.Request {
 	}
 	method, rest, ok1 := strings.Cut(first, " ")
 	target, proto, ok2 := strings.Cut(rest, " ")
-	if !ok1 || !ok2 || proto != "HTTP/1.1" || !validFieldName(method) || method == http.MethodConnect {
+	if !ok1 || !ok2 || proto != "HTTP/1.1" || !httpguts.ValidHeaderFieldName(method) || method == http.MethodConnect {
 		return nil
 	}
 	h, ok := parseFields(fields)
