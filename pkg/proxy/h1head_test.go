@@ -90,10 +90,7 @@ func checkSimpleResponse(t *testing.T, method string, in []byte) bool {
 	br := bufio.NewReaderSize(bytes.NewReader(in), 4096)
 	got := readSimpleResponse(br, req)
 	if got == nil {
-		rest, _ := io.ReadAll(br)
-		if !bytes.Equal(rest, in) {
-			t.Fatalf("declined, but the reader moved: %q left of %q", rest, in)
-		}
+		requireUnread(t, br, in)
 		return false
 	}
 	wbr := bufio.NewReaderSize(bytes.NewReader(in), 4096)
@@ -106,11 +103,7 @@ func checkSimpleResponse(t *testing.T, method string, in []byte) bool {
 	if !bytes.Equal(gotBody, wantBody) || !sameError(gotErr, wantErr) {
 		t.Errorf("body %q (%v), net/http %q (%v)", gotBody, gotErr, wantBody, wantErr)
 	}
-	gotRest, _ := io.ReadAll(br)
-	wantRest, _ := io.ReadAll(wbr)
-	if !bytes.Equal(gotRest, wantRest) {
-		t.Errorf("left %q after the response, net/http %q", gotRest, wantRest)
-	}
+	checkSameRest(t, "the response", br, wbr)
 	got.Body, want.Body = nil, nil
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("response differs from net/http's:\n got %+v\nwant %+v", got, want)
@@ -205,10 +198,7 @@ func checkSimpleRequest(t *testing.T, in []byte) bool {
 	}
 	got := readSimpleRequest(br, n)
 	if got == nil {
-		rest, _ := io.ReadAll(br)
-		if !bytes.Equal(rest, in) {
-			t.Fatalf("declined, but the reader moved: %q left of %q", rest, in)
-		}
+		requireUnread(t, br, in)
 		return false
 	}
 	wbr := bufio.NewReaderSize(bytes.NewReader(in), 4096)
@@ -219,10 +209,27 @@ func checkSimpleRequest(t *testing.T, in []byte) bool {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("request differs from net/http's:\n got %+v\nwant %+v", got, want)
 	}
-	gotRest, _ := io.ReadAll(br)
-	wantRest, _ := io.ReadAll(wbr)
-	if !bytes.Equal(gotRest, wantRest) {
-		t.Errorf("left %q after the head, net/http %q", gotRest, wantRest)
-	}
+	checkSameRest(t, "the head", br, wbr)
 	return true
+}
+
+// requireUnread fails unless br still holds all of in: a parser that
+// declines a head must leave it to net/http's.
+func requireUnread(t *testing.T, br *bufio.Reader, in []byte) {
+	t.Helper()
+	rest, _ := io.ReadAll(br)
+	if !bytes.Equal(rest, in) {
+		t.Fatalf("declined, but the reader moved: %q left of %q", rest, in)
+	}
+}
+
+// checkSameRest fails unless the bytes left in got after what (a head, a
+// response) are those net/http's parser left in want.
+func checkSameRest(t *testing.T, what string, got, want *bufio.Reader) {
+	t.Helper()
+	gotRest, _ := io.ReadAll(got)
+	wantRest, _ := io.ReadAll(want)
+	if !bytes.Equal(gotRest, wantRest) {
+		t.Errorf("left %q after %s, net/http %q", gotRest, what, wantRest)
+	}
 }
