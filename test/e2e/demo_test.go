@@ -90,6 +90,22 @@ func demoPods(t *testing.T) []demoPod {
 	return pods
 }
 
+// demoPodOf returns the demo pod of app (the last one listed, should a
+// rollout leave two), and fails the test when there is none.
+func demoPodOf(t *testing.T, app string) demoPod {
+	t.Helper()
+	var found demoPod
+	for _, p := range demoPods(t) {
+		if p.app == app {
+			found = p
+		}
+	}
+	if found.name == "" {
+		t.Fatalf("no %s pod in %s", app, demoNamespace)
+	}
+	return found
+}
+
 // demoTraffic calls the web front from the host: web reaches its backend
 // over HTTP/2 and over HTTP/1.1 (which the proxies carry over HTTP/2 and
 // the backend must see as HTTP/1.1, unmarked), quote over gRPC and echo
@@ -97,12 +113,7 @@ func demoPods(t *testing.T) []demoPod {
 // count them.
 func demoTraffic(t *testing.T) {
 	t.Helper()
-	var web demoPod
-	for _, p := range demoPods(t) {
-		if p.app == "web" {
-			web = p
-		}
-	}
+	web := demoPodOf(t, "web")
 	if web.ip == "" {
 		t.Fatal("no web pod with an IP")
 	}

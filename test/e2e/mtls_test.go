@@ -22,12 +22,7 @@ const demoIdentity = "default." + demoNamespace + ".serviceaccount.identity.mesh
 // controller named, and that its proxy holds a certificate in date.
 func meshedPodsTalkMTLS(t *testing.T) {
 	t.Helper()
-	var web string
-	for _, p := range demoPods(t) {
-		if p.app == "web" {
-			web = p.ip
-		}
-	}
+	web := demoPodOf(t, "web").ip
 	metrics := scrape(t, web)
 	lines := func(prefix string, parts ...string) []string {
 		var out []string

@@ -94,15 +94,7 @@ func pprofIsOptInAndLoopbackOnly(t *testing.T) {
 	if code := statusCode(err); code != http.StatusForbidden {
 		t.Errorf("profiles through the API server's pod proxy (not loopback): %v, want 403", err)
 	}
-	web := ""
-	for _, p := range demoPods(t) {
-		if p.app == "web" {
-			web = p.name
-		}
-	}
-	if web == "" {
-		t.Fatal("no web pod in the demo")
-	}
+	web := demoPodOf(t, "web").name
 	_, err = kube.ProxyAdminGet(ctx, cs, demoNamespace, web, "/debug/pprof/")
 	if code := statusCode(err); code != http.StatusNotFound {
 		t.Errorf("profiles of %s, not annotated: %v, want 404", web, err)

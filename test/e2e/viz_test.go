@@ -145,12 +145,7 @@ func deref(f *float64) float64 {
 // cluster access, as a user sending scrapes to support would.
 func offlineStatFromSavedScrapes(t *testing.T) {
 	t.Helper()
-	var web string
-	for _, p := range demoPods(t) {
-		if p.app == "web" {
-			web = p.name
-		}
-	}
+	web := demoPodOf(t, "web").name
 	dir := t.TempDir()
 	var files []string
 	for i := range 2 {
