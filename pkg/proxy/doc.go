@@ -12,9 +12,11 @@
 //     upgrades, CONNECT tunnels and streaming bodies, recording request
 //     metrics. Plain HTTP/1.1 requests are served on the goroutine that
 //     detected the connection (h1server.go, h1response.go; bodiless ones
-//     with the reverse proxy's rules but not its copies, forward.go); anything else
-//     hands the connection to net/http's server (HTTP/2, upgrades, chunked
-//     bodies, HTTP/1.0). Between two proxies HTTP/1 travels over HTTP/2,
+//     with the reverse proxy's rules but not its copies, forward.go); any
+//     other HTTP/1.x hands the connection to net/http's server (upgrades,
+//     chunked bodies, HTTP/1.0). HTTP/2 connections are served by
+//     h2server, whose handlers write their own frames (serveHTTP2,
+//     side.go). Between two proxies HTTP/1 travels over HTTP/2,
 //     one connection per endpoint (origproto.go); to an application or a
 //     server outside the mesh, bodiless GET/HEAD/OPTIONS/TRACE requests are
 //     sent on the goroutine that serves them (h1client.go, heads written by

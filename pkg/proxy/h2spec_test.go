@@ -20,10 +20,7 @@ import (
 // fails today, each with the reason. The test fails on any other failure,
 // and on a case listed here that passes (so the list only shrinks).
 var h2specKnownFailures = map[string]string{ //nolint:gochecknoglobals // test fixture
-	"http2/3.5 Sends invalid connection preface":                                                                   "the port serves HTTP/1.1, HTTP/2 and opaque TCP: bytes that are not the HTTP/2 preface are not HTTP/2, and get an HTTP/1.1 400 (h2spec then reads that as a frame)",
-	"http2/6.5.3 Sends multiple values of SETTINGS_INITIAL_WINDOW_SIZE":                                            "Go's HTTP/2 server closes a connection whose SETTINGS frame repeats a setting (PROTOCOL_ERROR), a defence against settings floods; RFC 9113 allows repeats",
-	"http2/8.1.2.2 Sends a HEADERS frame that contains the connection-specific header field":                       "Go's HTTP/2 server answers 400 instead of resetting the stream: the request is refused all the same and never reaches the application",
-	"http2/8.1.2.2 Sends a HEADERS frame that contains the TE header field with any value other than \"trailers\"": "as above: 400 instead of a stream reset, the request refused",
+	"http2/3.5 Sends invalid connection preface": "the port serves HTTP/1.1, HTTP/2 and opaque TCP: bytes that are not the HTTP/2 preface are not HTTP/2, and get an HTTP/1.1 400 (h2spec then reads that as a frame)",
 }
 
 // TestH2Spec runs h2spec (github.com/summerwind/h2spec, the HTTP/2

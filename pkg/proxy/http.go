@@ -446,13 +446,13 @@ func (hp *httpProxy) closeIdle() {
 	}
 }
 
-// server is the http.Server of this side; it serves HTTP/1.1 and HTTP/2
-// with prior knowledge. There is no h2c Upgrade (RFC 7540 section 3.2 was
-// removed by RFC 9113), so no request can switch a meshed port's protocol.
+// server is the http.Server of this side; it serves the HTTP/1.x
+// connections the HTTP/1.1 loop hands over (HTTP/2 is h2server's). There
+// is no h2c Upgrade (RFC 7540 section 3.2 was removed by RFC 9113), so no
+// request can switch a meshed port's protocol.
 func (hp *httpProxy) server() *http.Server {
 	var p http.Protocols
 	p.SetHTTP1(true)
-	p.SetUnencryptedHTTP2(true)
 	return &http.Server{
 		Handler:   hp,
 		Protocols: &p,
@@ -462,10 +462,6 @@ func (hp *httpProxy) server() *http.Server {
 		ReadHeaderTimeout:            hp.s.cfg.ReadHeaderTimeout,
 		IdleTimeout:                  hp.s.cfg.IdleTimeout,
 		MaxHeaderBytes:               hp.s.cfg.MaxHeaderBytes,
-		HTTP2: &http.HTTP2Config{
-			MaxConcurrentStreams: int(hp.s.cfg.MaxConcurrentStreams),
-			MaxReadFrameSize:     16 << 10,
-		},
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if mc, ok := c.(*meteredConn); ok {
 				return context.WithValue(ctx, connInfoKey, mc.info)

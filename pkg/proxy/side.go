@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meshctl/meshctl/pkg/proxy/balance"
+	"github.com/meshctl/meshctl/pkg/proxy/h2server"
 )
 
 // side is one direction of the proxy: a listener, protocol detection, the
@@ -33,6 +34,9 @@ type side struct {
 	queue    *connQueue
 	server   *http.Server
 	http     *httpProxy
+	// h2 serves HTTP/2 connections (h2server): the hop from another
+	// proxy, and applications' own HTTP/2 and gRPC.
+	h2 *h2server.Server
 	// h1 serves plain HTTP/1.1 before net/http does (h1server.go).
 	h1 *h1Loops
 	// taps reports sampled exchanges to tap streams (shared by both sides).
@@ -73,6 +77,14 @@ func newSide(d Direction, cfg Config, deps Deps, log *slog.Logger, m *metrics, e
 	}
 	s.http = newHTTPProxy(s)
 	s.server = s.http.server()
+	s.h2 = &h2server.Server{
+		Handler:              s.http,
+		MaxConcurrentStreams: cfg.MaxConcurrentStreams,
+		MaxHeaderBytes:       cfg.MaxHeaderBytes,
+		PrefaceTimeout:       cfg.ReadHeaderTimeout,
+		IdleTimeout:          cfg.IdleTimeout,
+		Log:                  s.log,
+	}
 	return s, nil
 }
 
@@ -195,7 +207,18 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		s.serveHTTP1(ctx, mc)
 		return
 	}
-	s.queue.push(mc)
+	s.serveHTTP2(ctx, mc)
+}
+
+// serveHTTP2 serves mc, an HTTP/2 connection, until it closes.
+func (s *side) serveHTTP2(ctx context.Context, mc *meteredConn) {
+	// As for the HTTP/1.1 loop: the net/http server in the context makes
+	// the reverse proxy end a response whose body broke off with
+	// http.ErrAbortHandler (a reset stream) instead of a clean end.
+	base := context.WithValue(context.WithValue(ctx, connInfoKey, mc.info), http.ServerContextKey, s.server)
+	if err := s.h2.ServeConn(base, mc); err != nil {
+		s.log.Debug("http2 connection ended", "peer", mc.RemoteAddr().String(), "error", err)
+	}
 }
 
 // acceptTLS terminates the mTLS of a meshed client: a ClientHello naming
@@ -485,7 +508,13 @@ func (s *side) shutdown(ctx context.Context) {
 	s.h1.shutdown()
 	done := make(chan struct{})
 	go func() {
+		h2done := make(chan struct{})
+		go func() {
+			_ = s.h2.Shutdown(ctx)
+			close(h2done)
+		}()
 		_ = s.server.Shutdown(ctx)
+		<-h2done
 		s.wg.Wait()
 		close(done)
 	}()
@@ -505,6 +534,7 @@ func (s *side) shutdown(ctx context.Context) {
 			_ = c.Close()
 		}
 		_ = s.server.Close()
+		s.h2.Close()
 		<-done
 	}
 	s.http.closeIdle()

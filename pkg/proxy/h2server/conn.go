@@ -1,0 +1,475 @@
+package h2server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// clientPreface is what every HTTP/2 connection starts with (RFC 9113
+// section 3.4).
+const clientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// initialWindow is the protocol's initial flow-control window, before any
+// setting or WINDOW_UPDATE (RFC 9113 section 6.9.2).
+const initialWindow = 65535
+
+// maxWindow is the largest a flow-control window may grow (2^31-1).
+const maxWindow = 1<<31 - 1
+
+var (
+	errConnClosed  = errors.New("h2server: connection closed")
+	errClientReset = errors.New("h2server: client reset the stream")
+	errStreamReset = errors.New("h2server: stream reset")
+	errBodyClosed  = errors.New("h2server: request body closed")
+	// errClientGoingAway ends the read loop once a client that sent
+	// GOAWAY has no stream left.
+	errClientGoingAway = errors.New("h2server: client going away")
+)
+
+// conn is one served connection. Its goroutine (serve) reads every frame
+// and updates the state under mu; handlers write frames under wmu. Lock
+// order: wmu before mu, and nothing blocks while holding mu.
+type conn struct {
+	srv          *Server
+	nc           net.Conn
+	ctx          context.Context
+	cancel       context.CancelFunc
+	br           *bufio.Reader
+	fr           *http2.Framer
+	remoteAddr   string
+	maxStreams   uint32
+	idleTimeout  time.Duration
+	peerMaxFrame atomic.Uint32
+
+	// The write side. flushers counts the writers that want the
+	// connection flushed once they have written; the last of them
+	// flushes for all (writeFrames).
+	wmu      sync.Mutex
+	bw       *bufio.Writer
+	henc     *hpack.Encoder
+	hbuf     bytes.Buffer
+	names    nameCache
+	flushers atomic.Int32
+	werr     error
+
+	mu                sync.Mutex
+	flow              sync.Cond // waiters for send window
+	streams           map[uint32]*stream
+	maxClientID       uint32
+	handlers          int       // running handlers, reset streams' included
+	queued            []*stream // streams waiting for a handler slot
+	sendWindow        int64
+	initialSendWindow int64
+	recvWindow        int64 // what the client may still send, all streams
+	recvCredit        int64 // consumed, not yet granted back
+	settingsAcked     bool
+	goingAway         bool // GOAWAY sent: no new streams
+	clientGoingAway   bool
+	closed            bool
+	closeOnce         sync.Once
+}
+
+func newConn(ctx context.Context, s *Server, nc net.Conn) *conn {
+	c := &conn{
+		srv:               s,
+		nc:                nc,
+		remoteAddr:        nc.RemoteAddr().String(),
+		maxStreams:        s.maxStreams(),
+		idleTimeout:       orDefault(s.IdleTimeout, defaultIdleTimeout),
+		streams:           map[uint32]*stream{},
+		sendWindow:        initialWindow,
+		initialSendWindow: initialWindow,
+		recvWindow:        initialWindow,
+	}
+	c.ctx, c.cancel = context.WithCancel(ctx)
+	c.flow.L = &c.mu
+	c.peerMaxFrame.Store(16 << 10)
+	c.br = bufio.NewReaderSize(nc, 16<<10)
+	c.bw = bufio.NewWriterSize(deadlineWriter{nc, orDefault(s.WriteTimeout, defaultWriteTimeout)}, 16<<10)
+	c.fr = http2.NewFramer(c.bw, c.br)
+	c.fr.SetReuseFrames()
+	c.fr.SetMaxReadFrameSize(maxFrameSize)
+	c.fr.MaxHeaderListSize = s.maxHeaderBytes()
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.fr.ReadMetaHeaders.SetMaxStringLength(int(s.maxHeaderBytes()))
+	c.henc = hpack.NewEncoder(&c.hbuf)
+	return c
+}
+
+// deadlineWriter gives every write to the connection its own deadline, so
+// that the buffered writer's own flushes are bounded too.
+type deadlineWriter struct {
+	nc      net.Conn
+	timeout time.Duration
+}
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	_ = w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
+	return w.nc.Write(p)
+}
+
+// serve reads and acts on the connection's frames until it ends.
+func (c *conn) serve() error {
+	defer c.closeConn()
+	_ = c.nc.SetReadDeadline(time.Now().Add(orDefault(c.srv.PrefaceTimeout, defaultPrefaceTimeout)))
+	var preface [len(clientPreface)]byte
+	if _, err := io.ReadFull(c.br, preface[:]); err != nil {
+		return fmt.Errorf("read the client preface: %w", err)
+	}
+	if string(preface[:]) != clientPreface {
+		return errors.New("h2server: not the HTTP/2 client preface")
+	}
+	err := c.writeFrames(func() error {
+		if err := c.fr.WriteSettings(
+			http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: c.maxStreams},
+			http2.Setting{ID: http2.SettingInitialWindowSize, Val: streamWindow},
+			http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: c.srv.maxHeaderBytes()},
+		); err != nil {
+			return err
+		}
+		return c.fr.WriteWindowUpdate(0, connWindow-initialWindow)
+	})
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.recvWindow = connWindow
+	c.mu.Unlock()
+	for first := true; ; first = false {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			if c.readErrorIsTransient(err) {
+				continue
+			}
+			return err
+		}
+		if first {
+			if _, ok := f.(*http2.SettingsFrame); !ok {
+				c.goAway(http2.ErrCodeProtocol)
+				return errors.New("h2server: the client's first frame is not SETTINGS")
+			}
+			c.mu.Lock()
+			c.setIdleDeadlineLocked()
+			c.mu.Unlock()
+		}
+		if err := c.process(f); err != nil {
+			if !c.frameErrorIsTransient(err) {
+				return err
+			}
+		}
+	}
+}
+
+// readErrorIsTransient handles an error from reading a frame, and reports
+// whether the connection goes on.
+func (c *conn) readErrorIsTransient(err error) bool {
+	var se http2.StreamError
+	if errors.As(err, &se) {
+		c.mu.Lock()
+		if se.StreamID%2 == 1 && se.StreamID > c.maxClientID {
+			c.maxClientID = se.StreamID
+		}
+		c.mu.Unlock()
+		c.resetStream(se.StreamID, se.Code)
+		return true
+	}
+	var ce http2.ConnectionError
+	switch {
+	case errors.As(err, &ce):
+		c.srv.debug("http2 connection error", "peer", c.remoteAddr, "code", http2.ErrCode(ce).String(), "detail", c.fr.ErrorDetail())
+		c.goAway(http2.ErrCode(ce))
+		return false
+	case errors.Is(err, http2.ErrFrameTooLarge):
+		c.goAway(http2.ErrCodeFrameSize)
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.mu.Lock()
+		idle := len(c.streams) == 0 && c.handlers == 0
+		if !idle {
+			_ = c.nc.SetReadDeadline(time.Time{})
+		}
+		c.mu.Unlock()
+		if idle {
+			c.goAway(http2.ErrCodeNo)
+		}
+		return !idle
+	}
+	return false
+}
+
+// frameErrorIsTransient handles an error from acting on a frame, and
+// reports whether the connection goes on.
+func (c *conn) frameErrorIsTransient(err error) bool {
+	var se http2.StreamError
+	if errors.As(err, &se) {
+		c.resetStream(se.StreamID, se.Code)
+		return true
+	}
+	var ce http2.ConnectionError
+	if errors.As(err, &ce) {
+		c.srv.debug("http2 connection error", "peer", c.remoteAddr, "code", http2.ErrCode(ce).String())
+		c.goAway(http2.ErrCode(ce))
+	}
+	return false
+}
+
+// process acts on one frame.
+func (c *conn) process(f http2.Frame) error {
+	switch f := f.(type) {
+	case *http2.SettingsFrame:
+		return c.processSettings(f)
+	case *http2.MetaHeadersFrame:
+		return c.processHeaders(f)
+	case *http2.DataFrame:
+		return c.processData(f)
+	case *http2.WindowUpdateFrame:
+		return c.processWindowUpdate(f)
+	case *http2.RSTStreamFrame:
+		return c.processReset(f)
+	case *http2.PingFrame:
+		if f.IsAck() {
+			return nil
+		}
+		return c.writeFrames(func() error { return c.fr.WritePing(true, f.Data) })
+	case *http2.GoAwayFrame:
+		c.mu.Lock()
+		c.clientGoingAway = true
+		done := len(c.streams) == 0 && c.handlers == 0
+		c.mu.Unlock()
+		if done {
+			return errClientGoingAway
+		}
+		return nil
+	case *http2.PriorityFrame:
+		if f.StreamDep == f.StreamID {
+			return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeProtocol}
+		}
+		return nil
+	case *http2.PushPromiseFrame:
+		// Only servers push.
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	default:
+		// Unknown frame types are ignored (RFC 9113 section 5.5).
+		return nil
+	}
+}
+
+func (c *conn) processSettings(f *http2.SettingsFrame) error {
+	if f.IsAck() {
+		c.mu.Lock()
+		c.settingsAcked = true
+		c.mu.Unlock()
+		return nil
+	}
+	tableSize := uint32(0)
+	haveTableSize := false
+	err := f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			return err
+		}
+		switch s.ID {
+		case http2.SettingHeaderTableSize:
+			tableSize, haveTableSize = s.Val, true
+		case http2.SettingInitialWindowSize:
+			return c.setInitialWindow(int64(s.Val))
+		case http2.SettingMaxFrameSize:
+			c.peerMaxFrame.Store(s.Val)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.writeFrames(func() error {
+		if haveTableSize {
+			c.henc.SetMaxDynamicTableSizeLimit(tableSize)
+		}
+		return c.fr.WriteSettingsAck()
+	})
+}
+
+// setInitialWindow applies a new SETTINGS_INITIAL_WINDOW_SIZE to every
+// open stream's send window (RFC 9113 section 6.9.2).
+func (c *conn) setInitialWindow(v int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delta := v - c.initialSendWindow
+	c.initialSendWindow = v
+	for _, s := range c.streams {
+		s.sendWindow += delta
+		if s.sendWindow > maxWindow {
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		}
+	}
+	c.flow.Broadcast()
+	return nil
+}
+
+func (c *conn) processWindowUpdate(f *http2.WindowUpdateFrame) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	inc := int64(f.Increment)
+	if f.StreamID == 0 {
+		c.sendWindow += inc
+		if c.sendWindow > maxWindow {
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		}
+		c.flow.Broadcast()
+		return nil
+	}
+	s := c.streams[f.StreamID]
+	if s == nil {
+		if f.StreamID > c.maxClientID {
+			return http2.ConnectionError(http2.ErrCodeProtocol) // idle stream
+		}
+		return nil
+	}
+	s.sendWindow += inc
+	if s.sendWindow > maxWindow {
+		return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeFlowControl}
+	}
+	c.flow.Broadcast()
+	return nil
+}
+
+func (c *conn) processReset(f *http2.RSTStreamFrame) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.streams[f.StreamID]
+	if s == nil {
+		if f.StreamID > c.maxClientID {
+			return http2.ConnectionError(http2.ErrCodeProtocol) // idle stream
+		}
+		return nil
+	}
+	c.closeStreamLocked(s, errClientReset)
+	return nil
+}
+
+// resetStream sends RST_STREAM for id and closes the stream.
+func (c *conn) resetStream(id uint32, code http2.ErrCode) {
+	c.mu.Lock()
+	if s := c.streams[id]; s != nil {
+		c.closeStreamLocked(s, errStreamReset)
+	}
+	c.mu.Unlock()
+	c.srv.debug("http2 stream reset", "peer", c.remoteAddr, "stream", id, "code", code.String())
+	_ = c.writeFrames(func() error { return c.fr.WriteRSTStream(id, code) })
+}
+
+// goAway tells the client that no stream after the last it opened will
+// be served.
+func (c *conn) goAway(code http2.ErrCode) {
+	c.mu.Lock()
+	c.goingAway = true
+	last := c.maxClientID
+	c.mu.Unlock()
+	_ = c.writeFrames(func() error { return c.fr.WriteGoAway(last, code, nil) })
+}
+
+// startGracefulShutdown sends GOAWAY and closes the connection once its
+// streams are done.
+func (c *conn) startGracefulShutdown() {
+	c.goAway(http2.ErrCodeNo)
+	c.mu.Lock()
+	done := len(c.streams) == 0 && c.handlers == 0
+	c.mu.Unlock()
+	if done {
+		c.closeConn()
+	}
+}
+
+// closeConn ends the connection: every stream fails, waiters wake, the
+// socket closes (which ends the read loop).
+func (c *conn) closeConn() {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		for _, s := range c.streams {
+			c.closeStreamLocked(s, errConnClosed)
+		}
+		for _, s := range c.queued {
+			s.cancel()
+		}
+		c.queued = nil
+		c.flow.Broadcast()
+		c.mu.Unlock()
+		c.cancel()
+		_ = c.nc.Close()
+	})
+}
+
+// setIdleDeadlineLocked arms the idle timeout when no stream is open.
+func (c *conn) setIdleDeadlineLocked() {
+	if len(c.streams) == 0 && c.handlers == 0 {
+		_ = c.nc.SetReadDeadline(time.Now().Add(c.idleTimeout))
+	} else {
+		_ = c.nc.SetReadDeadline(time.Time{})
+	}
+}
+
+// writeFrames runs write under the write lock, then flushes, unless
+// another writer waits to write and will flush after it.
+func (c *conn) writeFrames(write func() error) error {
+	c.flushers.Add(1)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	err := c.werr
+	if err == nil {
+		err = write()
+	}
+	if c.flushers.Add(-1) == 0 && err == nil && c.bw.Buffered() > 0 {
+		err = c.bw.Flush()
+	}
+	if err != nil && c.werr == nil {
+		c.werr = err
+		// A connection that cannot be written is done: the read loop
+		// ends when the socket closes.
+		_ = c.nc.Close()
+	}
+	return err
+}
+
+// writeUnflushed runs write under the write lock; the frames leave with
+// the next flush (or when the buffer fills).
+func (c *conn) writeUnflushed(write func() error) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.werr != nil {
+		return c.werr
+	}
+	if err := write(); err != nil {
+		c.werr = err
+		_ = c.nc.Close()
+		return err
+	}
+	return nil
+}
+
+// handlerFor picks the handler of a new stream's request.
+func (c *conn) handlerFor(truncated bool) http.Handler {
+	if truncated {
+		return http.HandlerFunc(headerListTooLong)
+	}
+	return c.srv.Handler
+}
+
+func headerListTooLong(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+	_, _ = io.WriteString(w, "request header fields too large\n")
+}
