@@ -107,7 +107,9 @@ func checkConnectionSpecific(h http.Header) error {
 			return fmt.Errorf("connection-specific field %s", k)
 		}
 	}
-	if te, ok := h["Te"]; ok && (len(te) != 1 || te[0] != "trailers") {
+	// TE may say "trailers" and nothing else (an empty value says
+	// nothing, as net/http reads it).
+	if te, ok := h["Te"]; ok && (len(te) != 1 || te[0] != "trailers" && te[0] != "") {
 		return errors.New(`te other than "trailers"`)
 	}
 	return nil

@@ -359,6 +359,14 @@ func TestMalformedRequestsAreReset(t *testing.T) {
 	if n := served.Load(); n != 10 {
 		t.Errorf("%d requests served, want only the 10 well-formed ones", n)
 	}
+	// TE may be "trailers", or empty as net/http reads it.
+	for _, te := range []string{"trailers", ""} {
+		rc := dialRaw(t, addr)
+		rc.headers(1, true, append(get("/"), "te", te)...)
+		if f := rc.next(); describe(f) != "HEADERS 1 :status 200 end false" {
+			t.Errorf("te %q: got %s, want a 200", te, describe(f))
+		}
+	}
 }
 
 func TestFlowControlWaitsForTheClient(t *testing.T) {
