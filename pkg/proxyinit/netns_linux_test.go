@@ -2,6 +2,7 @@ package proxyinit
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -90,7 +92,32 @@ func newTopology(t *testing.T) *topology {
 	ip("-n", p, "route", "add", "10.2.0.0/16", "via", "10.0.0.2")
 	ip("-n", p, "-6", "route", "add", "fd00:1::/64", "via", "fd00::2")
 	ip("-n", p, "-6", "route", "add", "fd00:2::/64", "via", "fd00::2")
+	topo.waitForIPv6(t)
 	return topo
+}
+
+// waitForIPv6 returns once the pod reaches the peer over IPv6 (a refused
+// connect is an answer): the first IPv6 packet over a fresh veth waits
+// for neighbour discovery, which a loaded machine (CI, with builds
+// beside it) has taken past a test's two-second dial.
+func (topo *topology) waitForIPv6(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := in(topo.podNS, func() error {
+			c, err := net.DialTimeout("tcp", "[fd00::2]:1", 500*time.Millisecond)
+			if err == nil {
+				_ = c.Close()
+			}
+			return err
+		})
+		if err == nil || errors.Is(err, unix.ECONNREFUSED) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pod namespace does not reach its peer over IPv6: %v", err)
+		}
+	}
 }
 
 // in runs fn on a fresh OS thread that has entered ns. The thread is never

@@ -33,6 +33,9 @@ var (
 	errClientReset = errors.New("h2server: client reset the stream")
 	errStreamReset = errors.New("h2server: stream reset")
 	errBodyClosed  = errors.New("h2server: request body closed")
+	// errWindowStalled fails a response the client granted no window
+	// for within the write timeout.
+	errWindowStalled = errors.New("h2server: the client granted no flow-control window within the write timeout")
 	// errClientGoingAway ends the read loop once a client that sent
 	// GOAWAY has no stream left.
 	errClientGoingAway = errors.New("h2server: client going away")
@@ -51,6 +54,7 @@ type conn struct {
 	remoteAddr   string
 	maxStreams   uint32
 	idleTimeout  time.Duration
+	writeTimeout time.Duration
 	peerMaxFrame atomic.Uint32
 
 	// The write side. flushers counts the writers that want the
@@ -88,6 +92,7 @@ func newConn(ctx context.Context, s *Server, nc net.Conn) *conn {
 		remoteAddr:        nc.RemoteAddr().String(),
 		maxStreams:        s.maxStreams(),
 		idleTimeout:       orDefault(s.IdleTimeout, defaultIdleTimeout),
+		writeTimeout:      orDefault(s.WriteTimeout, defaultWriteTimeout),
 		streams:           map[uint32]*stream{},
 		sendWindow:        initialWindow,
 		initialSendWindow: initialWindow,
@@ -97,7 +102,7 @@ func newConn(ctx context.Context, s *Server, nc net.Conn) *conn {
 	c.flow.L = &c.mu
 	c.peerMaxFrame.Store(16 << 10)
 	c.br = bufio.NewReaderSize(nc, 16<<10)
-	c.bw = bufio.NewWriterSize(deadlineWriter{nc, orDefault(s.WriteTimeout, defaultWriteTimeout)}, 16<<10)
+	c.bw = bufio.NewWriterSize(deadlineWriter{nc, c.writeTimeout}, 16<<10)
 	c.fr = http2.NewFramer(c.bw, c.br)
 	c.fr.SetReuseFrames()
 	c.fr.SetMaxReadFrameSize(maxFrameSize)
@@ -197,16 +202,11 @@ func (c *conn) readErrorIsTransient(err error) bool {
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		c.mu.Lock()
-		idle := len(c.streams) == 0 && c.handlers == 0
-		if !idle {
-			_ = c.nc.SetReadDeadline(time.Time{})
-		}
-		c.mu.Unlock()
-		if idle {
-			c.goAway(http2.ErrCodeNo)
-		}
-		return !idle
+		// The read deadline is armed only while the connection has no
+		// stream (and for the preface): the idle timeout. The cut read
+		// may have ended mid-frame, so the connection cannot go on
+		// either way.
+		c.goAway(http2.ErrCodeNo)
 	}
 	return false
 }

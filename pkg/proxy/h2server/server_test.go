@@ -586,3 +586,29 @@ func TestRequestBodyIsBoundedByTheWindow(t *testing.T) {
 		t.Errorf("past the window: got %s, want GOAWAY FLOW_CONTROL_ERROR or the end", describe(f))
 	}
 }
+
+func TestStalledWindowResetsTheStream(t *testing.T) {
+	returned := make(chan error, 1)
+	srv := &Server{WriteTimeout: 200 * time.Millisecond, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, err := io.WriteString(w, "never granted")
+		returned <- err
+	})}
+	addr := serve(t, srv)
+	rc := dialRaw(t, addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	rc.headers(1, true, get("/")...)
+	var got []string
+	for f := rc.next(); f != nil && len(got) < 2; f = rc.next() {
+		got = append(got, describe(f))
+	}
+	if want := "HEADERS 1 :status 200 end false|RST_STREAM 1 CANCEL"; strings.Join(got, "|") != want {
+		t.Errorf("got %s, want %s", strings.Join(got, "|"), want)
+	}
+	select {
+	case err := <-returned:
+		if !errors.Is(err, errWindowStalled) {
+			t.Errorf("the handler's write returned %v, want errWindowStalled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler is still waiting for a window")
+	}
+}

@@ -295,8 +295,10 @@ func (c *conn) runHandler(s *stream) {
 	defer c.handlerDone(s)
 	defer func() {
 		if e := recover(); e != nil {
-			if e != http.ErrAbortHandler {
-				c.srv.debug("http2 handler panicked", "peer", c.remoteAddr, "stream", s.id, "panic", fmt.Sprint(e))
+			if e != http.ErrAbortHandler && c.srv.Log != nil {
+				// A handler's bug: the stream is reset, the connection
+				// and the server go on.
+				c.srv.Log.Warn("http2 handler panicked", "peer", c.remoteAddr, "stream", s.id, "panic", fmt.Sprint(e))
 			}
 			c.resetStream(s.id, http2.ErrCodeInternal)
 		}

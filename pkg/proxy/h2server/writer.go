@@ -184,13 +184,25 @@ func (w *responseWriter) finish() {
 	}
 	trailers := w.trailerFields()
 	s, c := w.s, w.s.c
+	// The stream is closed on this side before its last frame leaves: a
+	// frame the client sends on it once it has that one is then one on a
+	// closed stream (a connection error), never one on a live stream.
 	c.mu.Lock()
+	failed := s.err != nil
 	remoteOpen := !s.remoteClosed
-	c.mu.Unlock()
-	_ = c.writeFrames(func() error {
-		if s.failed() {
-			return nil
+	s.localClosed = true
+	if !failed {
+		var err error
+		if remoteOpen {
+			err = errStreamReset
 		}
+		c.closeStreamLocked(s, err)
+	}
+	c.mu.Unlock()
+	if failed {
+		return
+	}
+	_ = c.writeFrames(func() error {
 		var err error
 		if len(trailers) > 0 {
 			err = c.writeHeadersLocked(s.id, 0, trailers, true)
@@ -202,14 +214,6 @@ func (w *responseWriter) finish() {
 		}
 		return err
 	})
-	c.mu.Lock()
-	s.localClosed = true
-	if remoteOpen {
-		c.closeStreamLocked(s, errStreamReset)
-	} else if s.remoteClosed {
-		c.closeStreamLocked(s, nil)
-	}
-	c.mu.Unlock()
 }
 
 // trailerFields collects the trailers to send: the declared names' values
@@ -243,12 +247,22 @@ func (s *stream) failed() bool {
 }
 
 // reserve takes up to want bytes of send window for s, waiting until the
-// client grants some.
+// client grants some, for at most the write timeout: a client that opens
+// streams and never grants their responses a window would otherwise hold
+// their handlers (and their upstream connections) for as long as it likes.
+// Past it the stream is reset (CANCEL).
 func (c *conn) reserve(s *stream, want int) (int, error) {
 	maxFrame := int64(c.peerMaxFrame.Load())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	flushed := false
+	var expiry *time.Timer
+	expired := false
+	defer func() {
+		if expiry != nil {
+			expiry.Stop()
+		}
+	}()
 	for {
 		if s.err != nil {
 			return 0, s.err
@@ -270,6 +284,21 @@ func (c *conn) reserve(s *stream, want int) (int, error) {
 			_ = c.writeFrames(func() error { return nil })
 			c.mu.Lock()
 			continue
+		}
+		if expired {
+			c.mu.Unlock()
+			c.srv.debug("http2 response stalled on a closed window", "peer", c.remoteAddr, "stream", s.id)
+			c.resetStream(s.id, http2.ErrCodeCancel)
+			c.mu.Lock()
+			return 0, errWindowStalled
+		}
+		if expiry == nil {
+			expiry = time.AfterFunc(c.writeTimeout, func() {
+				c.mu.Lock()
+				expired = true
+				c.flow.Broadcast()
+				c.mu.Unlock()
+			})
 		}
 		c.flow.Wait()
 	}
