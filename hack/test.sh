@@ -124,6 +124,7 @@ if $fuzz_session; then
 	fuzz ./pkg/proxy FuzzPairTransparency
 	fuzz ./pkg/proxy FuzzPairResponse
 	fuzz ./pkg/proxy FuzzPairH2
+	fuzz ./pkg/proxy/h2server FuzzServeConn
 	fuzz ./pkg/controller/injector FuzzWebhook
 	fuzz ./pkg/controller/identity FuzzCertify
 	step "done"
