@@ -36,9 +36,17 @@ func (c *conn) newRequest(s *stream, f *http2.MetaHeadersFrame) (*http.Request, 
 	}
 	regular := f.RegularFields()
 	header := make(http.Header, len(regular))
-	for _, hf := range regular {
+	// One backing array for every field's first value, as net/textproto
+	// does: a slice per field was an allocation each.
+	values := make([]string, len(regular))
+	for i, hf := range regular {
 		key := c.names.canonical(hf.Name)
-		header[key] = append(header[key], hf.Value)
+		if vv, ok := header[key]; ok {
+			header[key] = append(vv, hf.Value)
+			continue
+		}
+		values[i] = hf.Value
+		header[key] = values[i : i+1 : i+1]
 	}
 	if err := checkConnectionSpecific(header); err != nil {
 		return nil, err

@@ -597,7 +597,11 @@ func TestStalledWindowResetsTheStream(t *testing.T) {
 	rc := dialRaw(t, addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
 	rc.headers(1, true, get("/")...)
 	var got []string
-	for f := rc.next(); f != nil && len(got) < 2; f = rc.next() {
+	for len(got) < 2 {
+		f := rc.next()
+		if f == nil {
+			break
+		}
 		got = append(got, describe(f))
 	}
 	if want := "HEADERS 1 :status 200 end false|RST_STREAM 1 CANCEL"; strings.Join(got, "|") != want {
