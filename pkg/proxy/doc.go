@@ -16,7 +16,8 @@
 //     other HTTP/1.x hands the connection to net/http's server (upgrades,
 //     chunked bodies, HTTP/1.0). HTTP/2 connections are served by
 //     h2server, whose handlers write their own frames (serveHTTP2,
-//     side.go). Between two proxies HTTP/1 travels over HTTP/2,
+//     side.go), and HTTP/2 upstreams by h2client. Between two proxies
+//     HTTP/1 travels over HTTP/2,
 //     one connection per endpoint (origproto.go); to an application or a
 //     server outside the mesh, bodiless GET/HEAD/OPTIONS/TRACE requests are
 //     sent on the goroutine that serves them (h1client.go, heads written by

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -17,9 +16,8 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/net/http2"
-
 	"github.com/meshctl/meshctl/pkg/proxy/balance"
+	"github.com/meshctl/meshctl/pkg/proxy/h2client"
 	"github.com/meshctl/meshctl/pkg/proxy/profile"
 )
 
@@ -106,7 +104,7 @@ type httpProxy struct {
 type pool struct {
 	direct *h1Client // bodiless replayable HTTP/1 requests
 	h1     *http.Transport
-	h2     *http2.Transport
+	h2     *h2client.Transport
 }
 
 // maxPools bounds the per-identity pools; past it the least useful are
@@ -179,52 +177,29 @@ func (hp *httpProxy) h1Client(identity string) *h1Client {
 
 // h2Transport builds the upstream transport for HTTP/2 with prior
 // knowledge: gRPC and other h2 clients, and HTTP/1 requests carried to
-// another proxy. Requests to one endpoint share one connection, opened by
-// the first of them (x/net/http2 joins concurrent requests to that one
-// dial, where net/http's transport would dial once per request waiting),
-// and a second only once the first has no stream left.
-func (hp *httpProxy) h2Transport(identity string) *http2.Transport {
-	t := newH2Transport(expectContinueTimeout)
-	t.AllowHTTP = true // "http" URLs: the connection is ours, TLS or not
-	t.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-		// The dial serves every request that joins it, so the first
-		// one going away must not cancel it; the connect timeout
-		// still bounds it.
-		return hp.dial(context.WithoutCancel(ctx), addr, identity)
+// another proxy (h2client). Requests to one endpoint share one
+// connection, opened by the first of them (concurrent requests join that
+// dial), and a second only once the first has no stream left.
+func (hp *httpProxy) h2Transport(identity string) *h2client.Transport {
+	return &h2client.Transport{
+		// The dial serves every request that joins it, so it is not any
+		// one request's to cancel; the connect timeout bounds it.
+		Dial: func(ctx context.Context, addr string) (net.Conn, error) {
+			return hp.dial(ctx, addr, identity)
+		},
+		MaxHeaderListSize:     uint32(hp.s.cfg.MaxHeaderBytes),
+		IdleConnTimeout:       hp.s.cfg.IdleTimeout,
+		ReadIdleTimeout:       30 * time.Second, // a connection that stops answering is found
+		PingTimeout:           10 * time.Second, // and dropped
+		ExpectContinueTimeout: expectContinueTimeout,
+		Log:                   hp.s.log,
 	}
-	t.DisableCompression = true
-	t.MaxHeaderListSize = uint32(hp.s.cfg.MaxHeaderBytes)
-	t.IdleConnTimeout = hp.s.cfg.IdleTimeout
-	t.MaxReadFrameSize = 1 << 20
-	// A connection that stops answering is found and dropped.
-	t.ReadIdleTimeout = 30 * time.Second
-	t.PingTimeout = 10 * time.Second
-	return t
 }
 
 // expectContinueTimeout is how long an upstream transport waits for 100
 // Continue before it sends a body the request said it would wait with
 // (RFC 9110 section 10.1.1: not indefinitely).
 const expectContinueTimeout = time.Second
-
-// newH2Transport returns an HTTP/2 transport that waits up to wait for 100
-// Continue before sending the body of a request with Expect:
-// 100-continue. x/net's transport reads that setting only from a net/http
-// transport linked to it by ConfigureTransports; the one linked here holds
-// the setting and nothing else, sends no request, and the returned
-// transport dials for itself (ConnPool nil), as an unlinked one does.
-func newH2Transport(wait time.Duration) *http2.Transport {
-	t1 := &http.Transport{ExpectContinueTimeout: wait}
-	t, err := http2.ConfigureTransports(t1)
-	if err != nil {
-		// Only a transport already configured for HTTP/2 fails, and
-		// t1 is new: this cannot happen, and an unlinked transport
-		// still works, sending bodies without waiting.
-		return &http2.Transport{}
-	}
-	t.ConnPool = nil
-	return t
-}
 
 // dial opens an upstream connection and meters it (peer="dst").
 func (hp *httpProxy) dial(ctx context.Context, addr, identity string) (net.Conn, error) {

@@ -1,0 +1,186 @@
+package h2client
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// checkRequest refuses, before anything is sent, a request HTTP/2 cannot
+// carry as it is.
+func checkRequest(req *http.Request) error {
+	if req.URL == nil {
+		return errors.New("h2client: request without a URL")
+	}
+	if req.Method != "" && !httpguts.ValidHeaderFieldName(req.Method) {
+		return fmt.Errorf("h2client: invalid method %q", req.Method)
+	}
+	for k, vv := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return fmt.Errorf("h2client: invalid header field name %q", k)
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return fmt.Errorf("h2client: invalid value for header field %q", k)
+			}
+		}
+	}
+	for k := range req.Trailer {
+		if !httpguts.ValidTrailerHeader(k) {
+			return fmt.Errorf("h2client: invalid trailer name %q", k)
+		}
+	}
+	return nil
+}
+
+// writeRequestHeadersLocked encodes req's head and writes it as HEADERS
+// (and CONTINUATION) frames on stream id. The caller holds wmu.
+func (cc *clientConn) writeRequestHeadersLocked(req *http.Request, id uint32, endStream bool, contentLength int64) error {
+	cc.hbuf.Reset()
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	cc.encode(":authority", host)
+	cc.encode(":method", method)
+	if method != http.MethodConnect {
+		path := req.URL.RequestURI()
+		if req.URL.Opaque == "" && req.URL.Path == "" && req.URL.RawPath == "" {
+			path = "/" + strings.TrimPrefix(path, "/")
+		}
+		scheme := req.URL.Scheme
+		if scheme == "" {
+			scheme = "http"
+		}
+		cc.encode(":path", path)
+		cc.encode(":scheme", scheme)
+	}
+	if len(req.Trailer) > 0 {
+		keys := make([]string, 0, len(req.Trailer))
+		for k := range req.Trailer {
+			keys = append(keys, strings.ToLower(k))
+		}
+		slices.Sort(keys)
+		cc.encode("trailer", strings.Join(keys, ","))
+	}
+	for k, vv := range req.Header {
+		switch k {
+		case "Host", "Content-Length", "Connection", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Keep-Alive", "Trailer":
+			continue
+		}
+		name := lowerName(k)
+		for _, v := range vv {
+			switch {
+			case name == "user-agent" && v == "":
+				// An explicit empty User-Agent means none.
+			case name == "te":
+				if v == "trailers" {
+					cc.encode(name, v)
+				}
+			case name == "cookie":
+				// One field per cookie-pair (RFC 9113 section 8.2.3):
+				// each compresses on its own.
+				for c := range strings.SplitSeq(v, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						cc.encode(name, c)
+					}
+				}
+			default:
+				cc.encode(name, v)
+			}
+		}
+	}
+	if contentLength > 0 || contentLength == 0 && (method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch) {
+		cc.encode("content-length", strconv.FormatInt(contentLength, 10))
+	}
+	return cc.writeBlockLocked(id, endStream)
+}
+
+// writeTrailersLocked writes a request's trailers, ending the stream.
+func (cc *clientConn) writeTrailersLocked(id uint32, trailers http.Header) error {
+	cc.hbuf.Reset()
+	for k, vv := range trailers {
+		name := lowerName(k)
+		for _, v := range vv {
+			if httpguts.ValidHeaderFieldValue(v) {
+				cc.encode(name, v)
+			}
+		}
+	}
+	return cc.writeBlockLocked(id, true)
+}
+
+// writeBlockLocked writes the encoded header block as HEADERS and
+// CONTINUATION frames within the server's frame size.
+func (cc *clientConn) writeBlockLocked(id uint32, endStream bool) error {
+	block := cc.hbuf.Bytes()
+	maxFrame := int(cc.peerMaxFrame.Load())
+	first := block[:min(len(block), maxFrame)]
+	block = block[len(first):]
+	if err := cc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: endStream, EndHeaders: len(block) == 0}); err != nil {
+		return err
+	}
+	for len(block) > 0 {
+		frag := block[:min(len(block), maxFrame)]
+		block = block[len(frag):]
+		if err := cc.fr.WriteContinuation(id, len(block) == 0, frag); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (cc *clientConn) encode(name, value string) {
+	_ = cc.henc.WriteField(hpack.HeaderField{Name: name, Value: value})
+}
+
+// lowerName is the wire form of a header key, without allocating for the
+// ones a proxy sends on every request.
+func lowerName(k string) string {
+	switch k {
+	case "Accept":
+		return "accept"
+	case "Accept-Encoding":
+		return "accept-encoding"
+	case "Content-Type":
+		return "content-type"
+	case "User-Agent":
+		return "user-agent"
+	case "Meshctl-Orig-Proto":
+		return "meshctl-orig-proto"
+	case "Meshctl-Client-Id":
+		return "meshctl-client-id"
+	case "Te":
+		return "te"
+	case "Cookie":
+		return "cookie"
+	case "Authorization":
+		return "authorization"
+	case "Grpc-Timeout":
+		return "grpc-timeout"
+	}
+	return strings.ToLower(k)
+}
+
+// splitList splits a comma-separated field value into its trimmed
+// elements.
+func splitList(v string) []string {
+	var out []string
+	for e := range strings.SplitSeq(v, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
