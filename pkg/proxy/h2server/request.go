@@ -73,6 +73,12 @@ func (c *conn) newRequest(s *stream, f *http2.MetaHeadersFrame) (*http.Request, 
 		u = &url.URL{Host: authority}
 		requestURI = authority
 	} else {
+		// A request target has no white space or control bytes (RFC 9112
+		// section 3.2): such a :path could not be sent on as HTTP/1.1
+		// without becoming another request line.
+		if i := strings.IndexFunc(path, func(r rune) bool { return r <= ' ' || r == 0x7f }); i >= 0 {
+			return nil, fmt.Errorf("bad :path: byte %#x at %d", path[i], i)
+		}
 		var err error
 		if u, err = url.ParseRequestURI(path); err != nil {
 			return nil, fmt.Errorf("bad :path: %w", err)

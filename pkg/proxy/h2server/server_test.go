@@ -341,6 +341,7 @@ func TestMalformedRequestsAreReset(t *testing.T) {
 		{"connect with path", []string{":method", "CONNECT", ":authority", "x:1", ":path", "/"}},
 		{"extended connect", []string{":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":authority", "x", ":path", "/"}},
 		{"bad path", []string{":method", "GET", ":scheme", "http", ":authority", "x", ":path", "no-slash"}},
+		{"space in path", []string{":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/a?b c"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rc := dialRaw(t, addr)
@@ -356,8 +357,8 @@ func TestMalformedRequestsAreReset(t *testing.T) {
 			}
 		})
 	}
-	if n := served.Load(); n != 10 {
-		t.Errorf("%d requests served, want only the 10 well-formed ones", n)
+	if n := served.Load(); n != 11 {
+		t.Errorf("%d requests served, want only the 11 well-formed ones", n)
 	}
 	// TE may be "trailers", or empty as net/http reads it.
 	for _, te := range []string{"trailers", ""} {
