@@ -2,10 +2,8 @@ package h2client
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -15,6 +13,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/meshctl/meshctl/pkg/proxy/internal/h2frame"
 )
 
 const clientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -47,15 +47,9 @@ type clientConn struct {
 	br   *bufio.Reader
 	fr   *http2.Framer
 
-	wmu      sync.Mutex
-	bw       *bufio.Writer
-	henc     *hpack.Encoder
-	hbuf     bytes.Buffer
-	flushers atomic.Int32
-	werr     error
-
-	peerMaxFrame atomic.Uint32
-	lastRead     atomic.Int64 // unix nanoseconds of the last frame read
+	// w is the write side (its lock is "wmu" in comments).
+	w        *h2frame.Writer
+	lastRead atomic.Int64 // unix nanoseconds of the last frame read
 
 	mu                sync.Mutex
 	flow              sync.Cond
@@ -92,11 +86,10 @@ func newClientConn(t *Transport, addr string, nc net.Conn) (*clientConn, error) 
 		canon:             map[string]string{},
 	}
 	cc.flow.L = &cc.mu
-	cc.peerMaxFrame.Store(16 << 10)
 	cc.lastRead.Store(time.Now().UnixNano())
 	cc.br = bufio.NewReaderSize(nc, 16<<10)
-	cc.bw = bufio.NewWriterSize(deadlineWriter{nc}, 16<<10)
-	cc.fr = http2.NewFramer(cc.bw, cc.br)
+	cc.w = h2frame.NewWriter(nc, cc.br, writeTimeout)
+	cc.fr = cc.w.Framer
 	cc.fr.SetReuseFrames()
 	cc.fr.SetMaxReadFrameSize(1 << 20)
 	maxList := t.MaxHeaderListSize
@@ -106,9 +99,8 @@ func newClientConn(t *Transport, addr string, nc net.Conn) (*clientConn, error) 
 	cc.fr.MaxHeaderListSize = maxList
 	cc.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	cc.fr.ReadMetaHeaders.SetMaxStringLength(int(maxList))
-	cc.henc = hpack.NewEncoder(&cc.hbuf)
 	err := cc.writeFrames(func() error {
-		if _, err := io.WriteString(cc.bw, clientPreface); err != nil {
+		if err := cc.w.WriteBytes([]byte(clientPreface)); err != nil {
 			return err
 		}
 		if err := cc.fr.WriteSettings(
@@ -130,14 +122,6 @@ func newClientConn(t *Transport, addr string, nc net.Conn) (*clientConn, error) 
 	return cc, nil
 }
 
-// deadlineWriter bounds every write to the connection.
-type deadlineWriter struct{ nc net.Conn }
-
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	_ = w.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	return w.nc.Write(p)
-}
-
 // reserveStream promises the caller a stream on cc, if it has one free.
 func (cc *clientConn) reserveStream() bool {
 	cc.mu.Lock()
@@ -155,25 +139,9 @@ func (cc *clientConn) idle() bool {
 	return len(cc.streams) == 0 && cc.reserved == 0
 }
 
-// writeFrames runs write under the write lock and flushes, unless another
-// writer waits to and will flush after it.
-func (cc *clientConn) writeFrames(write func() error) error {
-	cc.flushers.Add(1)
-	cc.wmu.Lock()
-	defer cc.wmu.Unlock()
-	err := cc.werr
-	if err == nil {
-		err = write()
-	}
-	if cc.flushers.Add(-1) == 0 && err == nil && cc.bw.Buffered() > 0 {
-		err = cc.bw.Flush()
-	}
-	if err != nil && cc.werr == nil {
-		cc.werr = err
-		_ = cc.nc.Close()
-	}
-	return err
-}
+// writeFrames runs write under the write lock, then flushes (unless
+// another writer waiting will).
+func (cc *clientConn) writeFrames(write func() error) error { return cc.w.Write(write) }
 
 // close ends the connection: every stream fails with err.
 func (cc *clientConn) close(err error) {
@@ -360,7 +328,7 @@ func (cc *clientConn) processSettings(f *http2.SettingsFrame) error {
 			}
 			cc.flow.Broadcast()
 		case http2.SettingMaxFrameSize:
-			cc.peerMaxFrame.Store(s.Val)
+			cc.w.PeerMaxFrame.Store(s.Val)
 		case http2.SettingHeaderTableSize:
 			tableSize, haveTableSize = s.Val, true
 		}
@@ -371,7 +339,7 @@ func (cc *clientConn) processSettings(f *http2.SettingsFrame) error {
 	}
 	return cc.writeFrames(func() error {
 		if haveTableSize {
-			cc.henc.SetMaxDynamicTableSizeLimit(tableSize)
+			cc.w.SetMaxDynamicTableSize(tableSize)
 		}
 		return cc.fr.WriteSettingsAck()
 	})

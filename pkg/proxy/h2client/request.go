@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
+
+	"github.com/meshctl/meshctl/pkg/proxy/internal/h2frame"
 )
 
 // checkRequest refuses, before anything is sent, a request HTTP/2 cannot
@@ -43,7 +43,7 @@ func checkRequest(req *http.Request) error {
 // writeRequestHeadersLocked encodes req's head and writes it as HEADERS
 // (and CONTINUATION) frames on stream id. The caller holds wmu.
 func (cc *clientConn) writeRequestHeadersLocked(req *http.Request, id uint32, endStream bool, contentLength int64) error {
-	cc.hbuf.Reset()
+	cc.w.ResetBlock()
 	host := req.Host
 	if host == "" {
 		host = req.URL.Host
@@ -52,8 +52,8 @@ func (cc *clientConn) writeRequestHeadersLocked(req *http.Request, id uint32, en
 	if method == "" {
 		method = http.MethodGet
 	}
-	cc.encode(":authority", host)
-	cc.encode(":method", method)
+	cc.w.Encode(":authority", host)
+	cc.w.Encode(":method", method)
 	if method != http.MethodConnect {
 		path := req.URL.RequestURI()
 		if req.URL.Opaque == "" && req.URL.Path == "" && req.URL.RawPath == "" {
@@ -63,8 +63,8 @@ func (cc *clientConn) writeRequestHeadersLocked(req *http.Request, id uint32, en
 		if scheme == "" {
 			scheme = "http"
 		}
-		cc.encode(":path", path)
-		cc.encode(":scheme", scheme)
+		cc.w.Encode(":path", path)
+		cc.w.Encode(":scheme", scheme)
 	}
 	if len(req.Trailer) > 0 {
 		keys := make([]string, 0, len(req.Trailer))
@@ -72,11 +72,10 @@ func (cc *clientConn) writeRequestHeadersLocked(req *http.Request, id uint32, en
 			keys = append(keys, strings.ToLower(k))
 		}
 		slices.Sort(keys)
-		cc.encode("trailer", strings.Join(keys, ","))
+		cc.w.Encode("trailer", strings.Join(keys, ","))
 	}
 	for k, vv := range req.Header {
-		switch k {
-		case "Host", "Content-Length", "Connection", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Keep-Alive", "Trailer":
+		if k == "Host" || k == "Content-Length" || k == "Trailer" || h2frame.ConnectionSpecific(k) {
 			continue
 		}
 		name := lowerName(k)
@@ -86,63 +85,39 @@ func (cc *clientConn) writeRequestHeadersLocked(req *http.Request, id uint32, en
 				// An explicit empty User-Agent means none.
 			case name == "te":
 				if v == "trailers" {
-					cc.encode(name, v)
+					cc.w.Encode(name, v)
 				}
 			case name == "cookie":
 				// One field per cookie-pair (RFC 9113 section 8.2.3):
 				// each compresses on its own.
 				for c := range strings.SplitSeq(v, ";") {
 					if c = strings.TrimSpace(c); c != "" {
-						cc.encode(name, c)
+						cc.w.Encode(name, c)
 					}
 				}
 			default:
-				cc.encode(name, v)
+				cc.w.Encode(name, v)
 			}
 		}
 	}
 	if contentLength > 0 || contentLength == 0 && (method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch) {
-		cc.encode("content-length", strconv.FormatInt(contentLength, 10))
+		cc.w.Encode("content-length", strconv.FormatInt(contentLength, 10))
 	}
-	return cc.writeBlockLocked(id, endStream)
+	return cc.w.WriteBlock(id, endStream)
 }
 
 // writeTrailersLocked writes a request's trailers, ending the stream.
 func (cc *clientConn) writeTrailersLocked(id uint32, trailers http.Header) error {
-	cc.hbuf.Reset()
+	cc.w.ResetBlock()
 	for k, vv := range trailers {
 		name := lowerName(k)
 		for _, v := range vv {
 			if httpguts.ValidHeaderFieldValue(v) {
-				cc.encode(name, v)
+				cc.w.Encode(name, v)
 			}
 		}
 	}
-	return cc.writeBlockLocked(id, true)
-}
-
-// writeBlockLocked writes the encoded header block as HEADERS and
-// CONTINUATION frames within the server's frame size.
-func (cc *clientConn) writeBlockLocked(id uint32, endStream bool) error {
-	block := cc.hbuf.Bytes()
-	maxFrame := int(cc.peerMaxFrame.Load())
-	first := block[:min(len(block), maxFrame)]
-	block = block[len(first):]
-	if err := cc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: endStream, EndHeaders: len(block) == 0}); err != nil {
-		return err
-	}
-	for len(block) > 0 {
-		frag := block[:min(len(block), maxFrame)]
-		block = block[len(frag):]
-		if err := cc.fr.WriteContinuation(id, len(block) == 0, frag); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (cc *clientConn) encode(name, value string) {
-	_ = cc.henc.WriteField(hpack.HeaderField{Name: name, Value: value})
+	return cc.w.WriteBlock(id, true)
 }
 
 // lowerName is the wire form of a header key, without allocating for the

@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
+
+	"github.com/meshctl/meshctl/pkg/proxy/internal/h2frame"
 )
 
 var (
@@ -72,32 +74,30 @@ func (cc *clientConn) roundTrip(req *http.Request, body *sentBody) (*http.Respon
 	}
 
 	// HEADERS leave in stream-id order: the id is taken under wmu.
-	cc.flushers.Add(1)
-	cc.wmu.Lock()
-	cc.mu.Lock()
-	cc.reserved--
-	if cc.closed || cc.goingAway || cc.werr != nil {
+	ran := false
+	err := cc.w.Write(func() error {
+		ran = true
+		cc.mu.Lock()
+		cc.reserved--
+		if cc.closed || cc.goingAway {
+			cc.mu.Unlock()
+			return h2frame.ErrNotWritten
+		}
+		cs.id = cc.nextID
+		cc.nextID += 2
+		cs.sendWindow = cc.initialSendWindow
+		cs.recvWindow = streamWindow
+		cc.streams[cs.id] = cs
 		cc.mu.Unlock()
-		cc.flushers.Add(-1)
-		cc.wmu.Unlock()
-		return nil, fmt.Errorf("%w: connection no longer usable", errUnprocessed)
+		return cc.writeRequestHeadersLocked(req, cs.id, !hasBody, contentLength)
+	})
+	if !ran {
+		cc.unreserve()
 	}
-	cs.id = cc.nextID
-	cc.nextID += 2
-	cs.sendWindow = cc.initialSendWindow
-	cs.recvWindow = streamWindow
-	cc.streams[cs.id] = cs
-	cc.mu.Unlock()
-	err := cc.writeRequestHeadersLocked(req, cs.id, !hasBody, contentLength)
-	if cc.flushers.Add(-1) == 0 && err == nil {
-		err = cc.bw.Flush()
-	}
-	if err != nil && cc.werr == nil {
-		cc.werr = err
-		_ = cc.nc.Close()
-	}
-	cc.wmu.Unlock()
 	if err != nil {
+		if !ran || errors.Is(err, h2frame.ErrNotWritten) {
+			return nil, fmt.Errorf("%w: connection no longer usable", errUnprocessed)
+		}
 		cc.mu.Lock()
 		cs.failLocked(fmt.Errorf("%w: writing the request: %w", errUnprocessed, err))
 		cc.mu.Unlock()
@@ -504,7 +504,7 @@ func hasValues(h http.Header) bool {
 
 // reserve takes up to want bytes of send window for cs.
 func (cc *clientConn) reserve(cs *clientStream, want int) (int, error) {
-	maxFrame := int64(cc.peerMaxFrame.Load())
+	maxFrame := int64(cc.w.PeerMaxFrame.Load())
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	flushed := false
@@ -532,16 +532,4 @@ func (cc *clientConn) reserve(cs *clientStream, want int) (int, error) {
 	}
 }
 
-func (cc *clientConn) writeUnflushed(write func() error) error {
-	cc.wmu.Lock()
-	defer cc.wmu.Unlock()
-	if cc.werr != nil {
-		return cc.werr
-	}
-	if err := write(); err != nil {
-		cc.werr = err
-		_ = cc.nc.Close()
-		return err
-	}
-	return nil
-}
+func (cc *clientConn) writeUnflushed(write func() error) error { return cc.w.WriteUnflushed(write) }

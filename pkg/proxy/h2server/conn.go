@@ -2,7 +2,6 @@ package h2server
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,11 +9,12 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/meshctl/meshctl/pkg/proxy/internal/h2frame"
 )
 
 // clientPreface is what every HTTP/2 connection starts with (RFC 9113
@@ -55,18 +55,11 @@ type conn struct {
 	maxStreams   uint32
 	idleTimeout  time.Duration
 	writeTimeout time.Duration
-	peerMaxFrame atomic.Uint32
 
-	// The write side. flushers counts the writers that want the
-	// connection flushed once they have written; the last of them
-	// flushes for all (writeFrames).
-	wmu      sync.Mutex
-	bw       *bufio.Writer
-	henc     *hpack.Encoder
-	hbuf     bytes.Buffer
-	names    nameCache
-	flushers atomic.Int32
-	werr     error
+	// w is the write side (its lock is "wmu" in comments); names
+	// converts field names, its wire half under that lock.
+	w     *h2frame.Writer
+	names nameCache
 
 	mu                sync.Mutex
 	flow              sync.Cond // waiters for send window
@@ -100,29 +93,15 @@ func newConn(ctx context.Context, s *Server, nc net.Conn) *conn {
 	}
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	c.flow.L = &c.mu
-	c.peerMaxFrame.Store(16 << 10)
 	c.br = bufio.NewReaderSize(nc, 16<<10)
-	c.bw = bufio.NewWriterSize(deadlineWriter{nc, c.writeTimeout}, 16<<10)
-	c.fr = http2.NewFramer(c.bw, c.br)
+	c.w = h2frame.NewWriter(nc, c.br, c.writeTimeout)
+	c.fr = c.w.Framer
 	c.fr.SetReuseFrames()
 	c.fr.SetMaxReadFrameSize(maxFrameSize)
 	c.fr.MaxHeaderListSize = s.maxHeaderBytes()
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.ReadMetaHeaders.SetMaxStringLength(int(s.maxHeaderBytes()))
-	c.henc = hpack.NewEncoder(&c.hbuf)
 	return c
-}
-
-// deadlineWriter gives every write to the connection its own deadline, so
-// that the buffered writer's own flushes are bounded too.
-type deadlineWriter struct {
-	nc      net.Conn
-	timeout time.Duration
-}
-
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	_ = w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
-	return w.nc.Write(p)
 }
 
 // serve reads and acts on the connection's frames until it ends.
@@ -287,7 +266,7 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 		case http2.SettingInitialWindowSize:
 			return c.setInitialWindow(int64(s.Val))
 		case http2.SettingMaxFrameSize:
-			c.peerMaxFrame.Store(s.Val)
+			c.w.PeerMaxFrame.Store(s.Val)
 		}
 		return nil
 	})
@@ -296,7 +275,7 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 	}
 	return c.writeFrames(func() error {
 		if haveTableSize {
-			c.henc.SetMaxDynamicTableSizeLimit(tableSize)
+			c.w.SetMaxDynamicTableSize(tableSize)
 		}
 		return c.fr.WriteSettingsAck()
 	})
@@ -422,43 +401,13 @@ func (c *conn) setIdleDeadlineLocked() {
 	}
 }
 
-// writeFrames runs write under the write lock, then flushes, unless
-// another writer waits to write and will flush after it.
-func (c *conn) writeFrames(write func() error) error {
-	c.flushers.Add(1)
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	err := c.werr
-	if err == nil {
-		err = write()
-	}
-	if c.flushers.Add(-1) == 0 && err == nil && c.bw.Buffered() > 0 {
-		err = c.bw.Flush()
-	}
-	if err != nil && c.werr == nil {
-		c.werr = err
-		// A connection that cannot be written is done: the read loop
-		// ends when the socket closes.
-		_ = c.nc.Close()
-	}
-	return err
-}
+// writeFrames runs write under the write lock, then flushes (unless
+// another writer waiting will).
+func (c *conn) writeFrames(write func() error) error { return c.w.Write(write) }
 
 // writeUnflushed runs write under the write lock; the frames leave with
 // the next flush (or when the buffer fills).
-func (c *conn) writeUnflushed(write func() error) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.werr != nil {
-		return c.werr
-	}
-	if err := write(); err != nil {
-		c.werr = err
-		_ = c.nc.Close()
-		return err
-	}
-	return nil
-}
+func (c *conn) writeUnflushed(write func() error) error { return c.w.WriteUnflushed(write) }
 
 // handlerFor picks the handler of a new stream's request.
 func (c *conn) handlerFor(truncated bool) http.Handler {

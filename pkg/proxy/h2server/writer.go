@@ -9,7 +9,8 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
+
+	"github.com/meshctl/meshctl/pkg/proxy/internal/h2frame"
 )
 
 // responseWriter is a stream's http.ResponseWriter. Its HEADERS frame is
@@ -252,7 +253,7 @@ func (s *stream) failed() bool {
 // their handlers (and their upstream connections) for as long as it likes.
 // Past it the stream is reset (CANCEL).
 func (c *conn) reserve(s *stream, want int) (int, error) {
-	maxFrame := int64(c.peerMaxFrame.Load())
+	maxFrame := int64(c.w.PeerMaxFrame.Load())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	flushed := false
@@ -308,13 +309,13 @@ func (c *conn) reserve(s *stream, want int) (int, error) {
 // status, or trailers when status is 0) and writes it as HEADERS and, past
 // the client's frame size, CONTINUATION frames. The caller holds wmu.
 func (c *conn) writeHeadersLocked(id uint32, status int, h http.Header, endStream bool) error {
-	c.hbuf.Reset()
+	c.w.ResetBlock()
 	if status != 0 {
-		c.encode(":status", statusText(status))
+		c.w.Encode(":status", statusText(status))
 	}
 	hasDate := false
 	for k, vv := range h {
-		if !httpguts.ValidHeaderFieldName(k) || strings.HasPrefix(k, http.TrailerPrefix) || connectionSpecific(k) {
+		if !httpguts.ValidHeaderFieldName(k) || strings.HasPrefix(k, http.TrailerPrefix) || h2frame.ConnectionSpecific(k) || k == "Te" {
 			continue
 		}
 		if k == "Date" {
@@ -323,41 +324,14 @@ func (c *conn) writeHeadersLocked(id uint32, status int, h http.Header, endStrea
 		name := c.names.lower(k)
 		for _, v := range vv {
 			if httpguts.ValidHeaderFieldValue(v) {
-				c.encode(name, v)
+				c.w.Encode(name, v)
 			}
 		}
 	}
 	if status >= 200 && !hasDate {
-		c.encode("date", time.Now().UTC().Format(http.TimeFormat))
+		c.w.Encode("date", time.Now().UTC().Format(http.TimeFormat))
 	}
-	block := c.hbuf.Bytes()
-	maxFrame := int(c.peerMaxFrame.Load())
-	first := block[:min(len(block), maxFrame)]
-	block = block[len(first):]
-	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: first, EndStream: endStream, EndHeaders: len(block) == 0}); err != nil {
-		return err
-	}
-	for len(block) > 0 {
-		frag := block[:min(len(block), maxFrame)]
-		block = block[len(frag):]
-		if err := c.fr.WriteContinuation(id, len(block) == 0, frag); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (c *conn) encode(name, value string) {
-	_ = c.henc.WriteField(hpack.HeaderField{Name: name, Value: value})
-}
-
-// connectionSpecific reports the response fields HTTP/2 does not carry.
-func connectionSpecific(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Te":
-		return true
-	}
-	return false
+	return c.w.WriteBlock(id, endStream)
 }
 
 // statusText is the :status value of code, without allocating for the
