@@ -308,25 +308,18 @@ func (cc *clientConn) processSettings(f *http2.SettingsFrame) error {
 		return nil
 	}
 	tableSize, haveTableSize := uint32(0), false
+	window := int64(-1)
 	err := f.ForeachSetting(func(s http2.Setting) error {
 		if err := s.Valid(); err != nil {
 			return err
 		}
-		cc.mu.Lock()
-		defer cc.mu.Unlock()
 		switch s.ID {
 		case http2.SettingMaxConcurrentStreams:
+			cc.mu.Lock()
 			cc.maxStreams = s.Val
+			cc.mu.Unlock()
 		case http2.SettingInitialWindowSize:
-			delta := int64(s.Val) - cc.initialSendWindow
-			cc.initialSendWindow = int64(s.Val)
-			for _, cs := range cc.streams {
-				cs.sendWindow += delta
-				if cs.sendWindow > maxWindow {
-					return http2.ConnectionError(http2.ErrCodeFlowControl)
-				}
-			}
-			cc.flow.Broadcast()
+			window = int64(s.Val)
 		case http2.SettingMaxFrameSize:
 			cc.w.PeerMaxFrame.Store(s.Val)
 		case http2.SettingHeaderTableSize:
@@ -334,6 +327,16 @@ func (cc *clientConn) processSettings(f *http2.SettingsFrame) error {
 		}
 		return nil
 	})
+	if err == nil && window >= 0 {
+		cc.mu.Lock()
+		delta := window - cc.initialSendWindow
+		for _, cs := range cc.streams {
+			if cs.sendWindow+delta > maxWindow {
+				err = http2.ConnectionError(http2.ErrCodeFlowControl)
+			}
+		}
+		cc.mu.Unlock()
+	}
 	if err != nil {
 		return err
 	}
@@ -341,7 +344,22 @@ func (cc *clientConn) processSettings(f *http2.SettingsFrame) error {
 		if haveTableSize {
 			cc.w.SetMaxDynamicTableSize(tableSize)
 		}
-		return cc.fr.WriteSettingsAck()
+		if err := cc.fr.WriteSettingsAck(); err != nil {
+			return err
+		}
+		// The windows open once the ACK is written: DATA they allow
+		// never overtakes it.
+		if window >= 0 {
+			cc.mu.Lock()
+			delta := window - cc.initialSendWindow
+			cc.initialSendWindow = window
+			for _, cs := range cc.streams {
+				cs.sendWindow += delta
+			}
+			cc.flow.Broadcast()
+			cc.mu.Unlock()
+		}
+		return nil
 	})
 }
 

@@ -32,6 +32,9 @@ var (
 	errConnClosed  = errors.New("h2server: connection closed")
 	errClientReset = errors.New("h2server: client reset the stream")
 	errStreamReset = errors.New("h2server: stream reset")
+	// errResetNotWritten fails a write to a reset stream without
+	// breaking the connection's writer.
+	errResetNotWritten = fmt.Errorf("%w (%w)", errStreamReset, h2frame.ErrNotWritten)
 	errBodyClosed  = errors.New("h2server: request body closed")
 	// errWindowStalled fails a response the client granted no window
 	// for within the write timeout.
@@ -254,8 +257,8 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 		c.mu.Unlock()
 		return nil
 	}
-	tableSize := uint32(0)
-	haveTableSize := false
+	tableSize, haveTableSize := uint32(0), false
+	window := int64(-1)
 	err := f.ForeachSetting(func(s http2.Setting) error {
 		if err := s.Valid(); err != nil {
 			return err
@@ -264,12 +267,15 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 		case http2.SettingHeaderTableSize:
 			tableSize, haveTableSize = s.Val, true
 		case http2.SettingInitialWindowSize:
-			return c.setInitialWindow(int64(s.Val))
+			window = int64(s.Val)
 		case http2.SettingMaxFrameSize:
 			c.w.PeerMaxFrame.Store(s.Val)
 		}
 		return nil
 	})
+	if err == nil && window >= 0 {
+		err = c.checkInitialWindow(window)
+	}
 	if err != nil {
 		return err
 	}
@@ -277,25 +283,45 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 		if haveTableSize {
 			c.w.SetMaxDynamicTableSize(tableSize)
 		}
-		return c.fr.WriteSettingsAck()
+		if err := c.fr.WriteSettingsAck(); err != nil {
+			return err
+		}
+		// The windows open only once the ACK is written: a DATA frame
+		// they allow never overtakes it (a client may take what comes
+		// before the ACK as sent under the old settings, h2spec does).
+		if window >= 0 {
+			c.setInitialWindow(window)
+		}
+		return nil
 	})
 }
 
+// checkInitialWindow refuses a SETTINGS_INITIAL_WINDOW_SIZE that would
+// take an open stream's send window past the maximum (RFC 9113 section
+// 6.9.2).
+func (c *conn) checkInitialWindow(v int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delta := v - c.initialSendWindow
+	for _, s := range c.streams {
+		if s.sendWindow+delta > maxWindow {
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		}
+	}
+	return nil
+}
+
 // setInitialWindow applies a new SETTINGS_INITIAL_WINDOW_SIZE to every
-// open stream's send window (RFC 9113 section 6.9.2).
-func (c *conn) setInitialWindow(v int64) error {
+// open stream's send window.
+func (c *conn) setInitialWindow(v int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delta := v - c.initialSendWindow
 	c.initialSendWindow = v
 	for _, s := range c.streams {
 		s.sendWindow += delta
-		if s.sendWindow > maxWindow {
-			return http2.ConnectionError(http2.ErrCodeFlowControl)
-		}
 	}
 	c.flow.Broadcast()
-	return nil
 }
 
 func (c *conn) processWindowUpdate(f *http2.WindowUpdateFrame) error {

@@ -617,3 +617,50 @@ func TestStalledWindowResetsTheStream(t *testing.T) {
 		t.Fatal("the handler is still waiting for a window")
 	}
 }
+
+func TestAResetStreamLeavesTheConnection(t *testing.T) {
+	wrote := make(chan error, 1)
+	srv := &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/stream" {
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
+		for {
+			if _, err := io.WriteString(w, "tick"); err != nil {
+				wrote <- err
+				return
+			}
+			w.(http.Flusher).Flush()
+			time.Sleep(5 * time.Millisecond)
+		}
+	})}
+	addr := serve(t, srv)
+	rc := dialRaw(t, addr)
+	rc.headers(1, true, get("/stream")...)
+	for f := rc.next(); ; f = rc.next() {
+		if _, ok := f.(*http2.DataFrame); ok {
+			break
+		}
+		if f == nil {
+			t.Fatal("the connection ended before the stream's first DATA")
+		}
+	}
+	if err := rc.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(1, http2.ErrCodeCancel) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wrote; !errors.Is(err, errStreamReset) && !errors.Is(err, errClientReset) {
+		t.Errorf("the handler's write after the reset: %v, want the stream's reset", err)
+	}
+	rc.headers(3, true, get("/after")...)
+	for f := rc.next(); ; f = rc.next() {
+		if f == nil {
+			t.Fatal("the connection ended with the reset stream")
+		}
+		if h, ok := f.(*http2.MetaHeadersFrame); ok && h.StreamID == 3 {
+			if h.PseudoValue("status") != "200" {
+				t.Errorf("stream 3: %s", describe(f))
+			}
+			break
+		}
+	}
+}

@@ -140,7 +140,8 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		chunk := p[written : written+n]
 		if err := c.writeUnflushed(func() error {
 			if w.s.failed() {
-				return errStreamReset
+				// This stream's end, not the connection's.
+				return errResetNotWritten
 			}
 			return c.fr.WriteData(w.s.id, false, chunk)
 		}); err != nil {
