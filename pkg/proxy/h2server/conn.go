@@ -35,7 +35,7 @@ var (
 	// errResetNotWritten fails a write to a reset stream without
 	// breaking the connection's writer.
 	errResetNotWritten = fmt.Errorf("%w (%w)", errStreamReset, h2frame.ErrNotWritten)
-	errBodyClosed  = errors.New("h2server: request body closed")
+	errBodyClosed      = errors.New("h2server: request body closed")
 	// errWindowStalled fails a response the client granted no window
 	// for within the write timeout.
 	errWindowStalled = errors.New("h2server: the client granted no flow-control window within the write timeout")
