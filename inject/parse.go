@@ -107,6 +107,32 @@ func checkKey(d document, k *yaml.Node) error {
 	return nil
 }
 
+// checkMerge rejects a merge key ("<<") whose value is not a map or a
+// list of maps: the node tree holds it, but decoding the document (as
+// kubectl and this tool's own output check do) fails on it.
+func checkMerge(d document, k, v *yaml.Node) error {
+	if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!merge" {
+		return nil
+	}
+	isMap := func(n *yaml.Node) bool {
+		if n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		return n.Kind == yaml.MappingNode
+	}
+	ok := isMap(v)
+	if !ok && v.Kind == yaml.SequenceNode {
+		ok = true
+		for _, e := range v.Content {
+			ok = ok && isMap(e)
+		}
+	}
+	if ok {
+		return nil
+	}
+	return &parseError{doc: d, line: d.line + k.Line - 1, msg: `merge key "<<" needs a map or a list of maps as its value (quote the key if it is a plain "<<")`}
+}
+
 // checkTree rejects null and collection keys, duplicate keys, nesting deeper than maxDepth and
 // aliases that expand beyond maxAliasExpansion.
 func checkTree(d document, root *yaml.Node) error {
@@ -134,6 +160,9 @@ func checkTree(d document, root *yaml.Node) error {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k := n.Content[i]
 				if err := checkKey(d, k); err != nil {
+					return 0, err
+				}
+				if err := checkMerge(d, k, n.Content[i+1]); err != nil {
 					return 0, err
 				}
 				if k.Kind == yaml.ScalarNode && k.Value != "<<" {

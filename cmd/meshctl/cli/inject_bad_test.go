@@ -82,6 +82,8 @@ func badInputs() []badInput {
 	add("duplicate in container", withSpec("hostNetwork: false")[:len(deploy)-1]+"\n          image: again\n", "duplicate key")
 	add("duplicate annotation", strings.Replace(deploy, "annotations: {}", "annotations: {a: x, a: y}", 1), "duplicate key")
 	add("duplicate in flow", "{\"kind\": \"Pod\", \"kind\": \"Pod\"}\n", "duplicate key")
+	add("merge key with a null", "<< :\n", `merge key "<<" needs a map`)
+	add("merge key with a scalar list", "apiVersion: v1\nkind: Pod\n<<: [a, b]\n", `merge key "<<" needs a map`)
 	add("duplicate in list item", "apiVersion: v1\nkind: List\nitems:\n  - kind: Pod\n    kind: Pod\n", "duplicate key")
 	add("duplicate in non-workload", "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: 1\n  a: 2\n", "duplicate key")
 	// Alias bombs and deep nesting.
