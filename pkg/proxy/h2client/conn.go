@@ -340,26 +340,18 @@ func (cc *clientConn) processSettings(f *http2.SettingsFrame) error {
 	if err != nil {
 		return err
 	}
-	return cc.writeFrames(func() error {
-		if haveTableSize {
-			cc.w.SetMaxDynamicTableSize(tableSize)
+	return cc.w.AckSettings(tableSize, haveTableSize, func() {
+		if window < 0 {
+			return
 		}
-		if err := cc.fr.WriteSettingsAck(); err != nil {
-			return err
+		cc.mu.Lock()
+		delta := window - cc.initialSendWindow
+		cc.initialSendWindow = window
+		for _, cs := range cc.streams {
+			cs.sendWindow += delta
 		}
-		// The windows open once the ACK is written: DATA they allow
-		// never overtakes it.
-		if window >= 0 {
-			cc.mu.Lock()
-			delta := window - cc.initialSendWindow
-			cc.initialSendWindow = window
-			for _, cs := range cc.streams {
-				cs.sendWindow += delta
-			}
-			cc.flow.Broadcast()
-			cc.mu.Unlock()
-		}
-		return nil
+		cc.flow.Broadcast()
+		cc.mu.Unlock()
 	})
 }
 
@@ -524,20 +516,7 @@ func (cc *clientConn) takeConnGrantLocked() uint32 {
 }
 
 func (cc *clientConn) sendGrants(conn, id, stream uint32) {
-	if conn == 0 && stream == 0 {
-		return
-	}
-	_ = cc.writeFrames(func() error {
-		if conn > 0 {
-			if err := cc.fr.WriteWindowUpdate(0, conn); err != nil {
-				return err
-			}
-		}
-		if stream > 0 {
-			return cc.fr.WriteWindowUpdate(id, stream)
-		}
-		return nil
-	})
+	_ = cc.w.WriteWindowUpdates(conn, id, stream)
 }
 
 // resetStream sends RST_STREAM for id and fails the stream with err.

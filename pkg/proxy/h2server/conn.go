@@ -279,20 +279,10 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 	if err != nil {
 		return err
 	}
-	return c.writeFrames(func() error {
-		if haveTableSize {
-			c.w.SetMaxDynamicTableSize(tableSize)
-		}
-		if err := c.fr.WriteSettingsAck(); err != nil {
-			return err
-		}
-		// The windows open only once the ACK is written: a DATA frame
-		// they allow never overtakes it (a client may take what comes
-		// before the ACK as sent under the old settings, h2spec does).
+	return c.w.AckSettings(tableSize, haveTableSize, func() {
 		if window >= 0 {
 			c.setInitialWindow(window)
 		}
-		return nil
 	})
 }
 

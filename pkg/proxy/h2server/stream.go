@@ -274,20 +274,7 @@ func (s *stream) takeGrantLocked() (uint32, uint32) {
 
 // sendGrants writes the WINDOW_UPDATE frames for the credits given.
 func (c *conn) sendGrants(conn uint32, id, stream uint32) {
-	if conn == 0 && stream == 0 {
-		return
-	}
-	_ = c.writeFrames(func() error {
-		if conn > 0 {
-			if err := c.fr.WriteWindowUpdate(0, conn); err != nil {
-				return err
-			}
-		}
-		if stream > 0 {
-			return c.fr.WriteWindowUpdate(id, stream)
-		}
-		return nil
-	})
+	_ = c.w.WriteWindowUpdates(conn, id, stream)
 }
 
 // runHandler serves s, then starts the handlers waiting for its slot.

@@ -147,6 +147,43 @@ func (w *Writer) WriteBlock(id uint32, endStream bool) error {
 	return nil
 }
 
+// WriteWindowUpdates grants the peer conn more bytes on the connection
+// and stream more on stream id (a zero grant is not sent), then flushes.
+func (w *Writer) WriteWindowUpdates(conn, id, stream uint32) error {
+	if conn == 0 && stream == 0 {
+		return nil
+	}
+	return w.Write(func() error {
+		if conn > 0 {
+			if err := w.Framer.WriteWindowUpdate(0, conn); err != nil {
+				return err
+			}
+		}
+		if stream > 0 {
+			return w.Framer.WriteWindowUpdate(id, stream)
+		}
+		return nil
+	})
+}
+
+// AckSettings acknowledges the peer's SETTINGS: the header table size it
+// set (when haveTableSize) applies to the next header block, and apply
+// runs, under the lock, once the ACK is written. What apply opens (send
+// windows) therefore never lets a DATA frame overtake the ACK: a peer may
+// take what comes before it as sent under the old settings (h2spec does).
+func (w *Writer) AckSettings(tableSize uint32, haveTableSize bool, apply func()) error {
+	return w.Write(func() error {
+		if haveTableSize {
+			w.SetMaxDynamicTableSize(tableSize)
+		}
+		if err := w.Framer.WriteSettingsAck(); err != nil {
+			return err
+		}
+		apply()
+		return nil
+	})
+}
+
 // ConnectionSpecific reports the fields HTTP/2 does not carry (RFC 9113
 // section 8.2.2), by their http.Header key.
 func ConnectionSpecific(key string) bool {
