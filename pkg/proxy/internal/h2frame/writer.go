@@ -75,11 +75,16 @@ func (w *Writer) Write(write func() error) error {
 	err := w.err
 	if err == nil {
 		err = write()
+		w.fail(err)
 	}
-	if w.flushers.Add(-1) == 0 && err == nil && w.bw.Buffered() > 0 {
-		err = w.bw.Flush()
+	// The last writer flushes for those that left it to them, even when
+	// its own function wrote nothing.
+	if w.flushers.Add(-1) == 0 && w.err == nil && w.bw.Buffered() > 0 {
+		if ferr := w.bw.Flush(); ferr != nil {
+			w.fail(ferr)
+			err = ferr
+		}
 	}
-	w.fail(err)
 	return err
 }
 

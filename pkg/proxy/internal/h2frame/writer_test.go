@@ -111,3 +111,24 @@ func TestConnectionSpecific(t *testing.T) {
 		}
 	}
 }
+
+func TestTheLastWriterFlushesEvenWhenItWroteNothing(t *testing.T) {
+	w, fr, _ := pipe(t)
+	done := make(chan error, 1)
+	if err := w.Write(func() error {
+		// Another writer queues behind this one: it will flush.
+		go func() { done <- w.Write(func() error { return ErrNotWritten }) }()
+		for w.flushers.Load() < 2 {
+			time.Sleep(time.Millisecond)
+		}
+		return w.Framer.WritePing(false, [8]byte{3})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := fr.ReadFrame(); err != nil || f.Header().Type != http2.FramePing {
+		t.Fatalf("got %v %v, want the first writer's PING flushed by the second", f, err)
+	}
+	if err := <-done; !errors.Is(err, ErrNotWritten) {
+		t.Fatalf("the second writer: %v", err)
+	}
+}
