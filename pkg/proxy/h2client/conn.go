@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"iter"
 	"net"
 	"net/http"
 	"strconv"
@@ -22,7 +23,8 @@ const clientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 const (
 	// initialWindow is the protocol's window before any setting.
 	initialWindow = 65535
-	maxWindow     = 1<<31 - 1
+	// maxStreamID is the largest stream identifier (31 bits).
+	maxStreamID = 1<<31 - 1
 	// streamWindow and connWindow are what the client grants the server
 	// for response bodies not yet read: per stream, and over all.
 	streamWindow = 4 << 20
@@ -51,40 +53,39 @@ type clientConn struct {
 	w        *h2frame.Writer
 	lastRead atomic.Int64 // unix nanoseconds of the last frame read
 
-	mu                sync.Mutex
-	flow              sync.Cond
-	streams           map[uint32]*clientStream
-	nextID            uint32
-	reserved          int // streams promised to callers, not yet opened
-	maxStreams        uint32
-	sendWindow        int64
-	initialSendWindow int64
-	recvWindow        int64
-	recvCredit        int64
-	goingAway         bool
-	goAwayLast        uint32
-	closed            bool
-	closeErr          error
-	idleSince         time.Time
-	pingSent          bool
-	canon             map[string]string // read loop only
-	timer             *time.Timer       // keep-alive and idle checks
+	mu            sync.Mutex
+	flow          sync.Cond
+	streams       map[uint32]*clientStream
+	nextID        uint32
+	reserved      int // streams promised to callers, not yet opened
+	maxStreams    uint32
+	outflow       h2frame.Outflow
+	initialWindow h2frame.InitialWindow
+	inflow        h2frame.Inflow
+	goingAway     bool
+	goAwayLast    uint32
+	closed        bool
+	closeErr      error
+	idleSince     time.Time
+	pingSent      bool
+	canon         map[string]string // read loop only
+	timer         *time.Timer       // keep-alive and idle checks
 }
 
 func newClientConn(t *Transport, addr string, nc net.Conn) (*clientConn, error) {
 	cc := &clientConn{
-		t:                 t,
-		addr:              addr,
-		nc:                nc,
-		streams:           map[uint32]*clientStream{},
-		nextID:            1,
-		maxStreams:        defaultMaxStreams,
-		sendWindow:        initialWindow,
-		initialSendWindow: initialWindow,
-		recvWindow:        connWindow,
-		idleSince:         time.Now(),
-		canon:             map[string]string{},
+		t:          t,
+		addr:       addr,
+		nc:         nc,
+		streams:    map[uint32]*clientStream{},
+		nextID:     1,
+		maxStreams: defaultMaxStreams,
+		idleSince:  time.Now(),
+		canon:      map[string]string{},
 	}
+	cc.inflow.Init(connWindow, connWindow)
+	cc.outflow.Init(initialWindow)
+	cc.initialWindow.Init(initialWindow)
 	cc.flow.L = &cc.mu
 	cc.lastRead.Store(time.Now().UnixNano())
 	cc.br = bufio.NewReaderSize(nc, 16<<10)
@@ -126,7 +127,7 @@ func newClientConn(t *Transport, addr string, nc net.Conn) (*clientConn, error) 
 func (cc *clientConn) reserveStream() bool {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	if cc.closed || cc.goingAway || uint32(len(cc.streams)+cc.reserved) >= cc.maxStreams || cc.nextID > maxWindow-2 {
+	if cc.closed || cc.goingAway || uint32(len(cc.streams)+cc.reserved) >= cc.maxStreams || cc.nextID > maxStreamID-2 {
 		return false
 	}
 	cc.reserved++
@@ -329,12 +330,7 @@ func (cc *clientConn) processSettings(f *http2.SettingsFrame) error {
 	})
 	if err == nil && window >= 0 {
 		cc.mu.Lock()
-		delta := window - cc.initialSendWindow
-		for _, cs := range cc.streams {
-			if cs.sendWindow+delta > maxWindow {
-				err = http2.ConnectionError(http2.ErrCodeFlowControl)
-			}
-		}
+		err = cc.initialWindow.Check(window, cc.sendWindowsLocked())
 		cc.mu.Unlock()
 	}
 	if err != nil {
@@ -345,11 +341,7 @@ func (cc *clientConn) processSettings(f *http2.SettingsFrame) error {
 			return
 		}
 		cc.mu.Lock()
-		delta := window - cc.initialSendWindow
-		cc.initialSendWindow = window
-		for _, cs := range cc.streams {
-			cs.sendWindow += delta
-		}
+		cc.initialWindow.Apply(window, cc.sendWindowsLocked())
 		cc.flow.Broadcast()
 		cc.mu.Unlock()
 	})
@@ -358,22 +350,14 @@ func (cc *clientConn) processSettings(f *http2.SettingsFrame) error {
 func (cc *clientConn) processWindowUpdate(f *http2.WindowUpdateFrame) error {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	inc := int64(f.Increment)
-	if f.StreamID == 0 {
-		cc.sendWindow += inc
-		if cc.sendWindow > maxWindow {
-			return http2.ConnectionError(http2.ErrCodeFlowControl)
-		}
-		cc.flow.Broadcast()
-		return nil
-	}
+	var stream *h2frame.Outflow
 	if cs := cc.streams[f.StreamID]; cs != nil {
-		cs.sendWindow += inc
-		if cs.sendWindow > maxWindow {
-			return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeFlowControl}
-		}
-		cc.flow.Broadcast()
+		stream = &cs.outflow
 	}
+	if err := h2frame.ApplyWindowUpdate(f, &cc.outflow, stream); err != nil {
+		return err
+	}
+	cc.flow.Broadcast()
 	return nil
 }
 
@@ -459,14 +443,13 @@ func (cc *clientConn) processData(f *http2.DataFrame) error {
 	n := int64(f.Header().Length)
 	data := f.Data()
 	cc.mu.Lock()
-	if n > cc.recvWindow {
+	if !cc.inflow.Take(n) {
 		cc.mu.Unlock()
 		return http2.ConnectionError(http2.ErrCodeFlowControl)
 	}
-	cc.recvWindow -= n
 	cs := cc.streams[f.StreamID]
 	if cs == nil || !cs.gotFinal || cs.respEnded || cs.err != nil {
-		cc.recvCredit += n
+		cc.inflow.Consumed(n)
 		grant := cc.takeConnGrantLocked()
 		var err error
 		if cs != nil && !cs.gotFinal {
@@ -476,20 +459,19 @@ func (cc *clientConn) processData(f *http2.DataFrame) error {
 		cc.sendGrants(grant, 0, 0)
 		return err
 	}
-	if n > cs.recvWindow {
-		cc.recvCredit += n
+	if !cs.inflow.Take(n) {
+		cc.inflow.Consumed(n)
 		grant := cc.takeConnGrantLocked()
 		cc.mu.Unlock()
 		cc.sendGrants(grant, 0, 0)
 		return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeFlowControl}
 	}
-	cs.recvWindow -= n
 	pad := n - int64(len(data))
-	cc.recvCredit += pad
-	cs.recvCredit += pad
+	cc.inflow.Consumed(pad)
+	cs.inflow.Consumed(pad)
 	if len(data) > 0 {
 		if cs.bodyClosed {
-			cc.recvCredit += int64(len(data))
+			cc.inflow.Consumed(int64(len(data)))
 		} else {
 			cs.buf = append(cs.buf, data...)
 			cs.cond.Broadcast()
@@ -506,13 +488,10 @@ func (cc *clientConn) processData(f *http2.DataFrame) error {
 }
 
 func (cc *clientConn) takeConnGrantLocked() uint32 {
-	if cc.recvCredit < connWindow/4 || cc.closed {
+	if cc.closed {
 		return 0
 	}
-	g := cc.recvCredit
-	cc.recvCredit = 0
-	cc.recvWindow += g
-	return uint32(g)
+	return cc.inflow.Grant()
 }
 
 func (cc *clientConn) sendGrants(conn, id, stream uint32) {
@@ -527,4 +506,9 @@ func (cc *clientConn) resetStream(id uint32, code http2.ErrCode, err error) {
 	}
 	cc.mu.Unlock()
 	_ = cc.writeFrames(func() error { return cc.fr.WriteRSTStream(id, code) })
+}
+
+// sendWindowsLocked yields the open streams' send windows.
+func (cc *clientConn) sendWindowsLocked() iter.Seq[*h2frame.Outflow] {
+	return h2frame.Windows(cc.streams, func(cs *clientStream) *h2frame.Outflow { return &cs.outflow })
 }

@@ -38,9 +38,8 @@ type clientStream struct {
 	continued chan struct{}
 
 	cond         sync.Cond
-	sendWindow   int64
-	recvWindow   int64
-	recvCredit   int64
+	outflow      h2frame.Outflow
+	inflow       h2frame.Inflow
 	gotFinal     bool
 	continueDone bool
 	res          *http.Response
@@ -85,8 +84,8 @@ func (cc *clientConn) roundTrip(req *http.Request, body *sentBody) (*http.Respon
 		}
 		cs.id = cc.nextID
 		cc.nextID += 2
-		cs.sendWindow = cc.initialSendWindow
-		cs.recvWindow = streamWindow
+		cs.outflow.Init(cc.initialWindow.Size())
+		cs.inflow.Init(streamWindow, streamWindow)
 		cc.streams[cs.id] = cs
 		cc.mu.Unlock()
 		return cc.writeRequestHeadersLocked(req, cs.id, !hasBody, contentLength)
@@ -302,13 +301,10 @@ func (cs *clientStream) endResponseLocked() {
 }
 
 func (cs *clientStream) takeGrantLocked() (uint32, uint32) {
-	if cs.recvCredit < streamWindow/4 || cs.respEnded || cs.err != nil {
+	if cs.respEnded || cs.err != nil {
 		return 0, 0
 	}
-	g := cs.recvCredit
-	cs.recvCredit = 0
-	cs.recvWindow += g
-	return cs.id, uint32(g)
+	return cs.id, cs.inflow.Grant()
 }
 
 // responseBody is a response's body, read from what the read loop
@@ -338,8 +334,8 @@ func (b *responseBody) Read(p []byte) (int, error) {
 			cs.buf = cs.buf[:0:0]
 		}
 		cs.gotBytes += int64(n)
-		cc.recvCredit += int64(n)
-		cs.recvCredit += int64(n)
+		cc.inflow.Consumed(int64(n))
+		cs.inflow.Consumed(int64(n))
 		grant := cc.takeConnGrantLocked()
 		sid, sgrant := cs.takeGrantLocked()
 		cc.mu.Unlock()
@@ -388,7 +384,7 @@ func (b *responseBody) Close() error {
 	if unfinished {
 		cs.failLocked(errBodyClosed)
 	} else if len(cs.buf) > 0 {
-		cc.recvCredit += int64(len(cs.buf))
+		cc.inflow.Consumed(int64(len(cs.buf)))
 		cs.buf = nil
 	}
 	grant := cc.takeConnGrantLocked()
@@ -515,10 +511,7 @@ func (cc *clientConn) reserve(cs *clientStream, want int) (int, error) {
 		if cs.bodyStopped {
 			return 0, errBodyClosed
 		}
-		n := min(int64(want), cc.sendWindow, cs.sendWindow, maxFrame)
-		if n > 0 {
-			cc.sendWindow -= n
-			cs.sendWindow -= n
+		if n := h2frame.Reserve(&cc.outflow, &cs.outflow, int64(want), maxFrame); n > 0 {
 			return int(n), nil
 		}
 		if !flushed {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"sync"
@@ -24,9 +25,6 @@ const clientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 // initialWindow is the protocol's initial flow-control window, before any
 // setting or WINDOW_UPDATE (RFC 9113 section 6.9.2).
 const initialWindow = 65535
-
-// maxWindow is the largest a flow-control window may grow (2^31-1).
-const maxWindow = 1<<31 - 1
 
 var (
 	errConnClosed  = errors.New("h2server: connection closed")
@@ -64,36 +62,35 @@ type conn struct {
 	w     *h2frame.Writer
 	names nameCache
 
-	mu                sync.Mutex
-	flow              sync.Cond // waiters for send window
-	streams           map[uint32]*stream
-	maxClientID       uint32
-	handlers          int       // running handlers, reset streams' included
-	queued            []*stream // streams waiting for a handler slot
-	sendWindow        int64
-	initialSendWindow int64
-	recvWindow        int64 // what the client may still send, all streams
-	recvCredit        int64 // consumed, not yet granted back
-	settingsAcked     bool
-	goingAway         bool // GOAWAY sent: no new streams
-	clientGoingAway   bool
-	closed            bool
-	closeOnce         sync.Once
+	mu              sync.Mutex
+	flow            sync.Cond // waiters for send window
+	streams         map[uint32]*stream
+	maxClientID     uint32
+	handlers        int       // running handlers, reset streams' included
+	queued          []*stream // streams waiting for a handler slot
+	outflow         h2frame.Outflow
+	initialWindow   h2frame.InitialWindow // the client's, for new streams
+	inflow          h2frame.Inflow        // what the client may send, all streams
+	settingsAcked   bool
+	goingAway       bool // GOAWAY sent: no new streams
+	clientGoingAway bool
+	closed          bool
+	closeOnce       sync.Once
 }
 
 func newConn(ctx context.Context, s *Server, nc net.Conn) *conn {
 	c := &conn{
-		srv:               s,
-		nc:                nc,
-		remoteAddr:        nc.RemoteAddr().String(),
-		maxStreams:        s.maxStreams(),
-		idleTimeout:       orDefault(s.IdleTimeout, defaultIdleTimeout),
-		writeTimeout:      orDefault(s.WriteTimeout, defaultWriteTimeout),
-		streams:           map[uint32]*stream{},
-		sendWindow:        initialWindow,
-		initialSendWindow: initialWindow,
-		recvWindow:        initialWindow,
+		srv:          s,
+		nc:           nc,
+		remoteAddr:   nc.RemoteAddr().String(),
+		maxStreams:   s.maxStreams(),
+		idleTimeout:  orDefault(s.IdleTimeout, defaultIdleTimeout),
+		writeTimeout: orDefault(s.WriteTimeout, defaultWriteTimeout),
+		streams:      map[uint32]*stream{},
 	}
+	c.inflow.Init(initialWindow, connWindow)
+	c.outflow.Init(initialWindow)
+	c.initialWindow.Init(initialWindow)
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	c.flow.L = &c.mu
 	c.br = bufio.NewReaderSize(nc, 16<<10)
@@ -132,7 +129,7 @@ func (c *conn) serve() error {
 		return err
 	}
 	c.mu.Lock()
-	c.recvWindow = connWindow
+	c.inflow.Open(connWindow - initialWindow)
 	c.mu.Unlock()
 	for first := true; ; first = false {
 		f, err := c.fr.ReadFrame()
@@ -292,13 +289,7 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 func (c *conn) checkInitialWindow(v int64) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delta := v - c.initialSendWindow
-	for _, s := range c.streams {
-		if s.sendWindow+delta > maxWindow {
-			return http2.ConnectionError(http2.ErrCodeFlowControl)
-		}
-	}
-	return nil
+	return c.initialWindow.Check(v, c.sendWindowsLocked())
 }
 
 // setInitialWindow applies a new SETTINGS_INITIAL_WINDOW_SIZE to every
@@ -306,36 +297,26 @@ func (c *conn) checkInitialWindow(v int64) error {
 func (c *conn) setInitialWindow(v int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delta := v - c.initialSendWindow
-	c.initialSendWindow = v
-	for _, s := range c.streams {
-		s.sendWindow += delta
-	}
+	c.initialWindow.Apply(v, c.sendWindowsLocked())
 	c.flow.Broadcast()
 }
 
 func (c *conn) processWindowUpdate(f *http2.WindowUpdateFrame) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	inc := int64(f.Increment)
-	if f.StreamID == 0 {
-		c.sendWindow += inc
-		if c.sendWindow > maxWindow {
-			return http2.ConnectionError(http2.ErrCodeFlowControl)
+	var stream *h2frame.Outflow
+	if f.StreamID != 0 {
+		s := c.streams[f.StreamID]
+		if s == nil {
+			if f.StreamID > c.maxClientID {
+				return http2.ConnectionError(http2.ErrCodeProtocol) // idle stream
+			}
+			return nil
 		}
-		c.flow.Broadcast()
-		return nil
+		stream = &s.outflow
 	}
-	s := c.streams[f.StreamID]
-	if s == nil {
-		if f.StreamID > c.maxClientID {
-			return http2.ConnectionError(http2.ErrCodeProtocol) // idle stream
-		}
-		return nil
-	}
-	s.sendWindow += inc
-	if s.sendWindow > maxWindow {
-		return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeFlowControl}
+	if err := h2frame.ApplyWindowUpdate(f, &c.outflow, stream); err != nil {
+		return err
 	}
 	c.flow.Broadcast()
 	return nil
@@ -437,4 +418,9 @@ func headerListTooLong(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
 	_, _ = io.WriteString(w, "request header fields too large\n")
+}
+
+// sendWindowsLocked yields the open streams' send windows.
+func (c *conn) sendWindowsLocked() iter.Seq[*h2frame.Outflow] {
+	return h2frame.Windows(c.streams, func(s *stream) *h2frame.Outflow { return &s.outflow })
 }

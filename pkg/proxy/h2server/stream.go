@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
+
+	"github.com/meshctl/meshctl/pkg/proxy/internal/h2frame"
 )
 
 // stream is one request and its response. The fields below the first
@@ -22,12 +24,11 @@ type stream struct {
 	w       *responseWriter
 	handler http.Handler
 
-	sendWindow   int64
-	recvWindow   int64 // what the client may still send on this stream
-	recvCredit   int64 // read by the handler, not yet granted back
-	remoteClosed bool  // the client ended its side (END_STREAM)
-	localClosed  bool  // the response ended (END_STREAM sent)
-	removed      bool  // gone from the connection's streams
+	outflow      h2frame.Outflow
+	inflow       h2frame.Inflow // what the client may send on this stream
+	remoteClosed bool           // the client ended its side (END_STREAM)
+	localClosed  bool           // the response ended (END_STREAM sent)
+	removed      bool           // gone from the connection's streams
 	// err, once set, fails the handler's writes and its body's reads.
 	err        error
 	body       *requestBody // nil for a request without body
@@ -88,8 +89,8 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		s.cancel()
 		return nil
 	}
-	s.sendWindow = c.initialSendWindow
-	s.recvWindow = streamWindow
+	s.outflow.Init(c.initialWindow.Size())
+	s.inflow.Init(streamWindow, streamWindow)
 	s.remoteClosed = f.StreamEnded()
 	c.streams[id] = s
 	if len(c.streams) == 1 && c.handlers == 0 {
@@ -152,15 +153,14 @@ func (c *conn) processData(f *http2.DataFrame) error {
 	n := int64(f.Header().Length)
 	data := f.Data()
 	c.mu.Lock()
-	if n > c.recvWindow {
+	if !c.inflow.Take(n) {
 		c.mu.Unlock()
 		return http2.ConnectionError(http2.ErrCodeFlowControl)
 	}
-	c.recvWindow -= n
 	s := c.streams[id]
 	if s == nil || s.remoteClosed || s.err != nil {
 		// Nobody reads it: the connection's window gets it back now.
-		c.recvCredit += n
+		c.inflow.Consumed(n)
 		grant := c.takeConnGrantLocked()
 		var err error = http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
 		if s == nil && id > c.maxClientID {
@@ -170,21 +170,20 @@ func (c *conn) processData(f *http2.DataFrame) error {
 		c.sendGrants(grant, 0, 0)
 		return err
 	}
-	if n > s.recvWindow {
-		c.recvCredit += n
+	if !s.inflow.Take(n) {
+		c.inflow.Consumed(n)
 		grant := c.takeConnGrantLocked()
 		c.mu.Unlock()
 		c.sendGrants(grant, 0, 0)
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeFlowControl}
 	}
-	s.recvWindow -= n
 	// Padding is nobody's to read.
 	pad := n - int64(len(data))
-	c.recvCredit += pad
-	s.recvCredit += pad
+	c.inflow.Consumed(pad)
+	s.inflow.Consumed(pad)
 	s.gotLen += int64(len(data))
 	if s.declLen >= 0 && (s.gotLen > s.declLen || f.StreamEnded() && s.gotLen != s.declLen) {
-		c.recvCredit += int64(len(data))
+		c.inflow.Consumed(int64(len(data)))
 		grant := c.takeConnGrantLocked()
 		c.mu.Unlock()
 		c.sendGrants(grant, 0, 0)
@@ -192,7 +191,7 @@ func (c *conn) processData(f *http2.DataFrame) error {
 	}
 	if len(data) > 0 {
 		if s.body.closed {
-			c.recvCredit += int64(len(data))
+			c.inflow.Consumed(int64(len(data)))
 		} else {
 			s.body.buf = append(s.body.buf, data...)
 			s.body.cond.Signal()
@@ -241,7 +240,7 @@ func (c *conn) closeStreamLocked(s *stream, err error) {
 	delete(c.streams, s.id)
 	if s.body != nil && len(s.body.buf) > 0 && err != nil {
 		// What the handler will not read goes back to the connection.
-		c.recvCredit += int64(len(s.body.buf))
+		c.inflow.Consumed(int64(len(s.body.buf)))
 		s.body.buf = nil
 	}
 	if len(c.streams) == 0 && c.handlers == 0 {
@@ -252,24 +251,18 @@ func (c *conn) closeStreamLocked(s *stream, err error) {
 // takeConnGrantLocked returns the connection-level credit to grant back
 // now, if enough has built up.
 func (c *conn) takeConnGrantLocked() uint32 {
-	if c.recvCredit < connWindow/4 || c.closed {
+	if c.closed {
 		return 0
 	}
-	g := c.recvCredit
-	c.recvCredit = 0
-	c.recvWindow += g
-	return uint32(g)
+	return c.inflow.Grant()
 }
 
 // takeGrantLocked returns the stream-level credit to grant back now.
 func (s *stream) takeGrantLocked() (uint32, uint32) {
-	if s.recvCredit < streamWindow/4 || s.remoteClosed || s.err != nil {
+	if s.remoteClosed || s.err != nil {
 		return 0, 0
 	}
-	g := s.recvCredit
-	s.recvCredit = 0
-	s.recvWindow += g
-	return s.id, uint32(g)
+	return s.id, s.inflow.Grant()
 }
 
 // sendGrants writes the WINDOW_UPDATE frames for the credits given.
@@ -377,8 +370,8 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	if len(b.buf) == 0 {
 		b.buf = b.buf[:0:0]
 	}
-	c.recvCredit += int64(n)
-	b.s.recvCredit += int64(n)
+	c.inflow.Consumed(int64(n))
+	b.s.inflow.Consumed(int64(n))
 	grant := c.takeConnGrantLocked()
 	sid, sgrant := b.s.takeGrantLocked()
 	c.mu.Unlock()
@@ -396,7 +389,7 @@ func (b *requestBody) Close() error {
 		return nil
 	}
 	b.closed = true
-	c.recvCredit += int64(len(b.buf))
+	c.inflow.Consumed(int64(len(b.buf)))
 	b.buf = nil
 	b.cond.Broadcast()
 	grant := c.takeConnGrantLocked()

@@ -272,10 +272,7 @@ func (c *conn) reserve(s *stream, want int) (int, error) {
 		if c.closed {
 			return 0, errConnClosed
 		}
-		n := min(int64(want), c.sendWindow, s.sendWindow, maxFrame)
-		if n > 0 {
-			c.sendWindow -= n
-			s.sendWindow -= n
+		if n := h2frame.Reserve(&c.outflow, &s.outflow, int64(want), maxFrame); n > 0 {
 			return int(n), nil
 		}
 		if !flushed {

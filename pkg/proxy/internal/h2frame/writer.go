@@ -2,7 +2,8 @@
 // goroutines write to, shared by the proxy's HTTP/2 server (h2server) and
 // client (h2client): frames go into one buffer under one lock, and the
 // last of the writers waiting to flush flushes for all, so that frames
-// written together leave in one system call.
+// written together leave in one system call. It also keeps the two's
+// receive windows (Inflow), which decide when credit is granted back.
 package h2frame
 
 import (
