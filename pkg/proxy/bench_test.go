@@ -11,18 +11,31 @@ import (
 )
 
 // BenchmarkHTTP1Pair measures one keep-alive HTTP/1.1 request through a
-// client and a server proxy (in process, loopback), 1 KiB responses.
+// client and a server proxy (in process, loopback), 1 KiB responses:
+// plaintext, where the hop is HTTP/1.1, and mtls, where it is HTTP/1
+// carried over HTTP/2 inside mutual TLS 1.3.
 func BenchmarkHTTP1Pair(b *testing.B) {
 	body := strings.Repeat("x", 1024)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, body)
 	}))
 	defer backend.Close()
-	t := &testing.T{}
-	p := newPair(t, strings.TrimPrefix(backend.URL, "http://"), nil)
-	defer p.cancel()
+	backendAddr := strings.TrimPrefix(backend.URL, "http://")
+	b.Run("plaintext", func(b *testing.B) {
+		p := newPair(&testing.T{}, backendAddr, nil)
+		defer p.cancel()
+		runPairBenchmark(b, "http://"+p.outbound+"/")
+	})
+	b.Run("mtls", func(b *testing.B) {
+		_, _, outbound := meshedPair(b, backendAddr, EndpointH2)
+		runPairBenchmark(b, "http://"+outbound+"/")
+	})
+}
+
+// runPairBenchmark sends GET url from parallel keep-alive clients.
+func runPairBenchmark(b *testing.B, url string) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	url := "http://" + p.outbound + "/"
+	defer client.CloseIdleConnections()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -38,7 +51,6 @@ func BenchmarkHTTP1Pair(b *testing.B) {
 	})
 }
 
-// BenchmarkClassify measures protocol detection of a typical request line.
 func BenchmarkClassify(b *testing.B) {
 	line := []byte("GET /api/v1/items?page=2 HTTP/1.1\r\nHost: web.default.svc.cluster.local\r\n")
 	b.ReportAllocs()

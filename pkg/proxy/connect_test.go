@@ -19,7 +19,7 @@ import (
 // resolving every target to the server with the given hint (EndpointH2 is
 // what a meshed endpoint carries in a cluster). It returns the client's
 // outbound address.
-func meshedPair(t *testing.T, backend string, hint EndpointProtocol) (client, server *Proxy, outbound string) {
+func meshedPair(t testing.TB, backend string, hint EndpointProtocol) (client, server *Proxy, outbound string) {
 	t.Helper()
 	ca := newMeshCA(t)
 	server, sls := startMeshed(t, Config{InboundTarget: backend}, ca.provider(t, serverID, ca))

@@ -13,27 +13,44 @@ import (
 // bytes for at most their flush interval (so that a small response leaves
 // in one write), never until the body ends: the head and the first part
 // of a body whose last part is slow reach the client while the upstream
-// still holds it back.
+// still holds it back, whether the hop between the proxies is HTTP/1.1 or
+// HTTP/2 inside mTLS.
 func TestSlowBodyOfKnownLengthFlows(t *testing.T) {
-	release := make(chan struct{})
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Length", "10")
-		_, _ = io.WriteString(w, "first")
-		http.NewResponseController(w).Flush()
-		<-release
-		_, _ = io.WriteString(w, "-last")
-	}))
-	defer backend.Close()
-	defer close(release)
-	p := newPair(t, strings.TrimPrefix(backend.URL, "http://"), nil)
+	for _, hop := range []string{"plaintext", "mtls"} {
+		t.Run(hop, func(t *testing.T) {
+			release := make(chan struct{})
+			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Length", "10")
+				_, _ = io.WriteString(w, "first")
+				http.NewResponseController(w).Flush()
+				<-release
+				_, _ = io.WriteString(w, "-last")
+			}))
+			defer backend.Close()
+			defer close(release)
+			backendAddr := strings.TrimPrefix(backend.URL, "http://")
+			var outbound string
+			if hop == "mtls" {
+				_, _, outbound = meshedPair(t, backendAddr, EndpointH2)
+			} else {
+				outbound = newPair(t, backendAddr, nil).outbound
+			}
+			expectFirstPartEarly(t, "http://"+outbound+"/")
+		})
+	}
+}
 
+// expectFirstPartEarly gets url and expects its head and the first five
+// bytes of its body within five seconds.
+func expectFirstPartEarly(t *testing.T, url string) {
+	t.Helper()
 	type result struct {
 		resp *http.Response
 		err  error
 	}
 	got := make(chan result, 1)
 	go func() {
-		resp, err := http.Get("http://" + p.outbound + "/")
+		resp, err := http.Get(url)
 		got <- result{resp, err}
 	}()
 	select {

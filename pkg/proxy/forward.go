@@ -13,15 +13,25 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// forward proxies a bodiless request served by the HTTP/1.1 loop: what
-// httputil.ReverseProxy does for it (the same header rules, the same
-// handlers: RoundTrip, modifyResponse, errorHandler), without its
+// forwardWriter is a response writer of the proxy's own servers, the
+// HTTP/1.1 loop's and the HTTP/2 server's, to which forward hands an
+// upstream's response header as it is.
+type forwardWriter interface {
+	http.ResponseWriter
+	FlushError() error
+	// ReplaceHeader makes h the response's header map, before WriteHeader.
+	ReplaceHeader(h http.Header)
+}
+
+// forward proxies a bodiless request served by one of the proxy's own
+// servers: what httputil.ReverseProxy does for it (the same header rules,
+// the same handlers: RoundTrip, modifyResponse, errorHandler), without its
 // per-request copies. The reverse proxy clones the request with its header
 // map and URL, copies it again for a client trace, parses the response's
 // Content-Type to decide on flushing and copies the response header; here
-// the loop's own request, parsed for this exchange alone, becomes the
+// the server's own request, parsed for this exchange alone, becomes the
 // outgoing one, and the response header becomes the writer's.
-func (hp *httpProxy) forward(w *h1Response, in *http.Request, ctx context.Context) {
+func (hp *httpProxy) forward(w forwardWriter, in *http.Request, ctx context.Context) {
 	ex := ctx.Value(exchangeKey).(*exchange)
 	h := in.Header
 	keepTE := httpguts.HeaderValuesContainsToken(h["Te"], "trailers")
@@ -39,7 +49,7 @@ func (hp *httpProxy) forward(w *h1Response, in *http.Request, ctx context.Contex
 		h["User-Agent"] = []string{""} // no Go default
 	}
 	// Informational responses reach the client as they arrive.
-	out := in.WithContext(httptrace.WithClientTrace(ctx, w.sc.clientTrace()))
+	out := in.WithContext(httptrace.WithClientTrace(ctx, informationalTrace(w)))
 	out.RequestURI = ""
 	out.Close = false
 	out.URL.Scheme = "http"
@@ -63,17 +73,22 @@ func (hp *httpProxy) forward(w *h1Response, in *http.Request, ctx context.Contex
 		hp.errorHandler(w, out, err)
 		return
 	}
-	w.header = res.Header
+	w.ReplaceHeader(res.Header)
+	h = res.Header
 	announced := len(res.Trailer)
+	var keys []string
 	if announced > 0 {
-		keys := make([]string, 0, len(res.Trailer))
+		keys = make([]string, 0, len(res.Trailer))
 		for k := range res.Trailer {
 			keys = append(keys, k)
 		}
-		w.header.Add("Trailer", strings.Join(keys, ", "))
+		h.Add("Trailer", strings.Join(keys, ", "))
 	}
 	w.WriteHeader(res.StatusCode)
 	if announced > 0 {
+		// A declared trailer's value is what the header holds at the
+		// end: a head field of the same name must not go out twice.
+		forgetHeadValuesOfTrailers(h, keys)
 		_ = w.FlushError() // chunked: trailers need it
 	}
 	if err := hp.copyBody(w, res); err != nil {
@@ -85,31 +100,36 @@ func (hp *httpProxy) forward(w *h1Response, in *http.Request, ctx context.Contex
 	_ = res.Body.Close()
 	if len(res.Trailer) == announced {
 		for k, vv := range res.Trailer {
-			w.header[k] = vv
+			h[k] = vv
 		}
 		return
 	}
 	for k, vv := range res.Trailer {
 		for _, v := range vv {
-			w.header.Add(http.TrailerPrefix+k, v)
+			h.Add(http.TrailerPrefix+k, v)
 		}
 	}
 }
 
-// copyBody streams the response body to the client: a body of known
-// length leaves as it arrives (h1Response.Write), one of unknown length
-// (a stream: gRPC-Web, server-sent events) is flushed at every write.
-func (hp *httpProxy) copyBody(w *h1Response, res *http.Response) error {
+// copyBody streams the response body to the client as it arrives: a body
+// of unknown length (a stream: gRPC, gRPC-Web, server-sent events) is
+// flushed at every write, one of known length at every write but the last,
+// whose flush comes with the end of the response (h1Response does that
+// much itself).
+func (hp *httpProxy) copyBody(w forwardWriter, res *http.Response) error {
 	buf := hp.rp.BufferPool.Get()
 	defer hp.rp.BufferPool.Put(buf)
+	_, selfFlushing := w.(*h1Response)
 	stream := res.ContentLength < 0
+	var written int64
 	for {
 		n, rerr := res.Body.Read(buf)
 		if n > 0 {
 			if _, err := w.Write(buf[:n]); err != nil {
 				return err
 			}
-			if stream {
+			written += int64(n)
+			if stream || !selfFlushing && written < res.ContentLength {
 				if err := w.FlushError(); err != nil {
 					return err
 				}
@@ -164,6 +184,25 @@ func cleanQuery(s string) string {
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// informationalTrace passes the upstream's informational responses to the
+// client through w, as the reverse proxy's trace does: the loop keeps one
+// per connection, other writers get one per request.
+func informationalTrace(w forwardWriter) *httptrace.ClientTrace {
+	if lw, ok := w.(*h1Response); ok {
+		return lw.sc.clientTrace()
+	}
+	return &httptrace.ClientTrace{Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
+		h := w.Header()
+		for k, vv := range header {
+			h[k] = vv
+		}
+		removeHopByHop(h) // the upstream's hop's, not the client's
+		w.WriteHeader(code)
+		clear(h)
+		return nil
+	}}
 }
 
 // clientTrace passes the upstream's informational responses to the client,

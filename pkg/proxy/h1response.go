@@ -68,6 +68,10 @@ func (w *h1Response) reset(sc *h1ServerConn, r *http.Request, closeAfter bool) {
 // Header returns the header map to set before WriteHeader.
 func (w *h1Response) Header() http.Header { return w.header }
 
+// ReplaceHeader makes h the header map, for forward (which hands on an
+// upstream's); the next request's reset clears it for reuse.
+func (w *h1Response) ReplaceHeader(h http.Header) { w.header = h }
+
 // EnableFullDuplex is a no-op: the loop never reads ahead of the handler,
 // so the request body can be read while the response is written.
 func (w *h1Response) EnableFullDuplex() error { return nil }

@@ -578,12 +578,12 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 		ctx, cancel = context.WithTimeout(ctx, ex.route.Timeout)
 		defer cancel()
 	}
+	if fw, ok := w.(forwardWriter); ok && r.Body == http.NoBody {
+		hp.forward(fw, r, ctx)
+		return
+	}
 	rp := hp.rp
-	if lw, ok := w.(*h1Response); ok {
-		if r.Body == http.NoBody {
-			hp.forward(lw, r, ctx)
-			return
-		}
+	if _, ok := w.(*h1Response); ok {
 		rp = hp.rpLoop
 	} else {
 		w = relayWriter{w}

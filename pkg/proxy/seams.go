@@ -91,7 +91,8 @@ type TLS interface {
 	LocalName() string
 	// ServerConfig is used on inbound connections that start a TLS handshake.
 	ServerConfig() *tls.Config
-	// ClientConfig is used towards an endpoint that must prove identity.
+	// ClientConfig is used towards an endpoint that must prove identity;
+	// nil exactly when LocalName is empty.
 	ClientConfig(identity string) *tls.Config
 }
 

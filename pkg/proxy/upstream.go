@@ -40,7 +40,9 @@ func (s *side) upstreamLabels(ep Endpoint) tlsLabels {
 	if ep.Identity == "" {
 		return plaintextLabels(Outbound)
 	}
-	if s.deps.TLS.ClientConfig(ep.Identity) == nil {
+	if s.deps.TLS.LocalName() == "" {
+		// Identity disabled: no name to prove, so no mTLS to originate
+		// (asked per request, so not ClientConfig, which builds a config).
 		return tlsLabels{tls: "no_identity", noTLSReason: "disabled"}
 	}
 	return tlsLabels{tls: "true", serverID: ep.Identity}

@@ -41,6 +41,10 @@ func newResponseWriter(s *stream) *responseWriter {
 // the client only as declared trailers.
 func (w *responseWriter) Header() http.Header { return w.header }
 
+// ReplaceHeader makes h the response's header map, before WriteHeader: a
+// proxy hands on its upstream's without copying it.
+func (w *responseWriter) ReplaceHeader(h http.Header) { w.header = h }
+
 // WriteHeader sends the response's status and header fields; an
 // informational status (1xx) is sent at once and may be followed by more.
 func (w *responseWriter) WriteHeader(code int) {
