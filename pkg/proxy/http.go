@@ -586,7 +586,7 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 	if _, ok := w.(*h1Response); ok {
 		rp = hp.rpLoop
 	} else {
-		w = relayWriter{w}
+		w = relayWriter{ResponseWriter: w, serverContinues: r.ContentLength != 0 && expectsContinue(r.Header)}
 	}
 	rp.ServeHTTP(w, r.WithContext(ctx))
 }
@@ -598,9 +598,22 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 // them and is not written. And it drops a 1xx response's hop-by-hop fields,
 // which the reverse proxy passes on as they came (h1Response does both
 // itself).
-type relayWriter struct{ http.ResponseWriter }
+//
+// When serverContinues, the server answers the client's Expect:
+// 100-continue itself, once the body is first read, which the upstream
+// transport does when the application's 100 Continue arrives: that 100
+// is then not relayed. Relayed too, it could cross the server's own (the
+// transport starts reading the body before the trace passes the 100 on),
+// and net/http's server would send the client two.
+type relayWriter struct {
+	http.ResponseWriter
+	serverContinues bool
+}
 
 func (w relayWriter) WriteHeader(code int) {
+	if code == http.StatusContinue && w.serverContinues {
+		return
+	}
 	h := w.Header()
 	switch {
 	case code < 200 && code != http.StatusSwitchingProtocols:
