@@ -68,6 +68,8 @@ type conn struct {
 	maxClientID     uint32
 	handlers        int       // running handlers, reset streams' included
 	queued          []*stream // streams waiting for a handler slot
+	idle            []idleWorker
+	workerIdle      time.Duration
 	outflow         h2frame.Outflow
 	initialWindow   h2frame.InitialWindow // the client's, for new streams
 	inflow          h2frame.Inflow        // what the client may send, all streams
@@ -86,6 +88,7 @@ func newConn(ctx context.Context, s *Server, nc net.Conn) *conn {
 		maxStreams:   s.maxStreams(),
 		idleTimeout:  orDefault(s.IdleTimeout, defaultIdleTimeout),
 		writeTimeout: orDefault(s.WriteTimeout, defaultWriteTimeout),
+		workerIdle:   orDefault(s.workerIdle, workerIdleTimeout),
 		streams:      map[uint32]*stream{},
 	}
 	c.inflow.Init(initialWindow, connWindow)
@@ -382,6 +385,7 @@ func (c *conn) closeConn() {
 			s.cancel()
 		}
 		c.queued = nil
+		c.retireWorkersLocked()
 		c.flow.Broadcast()
 		c.mu.Unlock()
 		c.cancel()

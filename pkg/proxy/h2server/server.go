@@ -34,6 +34,10 @@ type Server struct {
 	// Log receives protocol errors at debug level (nil: discarded).
 	Log *slog.Logger
 
+	// workerIdle is how long a handler goroutine waits for another stream
+	// (workerIdleTimeout unless a test sets it).
+	workerIdle time.Duration
+
 	mu           sync.Mutex
 	conns        map[*conn]struct{}
 	shuttingDown bool

@@ -102,7 +102,7 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	// a client that keeps resetting them loses the connection.
 	if uint32(c.handlers) < c.maxStreams {
 		c.handlers++
-		go c.runHandler(s)
+		c.startHandlerLocked(s)
 		return nil
 	}
 	if len(c.queued) > 4*int(c.maxStreams) {
@@ -303,7 +303,7 @@ func (c *conn) handlerDone(s *stream) {
 			continue
 		}
 		c.handlers++
-		go c.runHandler(next)
+		c.startHandlerLocked(next)
 	}
 	done := len(c.streams) == 0 && c.handlers == 0
 	if done {

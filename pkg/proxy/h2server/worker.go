@@ -1,0 +1,74 @@
+package h2server
+
+import "time"
+
+// Handlers run on the connection's workers: a goroutine that has served a
+// stream waits for the next instead of exiting. A new goroutine per stream
+// starts on a small stack and grows it, copying, to the depth of a proxy's
+// handler each time (runtime.newstack and copystack were about 5 % of the
+// CPU of the meshed hop's server side); a worker keeps the stack it grew.
+
+// workerIdleTimeout is, by default, how long a worker may wait for a stream before the
+// connection retires it, so that the workers of a burst do not stay once
+// traffic is back to what fewer of them serve. Retirement is lazy (when
+// another worker goes idle), and a connection with nothing to do closes
+// at its idle timeout, taking its workers with it.
+const workerIdleTimeout = 10 * time.Second
+
+// idleWorker is a worker waiting for a stream on next (buffered, one).
+type idleWorker struct {
+	next  chan *stream
+	since time.Time
+}
+
+// startHandlerLocked runs s's handler on the worker that went idle last
+// (its stack the most likely still warm in cache), or on a new one.
+func (c *conn) startHandlerLocked(s *stream) {
+	if n := len(c.idle); n > 0 {
+		w := c.idle[n-1]
+		c.idle[n-1] = idleWorker{}
+		c.idle = c.idle[:n-1]
+		w.next <- s
+		return
+	}
+	go c.work(s)
+}
+
+// work serves s, then the streams handed to it, until retired.
+func (c *conn) work(s *stream) {
+	next := make(chan *stream, 1)
+	for s != nil {
+		c.runHandler(s)
+		s = c.awaitStream(next)
+	}
+}
+
+// awaitStream parks the calling worker until a stream is handed to it; nil
+// means it is retired: the connection closed, enough workers are idle
+// already, or it waited past workerIdleTimeout.
+func (c *conn) awaitStream(next chan *stream) *stream {
+	now := time.Now()
+	c.mu.Lock()
+	if c.closed || len(c.idle) >= int(c.maxStreams) {
+		c.mu.Unlock()
+		return nil
+	}
+	if len(c.idle) > 0 && now.Sub(c.idle[0].since) > c.workerIdle {
+		c.idle[0].next <- nil
+		n := copy(c.idle, c.idle[1:])
+		c.idle[n] = idleWorker{}
+		c.idle = c.idle[:n]
+	}
+	c.idle = append(c.idle, idleWorker{next: next, since: now})
+	c.mu.Unlock()
+	return <-next
+}
+
+// retireWorkersLocked ends the idle workers, when the connection closes.
+func (c *conn) retireWorkersLocked() {
+	for i, w := range c.idle {
+		w.next <- nil
+		c.idle[i] = idleWorker{}
+	}
+	c.idle = c.idle[:0]
+}
