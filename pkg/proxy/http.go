@@ -69,6 +69,8 @@ type exchange struct {
 	// time, that call's further values: the vectors copy the values they
 	// keep.
 	labelBuf [24]string
+	// respBody watches the final response's body (modifyResponse).
+	respBody trailerWatcher
 }
 
 // setLabels sets ex.labels to info's values and the authority's.
@@ -90,6 +92,8 @@ type httpProxy struct {
 	// rpLoop is rp for the HTTP/1.1 loop, whose writer sends each body
 	// write at once (h1Response.Write): no flush timer per response.
 	rpLoop *httputil.ReverseProxy
+	// origProto holds HeaderOrigProto's values for markOverH2.
+	origProto *origProtoValues
 
 	// pools holds the upstream transports per server identity ("" for
 	// plaintext), so a connection verified as one identity is never
@@ -112,7 +116,7 @@ type pool struct {
 const maxPools = 1024
 
 func newHTTPProxy(s *side) *httpProxy {
-	hp := &httpProxy{s: s, pools: map[string]*pool{}, budgets: map[string]*profile.Budget{}}
+	hp := &httpProxy{s: s, pools: map[string]*pool{}, budgets: map[string]*profile.Budget{}, origProto: newOrigProtoValues()}
 	hp.rp = &httputil.ReverseProxy{
 		Rewrite:   hp.rewrite,
 		Transport: hp,
@@ -761,7 +765,10 @@ func (hp *httpProxy) modifyResponse(resp *http.Response) error {
 	// A 101 body is the upgraded connection itself: ReverseProxy needs it
 	// unwrapped (an io.ReadWriteCloser) to splice the two sides.
 	if resp.Body != nil && resp.Body != http.NoBody && resp.StatusCode != http.StatusSwitchingProtocols {
-		resp.Body = &trailerWatcher{ReadCloser: resp.Body, resp: resp, ex: ex}
+		// Kept in the exchange: one allocation fewer per response (an
+		// exchange has one final response).
+		ex.respBody = trailerWatcher{ReadCloser: resp.Body, resp: resp, ex: ex}
+		resp.Body = &ex.respBody
 	}
 	ex.tap.response(resp)
 	return nil

@@ -53,24 +53,77 @@ func (hp *httpProxy) carriesOverH2(r *http.Request, ep Endpoint) bool {
 func overH2(r *http.Request) *http.Request {
 	c := r.Clone(r.Context())
 	c.Trailer, c.Body = h2Trailers(r)
-	// HTTP/1.2 and up are read as HTTP/1.1 (RFC 9110 section 6.2): the
-	// server's proxy knows the two versions it sends on.
-	proto := "HTTP/1.1"
-	if !r.ProtoAtLeast(1, 1) {
-		proto = "HTTP/1.0"
-	}
-	c.Header.Set(keyOrigProto, proto)
+	c.Header[keyOrigProto] = []string{origProto(r)}
 	if expectsContinue(r.Header) {
 		// The Expect field stays too: the transport then waits for the
 		// application's 100 Continue before it sends the body.
 		c.Header.Set(keyOrigExpect, "100-continue")
 	}
-	c.Proto, c.ProtoMajor, c.ProtoMinor = "HTTP/2.0", 2, 0
-	// Connection: close asks for the end of the application's own
-	// connection, which the outbound server handles; the shared
-	// connection between the proxies stays.
-	c.Close = false
+	asH2(c)
 	return c
+}
+
+// markOverH2 is overH2 for a bodiless request, without the copies: the
+// request is copied but shares r's header map, into which the marker goes
+// for the round trip, and unmark, called once the round trip has
+// returned, takes it out again. The HTTP/2 transport reads the header map
+// only while it sends the request's head, and without a body there is
+// nothing left to send after it returns. values holds the marker's
+// values, one slice per version, shared by every request.
+func markOverH2(r *http.Request, values *origProtoValues) (c *http.Request, unmark func()) {
+	c = new(http.Request)
+	*c = *r
+	c.Trailer = nil
+	proto := values.http11
+	if origProto(r) == "HTTP/1.0" {
+		proto = values.http10
+	}
+	h := r.Header
+	prevProto, hadProto := h[keyOrigProto]
+	prevExpect, hadExpect := h[keyOrigExpect]
+	h[keyOrigProto] = proto
+	if expectsContinue(h) {
+		h[keyOrigExpect] = values.continue100
+	}
+	asH2(c)
+	return c, func() {
+		restoreField(h, keyOrigProto, prevProto, hadProto)
+		restoreField(h, keyOrigExpect, prevExpect, hadExpect)
+	}
+}
+
+// restoreField puts back h's field k as it was: vv if it was there.
+func restoreField(h http.Header, k string, vv []string, was bool) {
+	if was {
+		h[k] = vv
+	} else {
+		delete(h, k)
+	}
+}
+
+// origProtoValues are the marker fields' values as header values.
+type origProtoValues struct{ http11, http10, continue100 []string }
+
+func newOrigProtoValues() *origProtoValues {
+	return &origProtoValues{http11: []string{"HTTP/1.1"}, http10: []string{"HTTP/1.0"}, continue100: []string{"100-continue"}}
+}
+
+// origProto is HeaderOrigProto's value for r. HTTP/1.2 and up are read as
+// HTTP/1.1 (RFC 9110 section 6.2): the server's proxy knows the two
+// versions it sends on.
+func origProto(r *http.Request) string {
+	if !r.ProtoAtLeast(1, 1) {
+		return "HTTP/1.0"
+	}
+	return "HTTP/1.1"
+}
+
+// asH2 turns c's protocol to HTTP/2. Connection: close asks for the end of
+// the application's own connection, which the outbound server handles;
+// the shared connection between the proxies stays.
+func asH2(c *http.Request) {
+	c.Proto, c.ProtoMajor, c.ProtoMinor = "HTTP/2.0", 2, 0
+	c.Close = false
 }
 
 // restoreOrigProto removes HeaderOrigProto from the request going out, and
@@ -105,6 +158,11 @@ func expectsContinue(h http.Header) bool {
 // send makes one attempt of r to ep, on the transport its protocol needs.
 func (hp *httpProxy) send(r *http.Request, ep Endpoint) (*http.Response, error) {
 	if hp.carriesOverH2(r, ep) {
+		if r.Body == nil || r.Body == http.NoBody {
+			c, unmark := markOverH2(r, hp.origProto)
+			defer unmark()
+			return hp.poolFor(ep.Identity).roundTrip(c)
+		}
 		r = overH2(r)
 	}
 	return hp.poolFor(ep.Identity).roundTrip(r)

@@ -234,10 +234,26 @@ func (cs *clientStream) informational(code int, header http.Header) error {
 	return nil
 }
 
+// statusLine is a response's Status, "200 OK": constant for the codes
+// most responses carry, built for the rest.
+func statusLine(code int) string {
+	switch code {
+	case http.StatusOK:
+		return "200 OK"
+	case http.StatusNoContent:
+		return "204 No Content"
+	case http.StatusNotModified:
+		return "304 Not Modified"
+	case http.StatusNotFound:
+		return "404 Not Found"
+	}
+	return strconv.Itoa(code) + " " + http.StatusText(code)
+}
+
 // final takes the final response head.
 func (cs *clientStream) final(code int, header http.Header, ended bool) error {
 	res := &http.Response{
-		Status:        strconv.Itoa(code) + " " + http.StatusText(code),
+		Status:        statusLine(code),
 		StatusCode:    code,
 		Proto:         "HTTP/2.0",
 		ProtoMajor:    2,

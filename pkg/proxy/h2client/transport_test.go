@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -355,5 +356,14 @@ func TestExpectContinue(t *testing.T) {
 				t.Errorf("the server read %q bytes, want 5", b)
 			}
 		})
+	}
+}
+
+func TestStatusLine(t *testing.T) {
+	for _, code := range []int{200, 204, 304, 404, 418, 503, 599} {
+		want := strconv.Itoa(code) + " " + http.StatusText(code)
+		if got := statusLine(code); got != want {
+			t.Errorf("statusLine(%d) = %q, want %q", code, got, want)
+		}
 	}
 }
