@@ -8,11 +8,13 @@ import "time"
 // handler each time (runtime.newstack and copystack were about 5 % of the
 // CPU of the meshed hop's server side); a worker keeps the stack it grew.
 
-// workerIdleTimeout is, by default, how long a worker may wait for a stream before the
-// connection retires it, so that the workers of a burst do not stay once
-// traffic is back to what fewer of them serve. Retirement is lazy (when
-// another worker goes idle), and a connection with nothing to do closes
-// at its idle timeout, taking its workers with it.
+// workerIdleTimeout is, by default, how long a worker may wait for a
+// stream before the connection retires it, so that the workers of a burst
+// do not stay once traffic is back to what fewer of them serve.
+// Retirement is lazy (all that waited too long go when another worker
+// goes idle), and a connection with nothing to do closes at its idle
+// timeout, taking its workers with it. Until then the collector shrinks
+// the stacks of those that wait.
 const workerIdleTimeout = 10 * time.Second
 
 // idleWorker is a worker waiting for a stream on next (buffered, one).
@@ -53,10 +55,16 @@ func (c *conn) awaitStream(next chan *stream) *stream {
 		c.mu.Unlock()
 		return nil
 	}
-	if len(c.idle) > 0 && now.Sub(c.idle[0].since) > c.workerIdle {
-		c.idle[0].next <- nil
-		n := copy(c.idle, c.idle[1:])
-		c.idle[n] = idleWorker{}
+	// The list is in the order the workers went idle: those that waited
+	// too long are a prefix of it.
+	expired := 0
+	for expired < len(c.idle) && now.Sub(c.idle[expired].since) > c.workerIdle {
+		c.idle[expired].next <- nil
+		expired++
+	}
+	if expired > 0 {
+		n := copy(c.idle, c.idle[expired:])
+		clear(c.idle[n:])
 		c.idle = c.idle[:n]
 	}
 	c.idle = append(c.idle, idleWorker{next: next, since: now})
