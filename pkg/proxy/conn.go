@@ -35,6 +35,10 @@ type connInfo struct {
 	// series remembers the connection's request metric series; copies of
 	// the info share it, and nil counts without remembering.
 	series *seriesCache
+	// endpoints are the target's endpoints when configuration decides
+	// them (side.configuredEndpoints), computed once for the connection's
+	// requests; nil: the destination is asked for each.
+	endpoints []Endpoint
 }
 
 // dstLabelCount is len(dstLabelNames()), kept constant for the path every

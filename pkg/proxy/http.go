@@ -515,7 +515,10 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 		hp.record(ex)
 		return
 	}
-	eps, err := hp.s.endpoints(base, Target{Addr: info.target, Authority: r.Host})
+	eps, err := info.endpoints, error(nil)
+	if eps == nil {
+		eps, err = hp.s.endpoints(base, Target{Addr: info.target, Authority: r.Host})
+	}
 	var ep Endpoint
 	if err == nil {
 		var ok bool

@@ -26,6 +26,9 @@ type side struct {
 	metrics   *metrics
 	// explicit, when valid, replaces the original destination.
 	explicit netip.AddrPort
+	// explicitPeer is the endpoint list of an explicit target, inbound or
+	// (with an identity) outbound (configuredEndpoints), nil otherwise.
+	explicitPeer []Endpoint
 	// ownPorts are the proxy's listener ports, never a valid destination.
 	ownPorts []uint16
 
@@ -74,6 +77,12 @@ func newSide(d Direction, cfg Config, deps Deps, log *slog.Logger, m *metrics, e
 			return nil, fmt.Errorf("proxy: %s target %q: %w", d, explicit, err)
 		}
 		s.explicit = ap
+		switch {
+		case d == Inbound:
+			s.explicitPeer = []Endpoint{{Addr: ap}}
+		case cfg.OutboundTargetIdentity != "":
+			s.explicitPeer = []Endpoint{{Addr: ap, Identity: cfg.OutboundTargetIdentity, Protocol: EndpointH2}}
+		}
 	}
 	s.http = newHTTPProxy(s)
 	s.server = s.http.server()
@@ -154,6 +163,7 @@ func (s *side) handle(ctx context.Context, conn net.Conn) {
 		return
 	}
 	info.setTarget(target)
+	info.endpoints = s.configuredEndpoints(target)
 	opaque := s.cfg.OpaquePorts.Has(target.Port()) || s.hintedOpaque(ctx, target)
 
 	var c net.Conn = conn
@@ -311,15 +321,8 @@ func (s *side) isLoop(target netip.AddrPort) bool {
 // redirected back into the inbound listener by meshctl proxy init's
 // own-pod rule, a loop.
 func (s *side) endpoints(ctx context.Context, t Target) ([]Endpoint, error) {
-	if s.direction == Inbound && !s.explicit.IsValid() {
-		lo := netip.IPv6Loopback()
-		if t.Addr.Addr().Unmap().Is4() {
-			lo = netip.AddrFrom4([4]byte{127, 0, 0, 1})
-		}
-		return []Endpoint{{Addr: netip.AddrPortFrom(lo, t.Addr.Port())}}, nil
-	}
-	if s.direction == Outbound && s.explicit.IsValid() && s.cfg.OutboundTargetIdentity != "" {
-		return []Endpoint{{Addr: s.explicit, Identity: s.cfg.OutboundTargetIdentity, Protocol: EndpointH2}}, nil
+	if eps := s.configuredEndpoints(t.Addr); eps != nil {
+		return eps, nil
 	}
 	eps, err := s.deps.Destination.Resolve(ctx, t)
 	if err != nil {
@@ -329,6 +332,24 @@ func (s *side) endpoints(ctx context.Context, t Target) ([]Endpoint, error) {
 		return nil, fmt.Errorf("resolve %s: no endpoints", t.Addr)
 	}
 	return eps, nil
+}
+
+// configuredEndpoints are target's endpoints when the configuration alone
+// decides them, nil when the destination is to be asked. Inbound they
+// always are: the explicit target, or else the application on the
+// loopback address of target's family (inbound traffic never leaves the
+// pod). Outbound, an explicit target with an identity is that target as a
+// meshed peer. Callers only read the slice, so a connection (and the side,
+// for an explicit target) keeps it for all its requests.
+func (s *side) configuredEndpoints(target netip.AddrPort) []Endpoint {
+	if s.direction == Inbound && !s.explicit.IsValid() {
+		lo := netip.IPv6Loopback()
+		if target.Addr().Unmap().Is4() {
+			lo = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+		return []Endpoint{{Addr: netip.AddrPortFrom(lo, target.Port())}}
+	}
+	return s.explicitPeer
 }
 
 // hintedOpaque reports whether the destination says every endpoint of an
