@@ -53,7 +53,7 @@ func (hp *httpProxy) forward(w forwardWriter, in *http.Request, ctx context.Cont
 	out.RequestURI = ""
 	out.Close = false
 	out.URL.Scheme = "http"
-	out.URL.Host = ex.endpoint.Addr.String()
+	out.URL.Host = ex.endpoint.addrText()
 	out.Host = requestHost(in, ex)
 	out.URL.RawQuery = cleanQuery(out.URL.RawQuery)
 	hp.restoreOrigProto(in, out)

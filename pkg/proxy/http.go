@@ -307,7 +307,7 @@ func (hp *httpProxy) RoundTrip(r *http.Request) (*http.Response, error) {
 // attempt read it (an unread body is still the original, held open).
 func nextAttempt(r *http.Request, ep Endpoint, rec *replayBody) *http.Request {
 	u := *r.URL
-	u.Host = ep.Addr.String()
+	u.Host = ep.addrText()
 	trailer := r.Trailer // the body fills it in (rewrite)
 	r = r.Clone(r.Context())
 	r.URL = &u
@@ -669,7 +669,7 @@ func (w relayWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (hp *httpProxy) rewrite(pr *httputil.ProxyRequest) {
 	ex := pr.In.Context().Value(exchangeKey).(*exchange)
 	pr.Out.URL.Scheme = "http"
-	pr.Out.URL.Host = ex.endpoint.Addr.String()
+	pr.Out.URL.Host = ex.endpoint.addrText()
 	pr.Out.Host = requestHost(pr.In, ex)
 	// The body fills in the incoming request's declared trailers when it
 	// ends; the clone the reverse proxy made has a copy of the map, and

@@ -42,6 +42,19 @@ type Endpoint struct {
 	// Protocol is what the destination knows of how the endpoint treats
 	// the bytes it is sent; the zero value knows nothing.
 	Protocol EndpointProtocol
+
+	// text is Addr formatted, set in the lists the proxy keeps for many
+	// requests (configuredEndpoints), so that requests' URLs do not
+	// format it each time.
+	text string
+}
+
+// addrText is e.Addr formatted.
+func (e Endpoint) addrText() string {
+	if e.text != "" {
+		return e.text
+	}
+	return e.Addr.String()
 }
 
 // EndpointProtocol is a destination's hint about an endpoint's port.

@@ -79,9 +79,9 @@ func newSide(d Direction, cfg Config, deps Deps, log *slog.Logger, m *metrics, e
 		s.explicit = ap
 		switch {
 		case d == Inbound:
-			s.explicitPeer = []Endpoint{{Addr: ap}}
+			s.explicitPeer = []Endpoint{withText(Endpoint{Addr: ap})}
 		case cfg.OutboundTargetIdentity != "":
-			s.explicitPeer = []Endpoint{{Addr: ap, Identity: cfg.OutboundTargetIdentity, Protocol: EndpointH2}}
+			s.explicitPeer = []Endpoint{withText(Endpoint{Addr: ap, Identity: cfg.OutboundTargetIdentity, Protocol: EndpointH2})}
 		}
 	}
 	s.http = newHTTPProxy(s)
@@ -347,9 +347,15 @@ func (s *side) configuredEndpoints(target netip.AddrPort) []Endpoint {
 		if target.Addr().Unmap().Is4() {
 			lo = netip.AddrFrom4([4]byte{127, 0, 0, 1})
 		}
-		return []Endpoint{{Addr: netip.AddrPortFrom(lo, target.Port())}}
+		return []Endpoint{withText(Endpoint{Addr: netip.AddrPortFrom(lo, target.Port())})}
 	}
 	return s.explicitPeer
+}
+
+// withText is ep with its address's text set.
+func withText(ep Endpoint) Endpoint {
+	ep.text = ep.Addr.String()
+	return ep
 }
 
 // hintedOpaque reports whether the destination says every endpoint of an
