@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -72,5 +73,52 @@ func expectFirstPartEarly(t *testing.T, url string) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the response head waited for the end of the body")
+	}
+}
+
+// TestStreamHeadBeforeItsFirstEvent: a response of unknown length whose
+// body has not started (server-sent events before the first event) reaches
+// the client as its head, at once, over either hop: an EventSource opens on
+// the head.
+func TestStreamHeadBeforeItsFirstEvent(t *testing.T) {
+	for _, hop := range []string{"plaintext", "mtls"} {
+		t.Run(hop, func(t *testing.T) {
+			release := make(chan struct{})
+			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/event-stream")
+				w.WriteHeader(http.StatusOK)
+				http.NewResponseController(w).Flush()
+				<-release
+				_, _ = io.WriteString(w, "data: first\n\n")
+			}))
+			defer backend.Close()
+			defer close(release)
+			backendAddr := strings.TrimPrefix(backend.URL, "http://")
+			var outbound string
+			if hop == "mtls" {
+				_, _, outbound = meshedPair(t, backendAddr, EndpointH2)
+			} else {
+				outbound = newPair(t, backendAddr, nil).outbound
+			}
+			got := make(chan error, 1)
+			go func() {
+				resp, err := http.Get("http://" + outbound + "/events")
+				if err == nil {
+					_ = resp.Body.Close()
+					if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+						err = errors.New("content type " + ct)
+					}
+				}
+				got <- err
+			}()
+			select {
+			case err := <-got:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the stream's head waited for its first event")
+			}
+		})
 	}
 }

@@ -89,7 +89,13 @@ func (hp *httpProxy) forward(w forwardWriter, in *http.Request, ctx context.Cont
 		// A declared trailer's value is what the header holds at the
 		// end: a head field of the same name must not go out twice.
 		forgetHeadValuesOfTrailers(h, keys)
-		_ = w.FlushError() // chunked: trailers need it
+	}
+	if announced > 0 || res.ContentLength < 0 && !bodyReady(res.Body) {
+		// Trailers need the chunked framing the flush commits to. And a
+		// stream whose first bytes have not arrived (server-sent events
+		// before the first event, a long poll) gets its head now: the
+		// client opens on it, and the body may be a long time coming.
+		_ = w.FlushError()
 	}
 	if err := hp.copyBody(w, res); err != nil {
 		_ = res.Body.Close()
@@ -109,6 +115,14 @@ func (hp *httpProxy) forward(w forwardWriter, in *http.Request, ctx context.Cont
 			h.Add(http.TrailerPrefix+k, v)
 		}
 	}
+}
+
+// bodyReady reports whether a Read of body returns without waiting for
+// the upstream: true unless the body (the proxy's HTTP/1.1 and HTTP/2
+// clients') says it has nothing yet.
+func bodyReady(body io.Reader) bool {
+	r, ok := body.(interface{ Ready() bool })
+	return !ok || r.Ready()
 }
 
 // copyBody streams the response body to the client as it arrives: a body

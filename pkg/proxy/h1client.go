@@ -198,6 +198,15 @@ type h1Body struct {
 	// left is what remains of a body of known length (-1: unknown).
 	left int64
 	once sync.Once
+	// settled is set once the connection went back (or away): the body
+	// no longer looks at it.
+	settled bool
+}
+
+// Ready reports whether some of the body (or its end) has arrived, so
+// that a Read returns without waiting for the upstream.
+func (b *h1Body) Ready() bool {
+	return b.settled || b.pc.br.Buffered() > 0
 }
 
 func (b *h1Body) Read(p []byte) (int, error) {
@@ -228,7 +237,10 @@ func (b *h1Body) Close() error {
 }
 
 func (b *h1Body) settle(complete bool) {
-	b.once.Do(func() { b.pc.release(b.c, b.stop, b.reusable && complete) })
+	b.once.Do(func() {
+		b.settled = true
+		b.pc.release(b.c, b.stop, b.reusable && complete)
+	})
 }
 
 // get returns an idle connection to addr, most recently used first, or a

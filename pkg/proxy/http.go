@@ -824,6 +824,9 @@ type trailerWatcher struct {
 	n    int64 // bytes read
 }
 
+// Ready passes on the watched body's readiness (bodyReady).
+func (t *trailerWatcher) Ready() bool { return bodyReady(t.ReadCloser) }
+
 func (t *trailerWatcher) Read(p []byte) (int, error) {
 	n, err := t.ReadCloser.Read(p)
 	t.n += int64(n)

@@ -330,6 +330,15 @@ type responseBody struct {
 	stop func() bool // the request context's watch
 }
 
+// Ready reports whether some of the body, its end or its failure has
+// arrived, so that a Read returns without waiting for the server.
+func (b *responseBody) Ready() bool {
+	cc := b.cs.cc
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return len(b.cs.buf) > 0 || b.cs.respEnded || b.cs.err != nil || b.cs.bodyClosed
+}
+
 func (b *responseBody) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
