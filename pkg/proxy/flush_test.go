@@ -29,16 +29,23 @@ func TestSlowBodyOfKnownLengthFlows(t *testing.T) {
 			}))
 			defer backend.Close()
 			defer close(release)
-			backendAddr := strings.TrimPrefix(backend.URL, "http://")
-			var outbound string
-			if hop == "mtls" {
-				_, _, outbound = meshedPair(t, backendAddr, EndpointH2)
-			} else {
-				outbound = newPair(t, backendAddr, nil).outbound
-			}
+			outbound := pairOver(t, hop, backend)
 			expectFirstPartEarly(t, "http://"+outbound+"/")
 		})
 	}
+}
+
+// pairOver starts a client and a server proxy in front of backend, the hop
+// between them "plaintext" (HTTP/1.1) or "mtls" (HTTP/2 inside mutual
+// TLS), and returns the client proxy's outbound address.
+func pairOver(t *testing.T, hop string, backend *httptest.Server) string {
+	t.Helper()
+	addr := strings.TrimPrefix(backend.URL, "http://")
+	if hop == "mtls" {
+		_, _, outbound := meshedPair(t, addr, EndpointH2)
+		return outbound
+	}
+	return newPair(t, addr, nil).outbound
 }
 
 // expectFirstPartEarly gets url and expects its head and the first five
@@ -93,13 +100,7 @@ func TestStreamHeadBeforeItsFirstEvent(t *testing.T) {
 			}))
 			defer backend.Close()
 			defer close(release)
-			backendAddr := strings.TrimPrefix(backend.URL, "http://")
-			var outbound string
-			if hop == "mtls" {
-				_, _, outbound = meshedPair(t, backendAddr, EndpointH2)
-			} else {
-				outbound = newPair(t, backendAddr, nil).outbound
-			}
+			outbound := pairOver(t, hop, backend)
 			got := make(chan error, 1)
 			go func() {
 				resp, err := http.Get("http://" + outbound + "/events")
