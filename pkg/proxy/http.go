@@ -515,10 +515,7 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 		hp.record(ex)
 		return
 	}
-	eps, err := info.endpoints, error(nil)
-	if eps == nil {
-		eps, err = hp.s.endpoints(base, Target{Addr: info.target, Authority: r.Host})
-	}
+	eps, err := hp.s.connEndpoints(base, info, r.Host)
 	var ep Endpoint
 	if err == nil {
 		var ok bool

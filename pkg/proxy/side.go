@@ -263,7 +263,7 @@ func (s *side) acceptTLS(ctx context.Context, conn net.Conn, br *bufio.Reader, i
 		// when it refuses (it is shutting down), the client's proxy sees
 		// its connect fail and tries another endpoint, which it could not
 		// do once its bytes had gone into an accepted connection.
-		if pre, err = s.connectTarget(ctx, info.target); err != nil {
+		if pre, err = s.connectTarget(ctx, info); err != nil {
 			s.log.Debug("application refused; abandoning the handshake so the client retries elsewhere", "target", info.target, "error", err)
 			_ = conn.Close()
 			return nil, nil, nil, false
@@ -332,6 +332,16 @@ func (s *side) endpoints(ctx context.Context, t Target) ([]Endpoint, error) {
 		return nil, fmt.Errorf("resolve %s: no endpoints", t.Addr)
 	}
 	return eps, nil
+}
+
+// connEndpoints are the endpoints of info's target: those the connection
+// keeps (configuredEndpoints), else the destination's answer now for the
+// target under authority.
+func (s *side) connEndpoints(ctx context.Context, info *connInfo, authority string) ([]Endpoint, error) {
+	if info.endpoints != nil {
+		return info.endpoints, nil
+	}
+	return s.endpoints(ctx, Target{Addr: info.target, Authority: authority})
 }
 
 // configuredEndpoints are target's endpoints when the configuration alone
@@ -441,20 +451,21 @@ func (s *side) connect(ctx context.Context, eps []Endpoint) (*upstreamConn, erro
 	return nil, lastErr
 }
 
-// connectTarget resolves target and connects to one of its endpoints.
+// connectTarget resolves info's target and connects to one of its
+// endpoints.
 // When every endpoint fails, or there is none, and the destination may
 // answer differently (resolvesAgain), it asks again with a growing pause
 // (resolvePause; the answer changes as pods become ready during a rollout)
 // for up to endpointWait, as Linkerd's balancer queues requests until its
 // fail-fast timeout instead of failing at once.
-func (s *side) connectTarget(ctx context.Context, target netip.AddrPort) (*upstreamConn, error) {
+func (s *side) connectTarget(ctx context.Context, info *connInfo) (*upstreamConn, error) {
 	wait := time.Duration(0)
 	if s.resolvesAgain() {
 		wait = endpointWait
 	}
 	deadline := time.Now().Add(wait)
 	for round := 0; ; round++ {
-		eps, err := s.endpoints(ctx, Target{Addr: target})
+		eps, err := s.connEndpoints(ctx, info, "")
 		if err == nil {
 			var up *upstreamConn
 			if up, err = s.connect(ctx, eps); err == nil {

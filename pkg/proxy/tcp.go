@@ -20,7 +20,7 @@ const spliceChunk = 1 << 20
 func (s *side) proxyTCP(ctx context.Context, client net.Conn, br *bufio.Reader, clientMeter *connMeter, info *connInfo, up *upstreamConn) {
 	if up == nil {
 		var err error
-		if up, err = s.connectTarget(ctx, info.target); err != nil {
+		if up, err = s.connectTarget(ctx, info); err != nil {
 			s.log.Debug("connect failed", "target", info.target, "error", err)
 			clientMeter.close(err)
 			_ = client.Close()
