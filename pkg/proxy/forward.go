@@ -208,15 +208,21 @@ func informationalTrace(w forwardWriter) *httptrace.ClientTrace {
 		return lw.sc.clientTrace()
 	}
 	return &httptrace.ClientTrace{Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
-		h := w.Header()
-		for k, vv := range header {
-			h[k] = vv
-		}
-		removeHopByHop(h) // the upstream's hop's, not the client's
-		w.WriteHeader(code)
-		clear(h)
+		relayInformational(w, code, header)
 		return nil
 	}}
+}
+
+// relayInformational sends the upstream's informational response through
+// w, less its hop's fields, and leaves w's header empty for the final one.
+func relayInformational(w http.ResponseWriter, code int, header textproto.MIMEHeader) {
+	h := w.Header()
+	for k, vv := range header {
+		h[k] = vv
+	}
+	removeHopByHop(h) // the upstream's hop's, not the client's
+	w.WriteHeader(code)
+	clear(h)
 }
 
 // clientTrace passes the upstream's informational responses to the client,
@@ -224,12 +230,7 @@ func informationalTrace(w forwardWriter) *httptrace.ClientTrace {
 func (sc *h1ServerConn) clientTrace() *httptrace.ClientTrace {
 	if sc.trace == nil {
 		sc.trace = &httptrace.ClientTrace{Got1xxResponse: func(code int, header textproto.MIMEHeader) error {
-			w := &sc.resp
-			for k, vv := range header {
-				w.header[k] = vv
-			}
-			w.WriteHeader(code)
-			clear(w.header)
+			relayInformational(&sc.resp, code, header)
 			return nil
 		}}
 	}
