@@ -50,15 +50,10 @@ func (hp *httpProxy) carriesOverH2(r *http.Request, ep Endpoint) bool {
 // overH2 is r marked for carrying over HTTP/2. It is a copy, headers
 // included: should the request move to another endpoint after a failed
 // connect, that endpoint may not take it.
-func overH2(r *http.Request) *http.Request {
+func overH2(r *http.Request, values *origProtoValues) *http.Request {
 	c := r.Clone(r.Context())
 	c.Trailer, c.Body = h2Trailers(r)
-	c.Header[keyOrigProto] = []string{origProto(r)}
-	if expectsContinue(r.Header) {
-		// The Expect field stays too: the transport then waits for the
-		// application's 100 Continue before it sends the body.
-		c.Header.Set(keyOrigExpect, "100-continue")
-	}
+	values.mark(c.Header, r)
 	asH2(c)
 	return c
 }
@@ -74,17 +69,10 @@ func markOverH2(r *http.Request, values *origProtoValues) (c *http.Request, unma
 	c = new(http.Request)
 	*c = *r
 	c.Trailer = nil
-	proto := values.http11
-	if origProto(r) == "HTTP/1.0" {
-		proto = values.http10
-	}
 	h := r.Header
 	prevProto, hadProto := h[keyOrigProto]
 	prevExpect, hadExpect := h[keyOrigExpect]
-	h[keyOrigProto] = proto
-	if expectsContinue(h) {
-		h[keyOrigExpect] = values.continue100
-	}
+	values.mark(h, r)
 	asH2(c)
 	return c, func() {
 		restoreField(h, keyOrigProto, prevProto, hadProto)
@@ -108,14 +96,19 @@ func newOrigProtoValues() *origProtoValues {
 	return &origProtoValues{http11: []string{"HTTP/1.1"}, http10: []string{"HTTP/1.0"}, continue100: []string{"100-continue"}}
 }
 
-// origProto is HeaderOrigProto's value for r. HTTP/1.2 and up are read as
-// HTTP/1.1 (RFC 9110 section 6.2): the server's proxy knows the two
-// versions it sends on.
-func origProto(r *http.Request) string {
+// mark sets in h the marker fields of r carried over HTTP/2: its
+// protocol, HTTP/1.2 and up read as HTTP/1.1 (RFC 9110 section 6.2: the
+// server's proxy knows the two versions it sends on), and its Expect:
+// 100-continue. The Expect field stays too: the transport then waits for
+// the application's 100 Continue before it sends the body.
+func (v *origProtoValues) mark(h http.Header, r *http.Request) {
+	h[keyOrigProto] = v.http11
 	if !r.ProtoAtLeast(1, 1) {
-		return "HTTP/1.0"
+		h[keyOrigProto] = v.http10
 	}
-	return "HTTP/1.1"
+	if expectsContinue(r.Header) {
+		h[keyOrigExpect] = v.continue100
+	}
 }
 
 // asH2 turns c's protocol to HTTP/2. Connection: close asks for the end of
@@ -163,7 +156,7 @@ func (hp *httpProxy) send(r *http.Request, ep Endpoint) (*http.Response, error) 
 			defer unmark()
 			return hp.poolFor(ep.Identity).roundTrip(c)
 		}
-		r = overH2(r)
+		r = overH2(r, hp.origProto)
 	}
 	return hp.poolFor(ep.Identity).roundTrip(r)
 }
