@@ -385,7 +385,7 @@ func (c *conn) closeConn() {
 			s.cancel()
 		}
 		c.queued = nil
-		c.retireWorkersLocked()
+		c.retireIdleLocked(len(c.idle))
 		c.flow.Broadcast()
 		c.mu.Unlock()
 		c.cancel()

@@ -59,24 +59,21 @@ func (c *conn) awaitStream(next chan *stream) *stream {
 	// too long are a prefix of it.
 	expired := 0
 	for expired < len(c.idle) && now.Sub(c.idle[expired].since) > c.workerIdle {
-		c.idle[expired].next <- nil
 		expired++
 	}
-	if expired > 0 {
-		n := copy(c.idle, c.idle[expired:])
-		clear(c.idle[n:])
-		c.idle = c.idle[:n]
-	}
+	c.retireIdleLocked(expired)
 	c.idle = append(c.idle, idleWorker{next: next, since: now})
 	c.mu.Unlock()
 	return <-next
 }
 
-// retireWorkersLocked ends the idle workers, when the connection closes.
-func (c *conn) retireWorkersLocked() {
-	for i, w := range c.idle {
+// retireIdleLocked ends the n workers that have been idle longest (all of
+// them when the connection closes).
+func (c *conn) retireIdleLocked(n int) {
+	for _, w := range c.idle[:n] {
 		w.next <- nil
-		c.idle[i] = idleWorker{}
 	}
-	c.idle = c.idle[:0]
+	m := copy(c.idle, c.idle[n:])
+	clear(c.idle[m:])
+	c.idle = c.idle[:m]
 }
