@@ -459,16 +459,12 @@ func (cc *clientConn) processData(f *http2.DataFrame) error {
 		cc.sendGrants(grant, 0, 0)
 		return err
 	}
-	if !cs.inflow.Take(n) {
-		cc.inflow.Consumed(n)
+	if !h2frame.TakeStreamData(&cc.inflow, &cs.inflow, n, int64(len(data))) {
 		grant := cc.takeConnGrantLocked()
 		cc.mu.Unlock()
 		cc.sendGrants(grant, 0, 0)
 		return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeFlowControl}
 	}
-	pad := n - int64(len(data))
-	cc.inflow.Consumed(pad)
-	cs.inflow.Consumed(pad)
 	if len(data) > 0 {
 		if cs.bodyClosed {
 			cc.inflow.Consumed(int64(len(data)))

@@ -170,17 +170,12 @@ func (c *conn) processData(f *http2.DataFrame) error {
 		c.sendGrants(grant, 0, 0)
 		return err
 	}
-	if !s.inflow.Take(n) {
-		c.inflow.Consumed(n)
+	if !h2frame.TakeStreamData(&c.inflow, &s.inflow, n, int64(len(data))) {
 		grant := c.takeConnGrantLocked()
 		c.mu.Unlock()
 		c.sendGrants(grant, 0, 0)
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeFlowControl}
 	}
-	// Padding is nobody's to read.
-	pad := n - int64(len(data))
-	c.inflow.Consumed(pad)
-	s.inflow.Consumed(pad)
 	s.gotLen += int64(len(data))
 	if s.declLen >= 0 && (s.gotLen > s.declLen || f.StreamEnded() && s.gotLen != s.declLen) {
 		c.inflow.Consumed(int64(len(data)))

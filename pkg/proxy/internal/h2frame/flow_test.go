@@ -85,3 +85,28 @@ func TestOutflow(t *testing.T) {
 		t.Fatalf("a refused add changed the window: reserved %d", n)
 	}
 }
+
+func TestTakeStreamData(t *testing.T) {
+	var conn, stream Inflow
+	conn.Init(100, 40) // grants from 10 of credit
+	stream.Init(10, 40)
+	if !conn.Take(12) || TakeStreamData(&conn, &stream, 12, 12) {
+		t.Fatal("a frame past the stream's window was taken")
+	}
+	// Refused on the stream, the frame is the connection's to give back.
+	if g := conn.Grant(); g != 12 {
+		t.Fatalf("connection credit after a refused frame: %d, want 12", g)
+	}
+	if !conn.Take(10) || !TakeStreamData(&conn, &stream, 10, 6) {
+		t.Fatal("a frame within the stream's window was refused")
+	}
+	// The 4 bytes of padding are consumed on both at once, the data not.
+	conn.Consumed(6) // the reader reads the data
+	if g := conn.Grant(); g != 10 {
+		t.Fatalf("connection credit: %d, want 4 of padding + 6 read", g)
+	}
+	stream.Consumed(6) // the reader reads the data: 10 reach the batch
+	if g := stream.Grant(); g != 10 {
+		t.Fatalf("stream credit: %d, want 4 of padding + 6 read", g)
+	}
+}

@@ -32,6 +32,22 @@ func (f *Inflow) Take(n int64) bool {
 	return true
 }
 
+// TakeStreamData accounts a DATA frame of n bytes (padding included)
+// carrying data bytes of data, already taken from the connection's window,
+// in its stream's window. Padding is nobody's to read, so it is consumed
+// at once. It reports false when the frame exceeds the stream's window (a
+// stream flow-control error); the frame is then consumed on the
+// connection, whose window it did not exceed.
+func TakeStreamData(conn, stream *Inflow, n, data int64) bool {
+	if !stream.Take(n) {
+		conn.Consumed(n)
+		return false
+	}
+	conn.Consumed(n - data)
+	stream.Consumed(n - data)
+	return true
+}
+
 // Consumed marks n received bytes as consumed: read by their reader, or
 // dropped because nobody will read them.
 func (f *Inflow) Consumed(n int64) { f.credit += n }
