@@ -95,3 +95,33 @@ func TestDstLabelCount(t *testing.T) {
 		t.Fatalf("appendLabelValues = %q, want %q after the existing value, in the given array", w, v)
 	}
 }
+
+// identifiedDestination answers every target with one meshed endpoint.
+type identifiedDestination struct{ addr netip.AddrPort }
+
+func (d identifiedDestination) Resolve(context.Context, Target) ([]Endpoint, error) {
+	return []Endpoint{{Addr: d.addr, Identity: serverID}}, nil
+}
+
+// TestIdentityDisabledIsLabelled: with identity disabled, a request to an
+// endpoint the destination says is meshed goes in plaintext and is counted
+// with no_tls_reason="disabled", not as mTLS.
+func TestIdentityDisabledIsLabelled(t *testing.T) {
+	backend := newCountingBackend(t)
+	dst := identifiedDestination{addr: netip.MustParseAddrPort(backend.Listener.Addr().String())}
+	ctx, cancel := context.WithCancel(context.Background())
+	p, ls, done := startProxyWith(t, ctx, Config{InboundTarget: "127.0.0.1:1", OutboundTarget: "10.96.0.10:80", ShutdownGracePeriod: time.Second}, Deps{Destination: dst}, Listeners{})
+	t.Cleanup(func() { cancel(); <-done })
+	resp, err := http.Get("http://" + ls.Outbound.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if !hasSeries(p, "request_total", map[string]string{"direction": "outbound", "tls": "no_identity", "no_tls_reason": "disabled"}) {
+		t.Fatalf("request_total:\n%s", grepLines(scrape(t, p), "request_total"))
+	}
+}
