@@ -20,7 +20,8 @@ type Config struct {
 	InboundAddr string `json:"inboundAddr"`
 	// OutboundAddr is where redirected outbound connections arrive (default 127.0.0.1:4140).
 	OutboundAddr string `json:"outboundAddr"`
-	// AdminAddr serves /metrics, /ready, /live and /config (default 0.0.0.0:4191).
+	// AdminAddr serves /metrics, /ready, /live, /identity and, to loopback
+	// clients only, /config (default 0.0.0.0:4191).
 	AdminAddr string `json:"adminAddr"`
 	// ControlAddr serves the tap stream (default 0.0.0.0:4190). It is bound
 	// only when TapTokenSHA256 is set.

@@ -24,7 +24,7 @@ func mountPprof(mux *http.ServeMux) {
 		"/debug/pprof/symbol":  pprof.Symbol,
 		"/debug/pprof/trace":   withDefaultSeconds(pprof.Trace),
 	} {
-		mux.Handle(path, loopbackOnly(h))
+		mux.Handle(path, loopbackOnly("profiles", h))
 	}
 }
 
@@ -47,10 +47,10 @@ func withDefaultSeconds(h http.HandlerFunc) http.HandlerFunc {
 }
 
 // loopbackOnly refuses h to clients that are not on loopback.
-func loopbackOnly(h http.Handler) http.Handler {
+func loopbackOnly(what string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !fromLoopback(r) {
-			http.Error(w, "profiles are only served to loopback clients", http.StatusForbidden)
+			http.Error(w, what+" are only served to loopback clients: use kubectl port-forward to the pod's admin port", http.StatusForbidden)
 			return
 		}
 		h.ServeHTTP(w, r)

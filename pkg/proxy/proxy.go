@@ -290,12 +290,15 @@ func (p *Proxy) controlServer() *http.Server {
 func (p *Proxy) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", admin.Handler(p.registry, p.readiness))
-	mux.HandleFunc("GET /config", func(w http.ResponseWriter, _ *http.Request) {
+	// The effective configuration names the proxy's listeners, targets
+	// and policies: loopback only, as Linkerd's /env.json, so that only
+	// a port-forward or the pod itself reads it.
+	mux.Handle("GET /config", loopbackOnly("the effective configuration", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(p.cfg)
-	})
+	})))
 	mux.HandleFunc("GET /identity", p.serveIdentity)
 	mux.HandleFunc("POST /shutdown", func(w http.ResponseWriter, r *http.Request) {
 		if !p.cfg.ShutdownEndpoint {

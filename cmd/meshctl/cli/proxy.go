@@ -29,15 +29,17 @@ func newProxyCmd(g *globalOptions) *cobra.Command {
 		Long: `Run the meshctl proxy: the transparent sidecar that carries a meshed pod's
 inbound (4143) and outbound (127.0.0.1:4140) traffic, detects HTTP/1.1,
 HTTP/2 and gRPC, proxies everything else as opaque TCP, and serves
-/metrics, /ready, /live and /config on its admin port (4191), and with
---pprof Go's runtime profiles at /debug/pprof/ to loopback clients.
+/metrics, /ready, /live and /identity on its admin port (4191), and to
+loopback clients only /config (the effective configuration) and, with
+--pprof, Go's runtime profiles at /debug/pprof/.
 
 Configuration comes from MESHCTL_PROXY_* environment variables (set by the
 injected pod spec) and from flags, which take precedence.`,
 		Example: `  # Run outside a pod, forwarding inbound traffic to a local application
   meshctl proxy --inbound-addr 127.0.0.1:4143 --inbound-target 127.0.0.1:8080
 
-  # Show the effective configuration of a running proxy
+  # Show the effective configuration of a running proxy (from inside the pod,
+  # or through kubectl port-forward pod/NAME 4191)
   curl -s localhost:4191/config`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
