@@ -139,10 +139,11 @@ func TestSlowlorisClosed(t *testing.T) {
 }
 
 // TestLargeBodyStreamsWithFlatMemory posts and downloads 1 GiB through the
-// pair; the heap must stay flat (bodies are streamed, never buffered).
+// pair, over an HTTP/1.1 hop and over the meshed HTTP/2 hop in mutual
+// TLS; the heap must stay flat (bodies are streamed, never buffered).
 func TestLargeBodyStreamsWithFlatMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("streams 2 GiB")
+		t.Skip("streams 4 GiB")
 	}
 	const size = 1 << 30
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -155,8 +156,19 @@ func TestLargeBodyStreamsWithFlatMemory(t *testing.T) {
 		_, _ = io.Copy(w, io.LimitReader(zeros{}, size))
 	}))
 	defer backend.Close()
-	p := newPair(t, strings.TrimPrefix(backend.URL, "http://"), nil)
+	backendAddr := strings.TrimPrefix(backend.URL, "http://")
+	t.Run("plaintext", func(t *testing.T) {
+		streamLargeBodies(t, newPair(t, backendAddr, nil).outbound, size)
+	})
+	t.Run("mtls", func(t *testing.T) {
+		_, _, outbound := meshedPair(t, backendAddr, EndpointH2)
+		streamLargeBodies(t, outbound, size)
+	})
+}
 
+// streamLargeBodies posts size bytes to, and downloads size bytes from,
+// the proxy at outbound, watching the heap.
+func streamLargeBodies(t *testing.T, outbound string, size int64) {
 	var peak atomic.Uint64
 	stop := make(chan struct{})
 	go func() {
@@ -177,7 +189,7 @@ func TestLargeBodyStreamsWithFlatMemory(t *testing.T) {
 	var base runtime.MemStats
 	runtime.ReadMemStats(&base)
 
-	resp, err := http.Post("http://"+p.outbound+"/", "application/octet-stream", io.LimitReader(zeros{}, size))
+	resp, err := http.Post("http://"+outbound+"/", "application/octet-stream", io.LimitReader(zeros{}, size))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +197,7 @@ func TestLargeBodyStreamsWithFlatMemory(t *testing.T) {
 	if got := resp.Header.Get("X-Received"); got != itoa(size) {
 		t.Fatalf("upload: backend received %s bytes", got)
 	}
-	resp, err = http.Get("http://" + p.outbound + "/")
+	resp, err = http.Get("http://" + outbound + "/")
 	if err != nil {
 		t.Fatal(err)
 	}

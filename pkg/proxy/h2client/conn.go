@@ -62,6 +62,7 @@ type clientConn struct {
 	outflow       h2frame.Outflow
 	initialWindow h2frame.InitialWindow
 	inflow        h2frame.Inflow
+	spares        h2frame.Spares // response bodies' buffers
 	goingAway     bool
 	goAwayLast    uint32
 	closed        bool
@@ -469,7 +470,7 @@ func (cc *clientConn) processData(f *http2.DataFrame) error {
 		if cs.bodyClosed {
 			cc.inflow.Consumed(int64(len(data)))
 		} else {
-			cs.buf = append(cs.buf, data...)
+			cs.buf.Append(&cc.spares, data)
 			cs.cond.Broadcast()
 		}
 	}

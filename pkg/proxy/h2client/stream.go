@@ -45,7 +45,7 @@ type clientStream struct {
 	res          *http.Response
 	respEnded    bool
 	gotBytes     int64
-	buf          []byte
+	buf          h2frame.BodyBuffer
 	trailer      http.Header
 	err          error
 	bodyClosed   bool // the caller closed the response body
@@ -336,7 +336,7 @@ func (b *responseBody) Ready() bool {
 	cc := b.cs.cc
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	return len(b.cs.buf) > 0 || b.cs.respEnded || b.cs.err != nil || b.cs.bodyClosed
+	return b.cs.buf.Len() > 0 || b.cs.respEnded || b.cs.err != nil || b.cs.bodyClosed
 }
 
 func (b *responseBody) Read(p []byte) (int, error) {
@@ -345,19 +345,15 @@ func (b *responseBody) Read(p []byte) (int, error) {
 	}
 	cs, cc := b.cs, b.cs.cc
 	cc.mu.Lock()
-	for len(cs.buf) == 0 && !cs.respEnded && cs.err == nil && !cs.bodyClosed {
+	for cs.buf.Len() == 0 && !cs.respEnded && cs.err == nil && !cs.bodyClosed {
 		cs.cond.Wait()
 	}
 	switch {
 	case cs.bodyClosed:
 		cc.mu.Unlock()
 		return 0, errBodyClosed
-	case len(cs.buf) > 0:
-		n := copy(p, cs.buf)
-		cs.buf = cs.buf[n:]
-		if len(cs.buf) == 0 {
-			cs.buf = cs.buf[:0:0]
-		}
+	case cs.buf.Len() > 0:
+		n := cs.buf.Read(&cc.spares, p)
 		cs.gotBytes += int64(n)
 		cc.inflow.Consumed(int64(n))
 		cs.inflow.Consumed(int64(n))
@@ -408,9 +404,8 @@ func (b *responseBody) Close() error {
 	cs.cond.Broadcast()
 	if unfinished {
 		cs.failLocked(errBodyClosed)
-	} else if len(cs.buf) > 0 {
-		cc.inflow.Consumed(int64(len(cs.buf)))
-		cs.buf = nil
+	} else if n := cs.buf.Drop(&cc.spares); n > 0 {
+		cc.inflow.Consumed(int64(n))
 	}
 	grant := cc.takeConnGrantLocked()
 	cc.mu.Unlock()

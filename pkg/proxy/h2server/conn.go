@@ -73,6 +73,7 @@ type conn struct {
 	outflow         h2frame.Outflow
 	initialWindow   h2frame.InitialWindow // the client's, for new streams
 	inflow          h2frame.Inflow        // what the client may send, all streams
+	spares          h2frame.Spares        // request bodies' buffers
 	settingsAcked   bool
 	goingAway       bool // GOAWAY sent: no new streams
 	clientGoingAway bool

@@ -188,7 +188,7 @@ func (c *conn) processData(f *http2.DataFrame) error {
 		if s.body.closed {
 			c.inflow.Consumed(int64(len(data)))
 		} else {
-			s.body.buf = append(s.body.buf, data...)
+			s.body.buf.Append(&c.spares, data)
 			s.body.cond.Signal()
 		}
 	}
@@ -220,7 +220,7 @@ func (c *conn) closeStreamLocked(s *stream, err error) {
 	if err != nil && s.err == nil {
 		s.err = err
 		if s.body != nil {
-			if s.body.err == nil || s.body.err == io.EOF && len(s.body.buf) > 0 {
+			if s.body.err == nil || s.body.err == io.EOF && s.body.buf.Len() > 0 {
 				s.body.err = err
 			}
 			s.body.cond.Broadcast()
@@ -233,10 +233,9 @@ func (c *conn) closeStreamLocked(s *stream, err error) {
 	}
 	s.removed = true
 	delete(c.streams, s.id)
-	if s.body != nil && len(s.body.buf) > 0 && err != nil {
+	if s.body != nil && err != nil {
 		// What the handler will not read goes back to the connection.
-		c.inflow.Consumed(int64(len(s.body.buf)))
-		s.body.buf = nil
+		c.inflow.Consumed(int64(s.body.buf.Drop(&c.spares)))
 	}
 	if len(c.streams) == 0 && c.handlers == 0 {
 		c.setIdleDeadlineLocked()
@@ -317,7 +316,7 @@ type requestBody struct {
 	s *stream
 	// Guarded by the connection's mu; cond's lock.
 	cond          sync.Cond
-	buf           []byte
+	buf           h2frame.BodyBuffer
 	err           error       // io.EOF once the client ended the stream
 	trailer       http.Header // received, for the read that meets EOF
 	closed        bool
@@ -338,14 +337,14 @@ func (b *requestBody) Read(p []byte) (int, error) {
 			c.mu.Lock()
 		}
 	}
-	for len(b.buf) == 0 && b.err == nil && !b.closed {
+	for b.buf.Len() == 0 && b.err == nil && !b.closed {
 		b.cond.Wait()
 	}
 	if b.closed {
 		c.mu.Unlock()
 		return 0, errBodyClosed
 	}
-	if len(b.buf) == 0 {
+	if b.buf.Len() == 0 {
 		err, trailer := b.err, b.trailer
 		b.trailer = nil
 		c.mu.Unlock()
@@ -360,11 +359,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		}
 		return 0, err
 	}
-	n := copy(p, b.buf)
-	b.buf = b.buf[n:]
-	if len(b.buf) == 0 {
-		b.buf = b.buf[:0:0]
-	}
+	n := b.buf.Read(&c.spares, p)
 	c.inflow.Consumed(int64(n))
 	b.s.inflow.Consumed(int64(n))
 	grant := c.takeConnGrantLocked()
@@ -384,8 +379,7 @@ func (b *requestBody) Close() error {
 		return nil
 	}
 	b.closed = true
-	c.inflow.Consumed(int64(len(b.buf)))
-	b.buf = nil
+	c.inflow.Consumed(int64(b.buf.Drop(&c.spares)))
 	b.cond.Broadcast()
 	grant := c.takeConnGrantLocked()
 	c.mu.Unlock()
