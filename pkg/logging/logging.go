@@ -37,6 +37,10 @@ type Options struct {
 	Level string
 	// Format is plain or json (case-insensitive); empty means plain.
 	Format string
+	// Dynamic, when set, holds the logger's level instead of a fixed one:
+	// it is set to Level here, and setting it later (an admin endpoint)
+	// changes what the logger writes from then on.
+	Dynamic *slog.LevelVar
 }
 
 // ParseLevel converts a level name into a slog.Level; empty means info.
@@ -60,14 +64,21 @@ func NewHandler(w io.Writer, opts Options) (slog.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	ho := &slog.HandlerOptions{Level: level}
+	var newHandler func(io.Writer, *slog.HandlerOptions) slog.Handler
 	switch strings.ToLower(strings.TrimSpace(opts.Format)) {
 	case FormatPlain, "":
-		return slog.NewTextHandler(w, ho), nil
+		newHandler = func(w io.Writer, ho *slog.HandlerOptions) slog.Handler { return slog.NewTextHandler(w, ho) }
 	case FormatJSON:
-		return slog.NewJSONHandler(w, ho), nil
+		newHandler = func(w io.Writer, ho *slog.HandlerOptions) slog.Handler { return slog.NewJSONHandler(w, ho) }
+	default:
+		return nil, fmt.Errorf("unknown log format %q (want one of %s)", opts.Format, strings.Join(Formats(), ", "))
 	}
-	return nil, fmt.Errorf("unknown log format %q (want one of %s)", opts.Format, strings.Join(Formats(), ", "))
+	ho := &slog.HandlerOptions{Level: level}
+	if opts.Dynamic != nil {
+		opts.Dynamic.Set(level)
+		ho.Level = opts.Dynamic
+	}
+	return newHandler(w, ho), nil
 }
 
 // New returns a logger writing to w as opts select.

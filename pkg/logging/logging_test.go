@@ -3,6 +3,7 @@ package logging
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 )
@@ -59,4 +60,28 @@ func TestNew(t *testing.T) {
 
 func TestDiscard(t *testing.T) {
 	Discard().Error("nothing happens")
+}
+
+// TestDynamicLevel: a logger on a LevelVar starts at the chosen level and
+// follows the variable afterwards; a refused format leaves it untouched.
+func TestDynamicLevel(t *testing.T) {
+	var buf bytes.Buffer
+	lv := new(slog.LevelVar)
+	lv.Set(slog.LevelError)
+	if _, err := New(&buf, Options{Level: "debug", Format: "xml", Dynamic: lv}); err == nil || lv.Level() != slog.LevelError {
+		t.Fatalf("bad format: err %v, level %v; want an error and the level untouched", err, lv.Level())
+	}
+	l, err := New(&buf, Options{Level: "warn", Dynamic: lv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lv.Level() != slog.LevelWarn {
+		t.Fatalf("level %v after New, want warn", lv.Level())
+	}
+	l.Info("before")
+	lv.Set(slog.LevelDebug)
+	l.Debug("after")
+	if out := buf.String(); strings.Contains(out, "before") || !strings.Contains(out, "msg=after") {
+		t.Errorf("the logger did not follow its level: %q", out)
+	}
 }

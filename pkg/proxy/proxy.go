@@ -75,6 +75,9 @@ type Proxy struct {
 	taps      *tapHub
 	// tlsProvider is deps.TLS, kept to wait for its first certificate.
 	tlsProvider TLS
+	// logLevel is deps.LogLevel: the logger's level, set by
+	// /proxy-log-level; nil when it is fixed.
+	logLevel *slog.LevelVar
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -109,6 +112,7 @@ func New(cfg Config, deps Deps, log *slog.Logger, ls Listeners) (*Proxy, error) 
 	p.taps = newTapHub(cfg, log)
 	p.inbound.taps, p.outbound.taps = p.taps, p.taps
 	p.tlsProvider = deps.TLS
+	p.logLevel = deps.LogLevel
 	p.readiness.Set("listeners", false, "starting")
 	return p, nil
 }
@@ -300,6 +304,7 @@ func (p *Proxy) adminHandler() http.Handler {
 		_ = enc.Encode(p.cfg)
 	})))
 	mux.HandleFunc("GET /identity", p.serveIdentity)
+	p.logLevelHandler(mux)
 	mux.HandleFunc("POST /shutdown", func(w http.ResponseWriter, r *http.Request) {
 		if !p.cfg.ShutdownEndpoint {
 			http.Error(w, "shutdown endpoint disabled", http.StatusNotFound)

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"net/netip"
 
@@ -164,6 +165,10 @@ type Deps struct {
 	// OriginalDst recovers the destination a redirected connection was
 	// dialled to. Nil means SO_ORIGINAL_DST (netutil.OriginalDstOf).
 	OriginalDst func(net.Conn) (netip.AddrPort, error)
+	// LogLevel is the level of the logger given to New, which the admin
+	// endpoint /proxy-log-level reads and sets; nil means the level is
+	// fixed and the endpoint says so.
+	LogLevel *slog.LevelVar
 }
 
 func (d Deps) withDefaults() Deps {

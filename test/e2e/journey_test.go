@@ -134,6 +134,10 @@ func TestJourney(t *testing.T) {
 		pprofIsOptInAndLoopbackOnly(t)
 	})
 
+	j.stage("the proxy's log level changes at runtime, from loopback only", func(t *testing.T) {
+		proxyAdminIsLoopbackWhereItMatters(t)
+	})
+
 	j.stage("identity shows the proxies' certificates", func(t *testing.T) {
 		identityShowsDemoCertificates(t)
 	})

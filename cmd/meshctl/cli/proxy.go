@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 
@@ -30,8 +31,9 @@ func newProxyCmd(g *globalOptions) *cobra.Command {
 inbound (4143) and outbound (127.0.0.1:4140) traffic, detects HTTP/1.1,
 HTTP/2 and gRPC, proxies everything else as opaque TCP, and serves
 /metrics, /ready, /live and /identity on its admin port (4191), and to
-loopback clients only /config (the effective configuration) and, with
---pprof, Go's runtime profiles at /debug/pprof/.
+loopback clients only /config (the effective configuration),
+/proxy-log-level (GET it, or PUT a new level, as Linkerd's proxy takes)
+and, with --pprof, Go's runtime profiles at /debug/pprof/.
 
 Configuration comes from MESHCTL_PROXY_* environment variables (set by the
 injected pod spec) and from flags, which take precedence.`,
@@ -40,7 +42,10 @@ injected pod spec) and from flags, which take precedence.`,
 
   # Show the effective configuration of a running proxy (from inside the pod,
   # or through kubectl port-forward pod/NAME 4191)
-  curl -s localhost:4191/config`,
+  curl -s localhost:4191/config
+
+  # Log at debug level from now on (until the proxy restarts)
+  curl -X PUT --data debug localhost:4191/proxy-log-level`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.complete(cmd); err != nil {
@@ -122,7 +127,8 @@ func (o *proxyOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return usageError(err)
 	}
-	log, err := logging.New(o.streams.ErrOut, logging.Options{Level: level, Format: o.cfg.LogFormat})
+	logLevel := new(slog.LevelVar) // /proxy-log-level changes it
+	log, err := logging.New(o.streams.ErrOut, logging.Options{Level: level, Format: o.cfg.LogFormat, Dynamic: logLevel})
 	if err != nil {
 		return usageError(err)
 	}
@@ -148,7 +154,7 @@ func (o *proxyOptions) run(cmd *cobra.Command) error {
 	if err != nil {
 		return fmt.Errorf("proxy: listen admin on %s: %w", o.cfg.AdminAddr, err)
 	}
-	p, err := proxy.New(o.cfg, proxy.Deps{TLS: tlsp, Destination: dst, Registry: reg}, log, proxy.Listeners{Admin: admin})
+	p, err := proxy.New(o.cfg, proxy.Deps{TLS: tlsp, Destination: dst, Registry: reg, LogLevel: logLevel}, log, proxy.Listeners{Admin: admin})
 	if err != nil {
 		_ = admin.Close()
 		return err
