@@ -42,10 +42,13 @@ func proxyAdminIsLoopbackWhereItMatters(t *testing.T) {
 	if code, body := call(http.MethodPut, "/proxy-log-level", "debug"); code != http.StatusNoContent {
 		t.Fatalf("PUT /proxy-log-level debug: %d %s", code, body)
 	}
-	t.Cleanup(func() {
-		// Back to the injected level, so later stages' logs stay as they were.
-		_, _ = call(http.MethodPut, "/proxy-log-level", "info")
-	})
+	defer func() {
+		// Back to the injected level, so later stages' logs stay as they
+		// were (before cancel: the port-forward lives on ctx).
+		if code, body := call(http.MethodPut, "/proxy-log-level", "info"); code != http.StatusNoContent {
+			t.Errorf("PUT /proxy-log-level info: %d %s", code, body)
+		}
+	}()
 	if code, body := call(http.MethodGet, "/proxy-log-level", ""); code != http.StatusOK || body != "debug\n" {
 		t.Errorf("GET /proxy-log-level after PUT debug: %d %q", code, body)
 	}
