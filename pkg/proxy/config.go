@@ -96,6 +96,11 @@ type Config struct {
 	// MaxAuthorityLabels bounds the distinct authority label values per
 	// direction; further authorities are counted under "overflow" (default 256).
 	MaxAuthorityLabels int `json:"maxAuthorityLabels"`
+	// MetricsRetainIdle is how long a metric series that does not move is
+	// kept before it is deleted, as Linkerd's
+	// LINKERD2_PROXY_METRICS_RETAIN_IDLE (default 10m): series name pods
+	// and authorities, which come and go.
+	MetricsRetainIdle time.Duration `json:"metricsRetainIdle"`
 }
 
 // Defaults returns c with every zero field set to its default.
@@ -128,6 +133,7 @@ func (c Config) Defaults() Config {
 	setD(&c.IdleTimeout, 90*time.Second)
 	setD(&c.ReadHeaderTimeout, 10*time.Second)
 	setD(&c.ShutdownGracePeriod, 30*time.Second)
+	setD(&c.MetricsRetainIdle, 10*time.Minute)
 	if c.OpaquePorts == nil {
 		c.OpaquePorts, _ = ParsePortSet(meshapi.DefaultOpaquePorts)
 	}
@@ -165,7 +171,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %q: want ip:port: %w", f.name, f.value, err))
 		}
 	}
-	for _, f := range []field[time.Duration]{{"detect timeout", c.DetectTimeout}, {"connect timeout", c.ConnectTimeout}, {"idle timeout", c.IdleTimeout}, {"read header timeout", c.ReadHeaderTimeout}, {"shutdown grace period", c.ShutdownGracePeriod}} {
+	for _, f := range []field[time.Duration]{{"detect timeout", c.DetectTimeout}, {"connect timeout", c.ConnectTimeout}, {"idle timeout", c.IdleTimeout}, {"read header timeout", c.ReadHeaderTimeout}, {"shutdown grace period", c.ShutdownGracePeriod}, {"metrics retain idle", c.MetricsRetainIdle}} {
 		if f.value <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s must be positive", f.name, f.value))
 		}

@@ -39,23 +39,28 @@ func TestValidateNamesEveryFieldInOrder(t *testing.T) {
 	}
 }
 
-// TestFromEnvWaitBeforeExit: the variable the chart sets is read, and a
-// malformed value names the variable.
-func TestFromEnvWaitBeforeExit(t *testing.T) {
-	env := func(v string) func(string) string {
-		return func(k string) string {
-			if k == EnvWaitBeforeExit {
-				return v
+// TestFromEnvDurations: the duration variables the chart may set are
+// read, and a malformed value names its variable.
+func TestFromEnvDurations(t *testing.T) {
+	for name, get := range map[string]func(Config) time.Duration{
+		EnvWaitBeforeExit:    func(c Config) time.Duration { return c.WaitBeforeExit },
+		EnvMetricsRetainIdle: func(c Config) time.Duration { return c.MetricsRetainIdle },
+	} {
+		env := func(v string) func(string) string {
+			return func(k string) string {
+				if k == name {
+					return v
+				}
+				return ""
 			}
-			return ""
 		}
-	}
-	c, err := FromEnv(Config{}, env("15s"))
-	if err != nil || c.WaitBeforeExit != 15*time.Second {
-		t.Fatalf("got %v, %v; want 15s", c.WaitBeforeExit, err)
-	}
-	if _, err := FromEnv(Config{}, env("15")); err == nil || !strings.Contains(err.Error(), EnvWaitBeforeExit) {
-		t.Fatalf("a duration without unit: %v", err)
+		c, err := FromEnv(Config{}, env("15s"))
+		if err != nil || get(c) != 15*time.Second {
+			t.Errorf("%s=15s: got %v, %v", name, get(c), err)
+		}
+		if _, err := FromEnv(Config{}, env("15")); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=15, a duration without unit: %v", name, err)
+		}
 	}
 }
 

@@ -31,6 +31,7 @@ const (
 	EnvDefaultPolicy       = "MESHCTL_PROXY_DEFAULT_INBOUND_POLICY"
 	EnvRequireIdentity     = "MESHCTL_PROXY_INBOUND_PORTS_REQUIRE_IDENTITY"
 	EnvClusterNetworks     = "MESHCTL_PROXY_CLUSTER_NETWORKS"
+	EnvMetricsRetainIdle   = "MESHCTL_PROXY_METRICS_RETAIN_IDLE"
 )
 
 // FromEnv overlays the MESHCTL_PROXY_* variables read with getenv onto c.
@@ -93,6 +94,7 @@ func FromEnv(c Config, getenv func(string) string) (Config, error) {
 	dur(EnvIdleTimeout, &c.IdleTimeout)
 	dur(EnvShutdownGracePeriod, &c.ShutdownGracePeriod)
 	dur(EnvWaitBeforeExit, &c.WaitBeforeExit)
+	dur(EnvMetricsRetainIdle, &c.MetricsRetainIdle)
 	if v := getenv(EnvOpaquePorts); v != "" {
 		ports, err := ParsePortSet(v)
 		if err != nil {

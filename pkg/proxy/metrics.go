@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -74,6 +75,9 @@ type metrics struct {
 	connectRetries *prometheus.CounterVec
 
 	authorities *boundedLabel
+	// generation changes whenever idle series are deleted (retain.go),
+	// so that the series connections remember are looked up again.
+	generation atomic.Uint64
 
 	// Route metrics, for requests to a Service with a ServiceProfile:
 	// what the client saw (request, response, latency) and, outbound,
@@ -183,6 +187,17 @@ type boundedLabel struct {
 
 func newBoundedLabel(maxValues int) *boundedLabel {
 	return &boundedLabel{max: maxValues, seen: map[string]struct{}{}}
+}
+
+// retain forgets the values not in keep, making room for new ones.
+func (b *boundedLabel) retain(keep map[string]struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for v := range b.seen {
+		if _, ok := keep[v]; !ok {
+			delete(b.seen, v)
+		}
+	}
 }
 
 func (b *boundedLabel) value(v string) string {

@@ -75,6 +75,8 @@ type Proxy struct {
 	taps      *tapHub
 	// tlsProvider is deps.TLS, kept to wait for its first certificate.
 	tlsProvider TLS
+	// idle deletes the metric series that stopped moving.
+	idle *idleSeries
 	// logLevel is deps.LogLevel: the logger's level, set by
 	// /proxy-log-level; nil when it is fixed.
 	logLevel *slog.LevelVar
@@ -113,6 +115,7 @@ func New(cfg Config, deps Deps, log *slog.Logger, ls Listeners) (*Proxy, error) 
 	p.inbound.taps, p.outbound.taps = p.taps, p.taps
 	p.tlsProvider = deps.TLS
 	p.logLevel = deps.LogLevel
+	p.idle = newIdleSeries(m, cfg.MetricsRetainIdle)
 	p.readiness.Set("listeners", false, "starting")
 	return p, nil
 }
@@ -225,6 +228,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 	// What only start-up touched of the executable (every package
 	// initialiser: about 30 MiB of an idle proxy's resident set) goes back.
 	go memtrim.ReleaseWhenReady(serveCtx, p.readiness.WhenReady(), p.log)
+	go p.idle.run(serveCtx)
 
 	var runErr error
 	select {

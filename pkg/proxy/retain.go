@@ -1,0 +1,166 @@
+package proxy
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// idleSeries forgets the series that have not moved for a while, as
+// Linkerd's proxy does after LINKERD2_PROXY_METRICS_RETAIN_IDLE. The
+// labels name endpoints (target_addr, dst_pod) and authorities, and pods
+// come and go: without this a long-lived proxy would keep a series for
+// every pod it ever talked to, its memory and every scrape growing with
+// the cluster's history, and the authority label would stay "overflow"
+// once its bound was reached.
+//
+// A series moved when its value (a counter's or gauge's value, a
+// histogram's count) differs from the last sweep's. The series of an open
+// TCP connection stay whatever their values: the connection holds them
+// and counts into them until it closes. Sweeps run on one goroutine.
+type idleSeries struct {
+	m      *metrics
+	retain time.Duration
+	// seen is the value and the time it was first seen of every series
+	// at the last sweep, by vector and labels.
+	seen map[string]seriesMark
+}
+
+type seriesMark struct {
+	value float64
+	since time.Time
+}
+
+// deletableVec is a metric vector: CounterVec, GaugeVec or HistogramVec.
+type deletableVec interface {
+	prometheus.Collector
+	Delete(prometheus.Labels) bool
+}
+
+func newIdleSeries(m *metrics, retain time.Duration) *idleSeries {
+	return &idleSeries{m: m, retain: retain, seen: map[string]seriesMark{}}
+}
+
+// run sweeps every tenth of the retention (between 1 s and 1 min) until
+// ctx ends.
+func (s *idleSeries) run(ctx context.Context) {
+	every := min(max(s.retain/10, time.Second), time.Minute)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.sweep(now)
+		}
+	}
+}
+
+// sweep deletes the series unchanged for the retention and returns how
+// many it deleted.
+func (s *idleSeries) sweep(now time.Time) int {
+	m := s.m
+	open := map[string]bool{} // tcp label sets with a connection open
+	collect(m.tcpOpenConn, func(labels []*dto.LabelPair, v float64) {
+		if v > 0 {
+			open[labelKey(labels)] = true
+		}
+	})
+	// Series held by open connections: the tcp vectors whose labels are
+	// exactly the connection's (tcp_close_total and the duration carry
+	// errno too, and are only touched when a connection closes).
+	held := map[deletableVec]bool{m.tcpOpen: true, m.tcpOpenConn: true, m.tcpRead: true, m.tcpWrite: true}
+	vecs := map[string]deletableVec{
+		"request_total": m.requests, "response_total": m.responses, "response_latency_ms": m.latency,
+		"tcp_open_total": m.tcpOpen, "tcp_close_total": m.tcpClose, "tcp_open_connections": m.tcpOpenConn,
+		"tcp_read_bytes_total": m.tcpRead, "tcp_write_bytes_total": m.tcpWrite, "tcp_connection_duration_ms": m.tcpDuration,
+		"route_request_total": m.routeRequests, "route_response_total": m.routeResponses, "route_response_latency_ms": m.routeLatency,
+		"route_actual_request_total": m.routeActualRequests, "route_actual_response_total": m.routeActualResponses,
+		"meshctl_proxy_route_retries_skipped_total": m.routeRetriesSkipped,
+	}
+	seen := make(map[string]seriesMark, len(s.seen))
+	deleted := 0
+	authorities := map[string]struct{}{}
+	for name, vec := range vecs {
+		collect(vec, func(labels []*dto.LabelPair, v float64) {
+			lk := labelKey(labels)
+			key := name + "{" + lk + "}"
+			mark, ok := s.seen[key]
+			switch {
+			case !ok || mark.value != v:
+				mark = seriesMark{value: v, since: now}
+			case now.Sub(mark.since) >= s.retain && !(held[vec] && open[lk]):
+				// Generation first: a connection that remembered this
+				// series looks it up again rather than count into a
+				// deleted one (seriesIn).
+				m.generation.Add(1)
+				vec.Delete(labelMap(labels))
+				deleted++
+				return
+			}
+			seen[key] = mark
+			if name == "request_total" {
+				for _, l := range labels {
+					if l.GetName() == "authority" {
+						authorities[l.GetValue()] = struct{}{}
+					}
+				}
+			}
+		})
+	}
+	s.seen = seen
+	if deleted > 0 {
+		// Authorities no request series names any more make room under
+		// the label's bound again.
+		m.authorities.retain(authorities)
+	}
+	return deleted
+}
+
+// collect calls f with the labels and value of every series of vec.
+func collect(vec prometheus.Collector, f func([]*dto.LabelPair, float64)) {
+	ch := make(chan prometheus.Metric, 64)
+	go func() {
+		vec.Collect(ch)
+		close(ch)
+	}()
+	for metric := range ch {
+		var d dto.Metric
+		if err := metric.Write(&d); err != nil {
+			continue
+		}
+		var v float64
+		switch {
+		case d.Counter != nil:
+			v = d.Counter.GetValue()
+		case d.Gauge != nil:
+			v = d.Gauge.GetValue()
+		case d.Histogram != nil:
+			v = float64(d.Histogram.GetSampleCount())
+		}
+		f(d.GetLabel(), v)
+	}
+}
+
+// labelKey is a series' labels as one string, in name order.
+func labelKey(labels []*dto.LabelPair) string {
+	parts := make([]string, len(labels))
+	for i, l := range labels {
+		parts[i] = l.GetName() + "=" + strings.ReplaceAll(l.GetValue(), ",", `\,`)
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+func labelMap(labels []*dto.LabelPair) prometheus.Labels {
+	out := make(prometheus.Labels, len(labels))
+	for _, l := range labels {
+		out[l.GetName()] = l.GetValue()
+	}
+	return out
+}
