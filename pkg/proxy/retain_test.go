@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,5 +140,29 @@ func TestExpiredAuthoritiesMakeRoom(t *testing.T) {
 	}
 	if got := m.authorities.value("d:80"); got != "overflow" {
 		t.Errorf("the bound still holds: %q, want overflow", got)
+	}
+}
+
+// TestRunningProxyForgetsIdleSeries: a running proxy's sweeps take a
+// quiet destination's series off /metrics once the retention passed.
+func TestRunningProxyForgetsIdleSeries(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer backend.Close()
+	p := newPair(t, strings.TrimPrefix(backend.URL, "http://"), func(c *Config) { c.MetricsRetainIdle = time.Second })
+	defer p.cancel()
+	resp, err := http.Get("http://" + p.outbound + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !strings.Contains(scrape(t, p.client), "request_total{") {
+		t.Fatal("no request_total after a request")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(scrape(t, p.client), "request_total{") {
+		if time.Now().After(deadline) {
+			t.Fatal("request_total still exported 10 s after its last request, with a retention of 1 s")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
