@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"hash/fnv"
 	"sort"
 	"strings"
 	"time"
@@ -26,8 +27,9 @@ type idleSeries struct {
 	m      *metrics
 	retain time.Duration
 	// seen is the value and the time it was first seen of every series
-	// at the last sweep, by vector and labels.
-	seen map[string]seriesMark
+	// at the last sweep, by a hash of its vector and labels (64 bits
+	// rather than the labels themselves: a proxy may hold thousands).
+	seen map[uint64]seriesMark
 }
 
 type seriesMark struct {
@@ -42,7 +44,7 @@ type deletableVec interface {
 }
 
 func newIdleSeries(m *metrics, retain time.Duration) *idleSeries {
-	return &idleSeries{m: m, retain: retain, seen: map[string]seriesMark{}}
+	return &idleSeries{m: m, retain: retain, seen: map[uint64]seriesMark{}}
 }
 
 // run sweeps every tenth of the retention (between 1 s and 1 min) until
@@ -83,13 +85,13 @@ func (s *idleSeries) sweep(now time.Time) int {
 		"route_actual_request_total": m.routeActualRequests, "route_actual_response_total": m.routeActualResponses,
 		"meshctl_proxy_route_retries_skipped_total": m.routeRetriesSkipped,
 	}
-	seen := make(map[string]seriesMark, len(s.seen))
+	seen := make(map[uint64]seriesMark, len(s.seen))
 	deleted := 0
 	authorities := map[string]struct{}{}
 	for name, vec := range vecs {
 		collect(vec, func(labels []*dto.LabelPair, v float64) {
 			lk := labelKey(labels)
-			key := name + "{" + lk + "}"
+			key := seriesHash(name, lk)
 			mark, ok := s.seen[key]
 			switch {
 			case !ok || mark.value != v:
@@ -145,6 +147,15 @@ func collect(vec prometheus.Collector, f func([]*dto.LabelPair, float64)) {
 		}
 		f(d.GetLabel(), v)
 	}
+}
+
+// seriesHash identifies a series by its vector's name and labelKey.
+func seriesHash(name, labels string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(name))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte(labels))
+	return h.Sum64()
 }
 
 // labelKey is a series' labels as one string, in name order.
