@@ -16,9 +16,10 @@ import (
 // proxy removes it too, so an application can neither set nor see it.
 //
 // On the way the request's fields are as HTTP/2 carries them: names in
-// lower case (HTTP/1 names are case-insensitive), and Cookie split by the
-// client's proxy into one field per cookie-pair, which the server's proxy
-// joins again with "; " (RFC 9113 section 8.2.3), pairs in order.
+// lower case (HTTP/1 names are case-insensitive), and Cookie cut by the
+// client's proxy into one field per cookie-pair at its "; " separators,
+// which the server's proxy joins again with "; " (RFC 9113 section 8.2.3):
+// the application gets the value byte for byte.
 const HeaderOrigProto = "meshctl-orig-proto"
 
 // HeaderOrigExpect carries a request's "Expect: 100-continue" between the

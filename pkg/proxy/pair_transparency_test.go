@@ -413,21 +413,20 @@ func endToEnd(h http.Header, connection []string) http.Header {
 		out.Del(k)
 	}
 	// Between the proxies the request is HTTP/2: the client proxy's
-	// transport splits Cookie into one field per cookie-pair, the server
-	// proxy joins them with "; " before HTTP/1.1 (RFC 9113 section
-	// 8.2.3); the pairs and their order stay.
+	// transport cuts Cookie into crumbs at its "; " separators, the
+	// server proxy joins them with "; " before HTTP/1.1 (RFC 9113 section
+	// 8.2.3). The application gets the request's Cookie fields joined
+	// into one, each byte as sent.
 	if vv, ok := out["Cookie"]; ok {
-		var pairs []string
+		delete(out, "Cookie")
+		var values []string
 		for _, v := range vv {
-			for p := range strings.SplitSeq(v, ";") {
-				if p = strings.TrimLeft(p, " "); p != "" {
-					pairs = append(pairs, p)
-				}
+			if v != "" {
+				values = append(values, v)
 			}
 		}
-		delete(out, "Cookie")
-		if len(pairs) > 0 {
-			out["Cookie"] = []string{strings.Join(pairs, "; ")}
+		if len(values) > 0 {
+			out["Cookie"] = []string{strings.Join(values, "; ")}
 		}
 	}
 	// KNOWN DEFECT: an empty User-Agent does not reach the application

@@ -90,11 +90,7 @@ func (cc *clientConn) writeRequestHeadersLocked(req *http.Request, id uint32, en
 			case name == "cookie":
 				// One field per cookie-pair (RFC 9113 section 8.2.3):
 				// each compresses on its own.
-				for c := range strings.SplitSeq(v, ";") {
-					if c = strings.TrimSpace(c); c != "" {
-						cc.w.Encode(name, c)
-					}
-				}
+				cookieCrumbs(v, func(c string) { cc.w.Encode(name, c) })
 			default:
 				cc.w.Encode(name, v)
 			}
@@ -159,3 +155,26 @@ func splitList(v string) []string {
 	}
 	return out
 }
+
+// cookieCrumbs calls f with the crumbs of a Cookie value: the value cut at
+// each "; " (the cookie-pair separator, RFC 6265 section 4.2.1) that has a
+// byte other than white space on both sides. The server joins crumbs with
+// "; " (RFC 9113 section 8.2.3), so the application gets the value as it
+// was sent, byte for byte; and no crumb has white space at its edge, which
+// would make the field malformed (section 8.2.1). An empty value has no
+// crumbs.
+func cookieCrumbs(v string, f func(string)) {
+	start := 0
+	for i := 1; i+2 < len(v); i++ {
+		if v[i] == ';' && v[i+1] == ' ' && !isSpaceOrTab(v[i-1]) && !isSpaceOrTab(v[i+2]) {
+			f(v[start:i])
+			start = i + 2
+			i++
+		}
+	}
+	if start < len(v) {
+		f(v[start:])
+	}
+}
+
+func isSpaceOrTab(b byte) bool { return b == ' ' || b == '\t' }
