@@ -78,6 +78,8 @@ type metrics struct {
 	// generation changes whenever idle series are deleted (retain.go),
 	// so that the series connections remember are looked up again.
 	generation atomic.Uint64
+	// seriesExpired counts the series deleted for being idle.
+	seriesExpired prometheus.Counter
 
 	// Route metrics, for requests to a Service with a ServiceProfile:
 	// what the client saw (request, response, latency) and, outbound,
@@ -138,6 +140,9 @@ func newMetrics(reg prometheus.Registerer, maxAuthorities int) *metrics {
 			Name: "meshctl_proxy_connect_retries_total", Help: "Connects retried on another endpoint after a failed connect (refused, timed out, or identity not proved).",
 		}, []string{"direction"}),
 		authorities: newBoundedLabel(maxAuthorities),
+		seriesExpired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meshctl_proxy_metrics_series_expired_total", Help: "Metric series deleted after they had not moved for the retention (MESHCTL_PROXY_METRICS_RETAIN_IDLE).",
+		}),
 		routeRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "route_request_total", Help: "Total count of HTTP requests, by ServiceProfile route.",
 		}, routeLabelNames()),
@@ -159,7 +164,7 @@ func newMetrics(reg prometheus.Registerer, maxAuthorities int) *metrics {
 		}, []string{"dst", "rt_route"}),
 	}
 	reg.MustRegister(m.requests, m.responses, m.latency, m.tcpOpen, m.tcpClose, m.tcpOpenConn, m.tcpRead, m.tcpWrite, m.tcpDuration, m.tlsFailures, m.connectRetries,
-		m.routeRequests, m.routeResponses, m.routeLatency, m.routeActualRequests, m.routeActualResponses, m.routeRetriesSkipped)
+		m.routeRequests, m.routeResponses, m.routeLatency, m.routeActualRequests, m.routeActualResponses, m.routeRetriesSkipped, m.seriesExpired)
 	return m
 }
 

@@ -116,6 +116,7 @@ func (s *idleSeries) sweep(now time.Time) int {
 		})
 	}
 	s.seen = seen
+	m.seriesExpired.Add(float64(deleted))
 	if deleted > 0 {
 		// Authorities no request series names any more make room under
 		// the label's bound again.

@@ -65,6 +65,9 @@ func TestIdleSeriesAreForgotten(t *testing.T) {
 	if n := idle.sweep(t0.Add(retain)); n != 1 {
 		t.Fatalf("after the retention: %d series deleted, want 1 (gone's)", n)
 	}
+	if got := testutil.ToFloat64(m.seriesExpired); got != 1 {
+		t.Errorf("meshctl_proxy_metrics_series_expired_total %v, want 1", got)
+	}
 	if got := exportedWith(t, reg, "request_total", "authority", "gone"); got != 0 {
 		t.Errorf("gone's request_total still exported (%d series)", got)
 	}
