@@ -43,6 +43,17 @@ type deletableVec interface {
 	Delete(prometheus.Labels) bool
 }
 
+// expirable are the vectors whose series the sweeps may delete: those
+// labelled by endpoint, authority or route. The ones labelled by
+// direction alone stay; their series are few and fixed.
+func (m *metrics) expirable() []deletableVec {
+	return []deletableVec{
+		m.requests, m.responses, m.latency,
+		m.tcpOpen, m.tcpClose, m.tcpOpenConn, m.tcpRead, m.tcpWrite, m.tcpDuration,
+		m.routeRequests, m.routeResponses, m.routeLatency, m.routeActualRequests, m.routeActualResponses, m.routeRetriesSkipped,
+	}
+}
+
 func newIdleSeries(m *metrics, retain time.Duration) *idleSeries {
 	return &idleSeries{m: m, retain: retain, seen: map[uint64]seriesMark{}}
 }
@@ -77,21 +88,13 @@ func (s *idleSeries) sweep(now time.Time) int {
 	// exactly the connection's (tcp_close_total and the duration carry
 	// errno too, and are only touched when a connection closes).
 	held := map[deletableVec]bool{m.tcpOpen: true, m.tcpOpenConn: true, m.tcpRead: true, m.tcpWrite: true}
-	vecs := map[string]deletableVec{
-		"request_total": m.requests, "response_total": m.responses, "response_latency_ms": m.latency,
-		"tcp_open_total": m.tcpOpen, "tcp_close_total": m.tcpClose, "tcp_open_connections": m.tcpOpenConn,
-		"tcp_read_bytes_total": m.tcpRead, "tcp_write_bytes_total": m.tcpWrite, "tcp_connection_duration_ms": m.tcpDuration,
-		"route_request_total": m.routeRequests, "route_response_total": m.routeResponses, "route_response_latency_ms": m.routeLatency,
-		"route_actual_request_total": m.routeActualRequests, "route_actual_response_total": m.routeActualResponses,
-		"meshctl_proxy_route_retries_skipped_total": m.routeRetriesSkipped,
-	}
 	seen := make(map[uint64]seriesMark, len(s.seen))
 	deleted := 0
 	authorities := map[string]struct{}{}
-	for name, vec := range vecs {
+	for i, vec := range m.expirable() {
 		collect(vec, func(labels []*dto.LabelPair, v float64) {
 			lk := labelKey(labels)
-			key := seriesHash(name, lk)
+			key := seriesHash(i, lk)
 			mark, ok := s.seen[key]
 			switch {
 			case !ok || mark.value != v:
@@ -106,7 +109,7 @@ func (s *idleSeries) sweep(now time.Time) int {
 				return
 			}
 			seen[key] = mark
-			if name == "request_total" {
+			if vec == deletableVec(m.requests) {
 				for _, l := range labels {
 					if l.GetName() == "authority" {
 						authorities[l.GetValue()] = struct{}{}
@@ -150,11 +153,11 @@ func collect(vec prometheus.Collector, f func([]*dto.LabelPair, float64)) {
 	}
 }
 
-// seriesHash identifies a series by its vector's name and labelKey.
-func seriesHash(name, labels string) uint64 {
+// seriesHash identifies a series by its vector's place in expirable and
+// its labelKey.
+func seriesHash(vec int, labels string) uint64 {
 	h := fnv.New64a()
-	_, _ = h.Write([]byte(name))
-	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte{byte(vec)})
 	_, _ = h.Write([]byte(labels))
 	return h.Sum64()
 }
