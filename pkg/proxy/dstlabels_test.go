@@ -10,6 +10,22 @@ import (
 	"time"
 )
 
+// getThroughOutbound runs a proxy whose outbound side asks dst for the
+// endpoints of 10.96.0.10:80 and sends one GET through it, body read.
+func getThroughOutbound(t *testing.T, dst Destination) (*Proxy, *http.Response) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p, ls, done := startProxyWith(t, ctx, Config{InboundTarget: "127.0.0.1:1", OutboundTarget: "10.96.0.10:80", ShutdownGracePeriod: time.Second}, Deps{Destination: dst}, Listeners{})
+	t.Cleanup(func() { cancel(); <-done })
+	resp, err := http.Get("http://" + ls.Outbound.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return p, resp
+}
+
 // labelledDestination answers every target with one endpoint carrying the
 // destination controller's metric labels.
 type labelledDestination struct {
@@ -30,15 +46,7 @@ func TestOutboundSeriesCarryDestinationLabels(t *testing.T) {
 		addr:   netip.MustParseAddrPort(backend.Listener.Addr().String()),
 		labels: map[string]string{"dst_namespace": "shop", "dst_service": "web", "dst_pod": "web-1", "dst_deployment": "web", "dst_serviceaccount": "web"},
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p, ls, done := startProxyWith(t, ctx, Config{InboundTarget: "127.0.0.1:1", OutboundTarget: "10.96.0.10:80", ShutdownGracePeriod: time.Second}, Deps{Destination: dst}, Listeners{})
-	t.Cleanup(func() { cancel(); <-done })
-	resp, err := http.Get("http://" + ls.Outbound.Addr().String() + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	p, _ := getThroughOutbound(t, dst)
 	want := map[string]string{"direction": "outbound", "dst_namespace": "shop", "dst_service": "web", "dst_pod": "web-1", "dst_deployment": "web", "dst_serviceaccount": "web", "dst_statefulset": ""}
 	for _, name := range []string{"request_total", "response_total", "response_latency_ms"} {
 		if !hasSeries(p, name, want) {
@@ -64,14 +72,7 @@ func (noEndpoints) Resolve(context.Context, Target) ([]Endpoint, error) { return
 // answered 503 and counted with no_tls_reason="no_endpoints" — it went
 // nowhere, so it must not look like a plaintext request to the service.
 func TestNoEndpointRequestsAreNotPlaintext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	p, ls, done := startProxyWith(t, ctx, Config{InboundTarget: "127.0.0.1:1", OutboundTarget: "10.96.0.10:80", ShutdownGracePeriod: time.Second}, Deps{Destination: noEndpoints{}}, Listeners{})
-	t.Cleanup(func() { cancel(); <-done })
-	resp, err := http.Get("http://" + ls.Outbound.Addr().String() + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	p, resp := getThroughOutbound(t, noEndpoints{})
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("meshctl-proxy-error") != "no_endpoints" {
 		t.Fatalf("%d %q, want 503 no_endpoints", resp.StatusCode, resp.Header.Get("meshctl-proxy-error"))
 	}
@@ -109,15 +110,7 @@ func (d identifiedDestination) Resolve(context.Context, Target) ([]Endpoint, err
 func TestIdentityDisabledIsLabelled(t *testing.T) {
 	backend := newCountingBackend(t)
 	dst := identifiedDestination{addr: netip.MustParseAddrPort(backend.Listener.Addr().String())}
-	ctx, cancel := context.WithCancel(context.Background())
-	p, ls, done := startProxyWith(t, ctx, Config{InboundTarget: "127.0.0.1:1", OutboundTarget: "10.96.0.10:80", ShutdownGracePeriod: time.Second}, Deps{Destination: dst}, Listeners{})
-	t.Cleanup(func() { cancel(); <-done })
-	resp, err := http.Get("http://" + ls.Outbound.Addr().String() + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	p, resp := getThroughOutbound(t, dst)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
