@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,9 +11,7 @@ import (
 // (probes, scrapes, the public certificate) and what only the pod itself
 // or a port-forward may (the effective configuration).
 func TestAdminExposure(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	p, _, done := startProxy(t, ctx, Config{InboundTarget: "127.0.0.1:1", OutboundTarget: "127.0.0.1:1"})
-	defer func() { cancel(); <-done }()
+	p := adminOnlyProxy(t, Deps{}, testLogger(t))
 	for _, tc := range []struct {
 		path   string
 		remote string
