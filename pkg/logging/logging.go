@@ -64,12 +64,9 @@ func NewHandler(w io.Writer, opts Options) (slog.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	var newHandler func(io.Writer, *slog.HandlerOptions) slog.Handler
-	switch strings.ToLower(strings.TrimSpace(opts.Format)) {
-	case FormatPlain, "":
-		newHandler = func(w io.Writer, ho *slog.HandlerOptions) slog.Handler { return slog.NewTextHandler(w, ho) }
-	case FormatJSON:
-		newHandler = func(w io.Writer, ho *slog.HandlerOptions) slog.Handler { return slog.NewJSONHandler(w, ho) }
+	format := strings.ToLower(strings.TrimSpace(opts.Format))
+	switch format {
+	case FormatPlain, "", FormatJSON:
 	default:
 		return nil, fmt.Errorf("unknown log format %q (want one of %s)", opts.Format, strings.Join(Formats(), ", "))
 	}
@@ -78,7 +75,10 @@ func NewHandler(w io.Writer, opts Options) (slog.Handler, error) {
 		opts.Dynamic.Set(level)
 		ho.Level = opts.Dynamic
 	}
-	return newHandler(w, ho), nil
+	if format == FormatJSON {
+		return slog.NewJSONHandler(w, ho), nil
+	}
+	return slog.NewTextHandler(w, ho), nil
 }
 
 // New returns a logger writing to w as opts select.
