@@ -123,3 +123,51 @@ func TestStreamHeadBeforeItsFirstEvent(t *testing.T) {
 		})
 	}
 }
+
+// TestKnownLengthHeadBeforeItsBody: a response of known length whose body
+// has not started reaches the client as its head, without waiting for the
+// body, over either hop: the upstream sends its body only once the client
+// has the head.
+func TestKnownLengthHeadBeforeItsBody(t *testing.T) {
+	for _, hop := range []string{"plaintext", "mtls"} {
+		t.Run(hop, func(t *testing.T) {
+			headSeen := make(chan struct{})
+			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Length", "4")
+				w.WriteHeader(http.StatusOK)
+				http.NewResponseController(w).Flush()
+				select {
+				case <-headSeen:
+				case <-time.After(10 * time.Second):
+				}
+				_, _ = io.WriteString(w, "body")
+			}))
+			defer backend.Close()
+			outbound := pairOver(t, hop, backend)
+			got := make(chan *http.Response, 1)
+			go func() {
+				resp, err := http.Get("http://" + outbound + "/")
+				if err != nil {
+					t.Error(err)
+					close(got)
+					return
+				}
+				got <- resp
+			}()
+			select {
+			case resp, ok := <-got:
+				if !ok {
+					return
+				}
+				close(headSeen)
+				defer resp.Body.Close()
+				if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "body" {
+					t.Fatalf("body %q, %v", b, err)
+				}
+			case <-time.After(5 * time.Second):
+				close(headSeen)
+				t.Fatal("the head of a response of known length waited for its body")
+			}
+		})
+	}
+}

@@ -90,11 +90,14 @@ func (hp *httpProxy) forward(w forwardWriter, in *http.Request, ctx context.Cont
 		// end: a head field of the same name must not go out twice.
 		forgetHeadValuesOfTrailers(h, keys)
 	}
-	if announced > 0 || res.ContentLength < 0 && !bodyReady(res.Body) {
+	if announced > 0 || res.ContentLength != 0 && !bodyReady(res.Body) {
 		// Trailers need the chunked framing the flush commits to. And a
-		// stream whose first bytes have not arrived (server-sent events
-		// before the first event, a long poll) gets its head now: the
-		// client opens on it, and the body may be a long time coming.
+		// response whose body has not started gets its head now, as
+		// hyper sends it: a stream (server-sent events before the first
+		// event, a long poll) opens on it, and an upstream that sends
+		// its head before it has its body (of known length or not) may
+		// be a long time coming. A body that came with its head leaves
+		// with it, in one write.
 		_ = w.FlushError()
 	}
 	if err := hp.copyBody(w, res); err != nil {
