@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -85,89 +84,70 @@ func expectFirstPartEarly(t *testing.T, url string) {
 
 // TestStreamHeadBeforeItsFirstEvent: a response of unknown length whose
 // body has not started (server-sent events before the first event) reaches
-// the client as its head, at once, over either hop: an EventSource opens on
-// the head.
-func TestStreamHeadBeforeItsFirstEvent(t *testing.T) {
-	for _, hop := range []string{"plaintext", "mtls"} {
-		t.Run(hop, func(t *testing.T) {
-			release := make(chan struct{})
-			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Content-Type", "text/event-stream")
-				w.WriteHeader(http.StatusOK)
-				http.NewResponseController(w).Flush()
-				<-release
-				_, _ = io.WriteString(w, "data: first\n\n")
-			}))
-			defer backend.Close()
-			defer close(release)
-			outbound := pairOver(t, hop, backend)
-			got := make(chan error, 1)
-			go func() {
-				resp, err := http.Get("http://" + outbound + "/events")
-				if err == nil {
-					_ = resp.Body.Close()
-					if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
-						err = errors.New("content type " + ct)
+// TestHeadBeforeItsBody: a response whose body has not started reaches
+// the client as its head, over either hop, whether its length is unknown
+// (server-sent events before the first event: an EventSource opens on the
+// head) or known (an upstream that sends its head before it has its
+// body). The upstream sends its body only once the client has the head.
+func TestHeadBeforeItsBody(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		field, value string
+		body         string
+	}{
+		{"stream", "Content-Type", "text/event-stream", "data: first\n\n"},
+		{"known length", "Content-Length", "4", "body"},
+	} {
+		for _, hop := range []string{"plaintext", "mtls"} {
+			t.Run(tc.name+"/"+hop, func(t *testing.T) {
+				headSeen := make(chan struct{})
+				backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					w.Header().Set(tc.field, tc.value)
+					w.WriteHeader(http.StatusOK)
+					http.NewResponseController(w).Flush()
+					select {
+					case <-headSeen:
+					case <-time.After(10 * time.Second):
 					}
+					_, _ = io.WriteString(w, tc.body)
+				}))
+				defer backend.Close()
+				outbound := pairOver(t, hop, backend)
+				resp := getHead(t, "http://"+outbound+"/", headSeen)
+				defer resp.Body.Close()
+				if got := resp.Header.Get(tc.field); got != tc.value {
+					t.Errorf("%s: %q, want %q", tc.field, got, tc.value)
 				}
-				got <- err
-			}()
-			select {
-			case err := <-got:
-				if err != nil {
-					t.Fatal(err)
+				if b, err := io.ReadAll(resp.Body); err != nil || string(b) != tc.body {
+					t.Fatalf("body %q, %v; want %q", b, err, tc.body)
 				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("the stream's head waited for its first event")
-			}
-		})
+			})
+		}
 	}
 }
 
-// TestKnownLengthHeadBeforeItsBody: a response of known length whose body
-// has not started reaches the client as its head, without waiting for the
-// body, over either hop: the upstream sends its body only once the client
-// has the head.
-func TestKnownLengthHeadBeforeItsBody(t *testing.T) {
-	for _, hop := range []string{"plaintext", "mtls"} {
-		t.Run(hop, func(t *testing.T) {
-			headSeen := make(chan struct{})
-			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Content-Length", "4")
-				w.WriteHeader(http.StatusOK)
-				http.NewResponseController(w).Flush()
-				select {
-				case <-headSeen:
-				case <-time.After(10 * time.Second):
-				}
-				_, _ = io.WriteString(w, "body")
-			}))
-			defer backend.Close()
-			outbound := pairOver(t, hop, backend)
-			got := make(chan *http.Response, 1)
-			go func() {
-				resp, err := http.Get("http://" + outbound + "/")
-				if err != nil {
-					t.Error(err)
-					close(got)
-					return
-				}
-				got <- resp
-			}()
-			select {
-			case resp, ok := <-got:
-				if !ok {
-					return
-				}
-				close(headSeen)
-				defer resp.Body.Close()
-				if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "body" {
-					t.Fatalf("body %q, %v", b, err)
-				}
-			case <-time.After(5 * time.Second):
-				close(headSeen)
-				t.Fatal("the head of a response of known length waited for its body")
-			}
-		})
+// getHead gets url and returns its response once the head has arrived,
+// closing headSeen then; it fails t when the head takes five seconds.
+func getHead(t *testing.T, url string, headSeen chan struct{}) *http.Response {
+	t.Helper()
+	defer close(headSeen)
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(url)
+		got <- result{resp, err}
+	}()
+	select {
+	case r := <-got:
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		return r.resp
+	case <-time.After(5 * time.Second):
+		t.Fatal("the response head waited for its body")
+		return nil
 	}
 }
