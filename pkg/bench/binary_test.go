@@ -16,12 +16,12 @@ func TestInstallBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	got, err := installBinary(src, dir)
+	got, err := installBinary(src, dir, "meshctl@before")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if filepath.Dir(got) != dir {
-		t.Errorf("copy at %s, want it in %s", got, dir)
+	if want := filepath.Join(dir, "meshctl@before"); got != want {
+		t.Errorf("copy at %s, want %s", got, want)
 	}
 	b, err := os.ReadFile(got)
 	if err != nil || !bytes.Equal(b, script) {
@@ -32,10 +32,10 @@ func TestInstallBinary(t *testing.T) {
 		t.Errorf("the copy does not run: %q %v", out, err)
 	}
 
-	if _, err := installBinary(filepath.Join(dir, "missing"), dir); err == nil || !strings.Contains(err.Error(), "copy the meshctl executable") {
+	if _, err := installBinary(filepath.Join(dir, "missing"), dir, "meshctl"); err == nil || !strings.Contains(err.Error(), "copy the meshctl executable") {
 		t.Errorf("missing source: %v", err)
 	}
-	if _, err := installBinary(src, filepath.Join(dir, "no", "such", "dir")); err == nil {
+	if _, err := installBinary(src, filepath.Join(dir, "no", "such", "dir"), "meshctl"); err == nil {
 		t.Error("unwritable destination: no error")
 	}
 }

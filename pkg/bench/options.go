@@ -81,6 +81,9 @@ type Options struct {
 	// References are the comparison pairs besides meshctl (default nginx,
 	// haproxy, floor); nginx and haproxy are skipped when not on PATH.
 	References []string `json:"references"`
+	// Builds are other meshctl executables whose pairs run in every round
+	// beside this one's (none by default).
+	Builds []Build `json:"builds,omitempty"`
 	// BodySize is the upstream's response size in bytes (default 1024).
 	BodySize int `json:"bodySize"`
 	// Idle is how long a fresh pair rests before its idle memory is read (default 500ms).
@@ -165,6 +168,9 @@ func (o Options) Validate() error {
 		if !slices.Contains(References(), r) {
 			errs = append(errs, fmt.Errorf("reference %q: use nginx, haproxy or floor", r))
 		}
+	}
+	if err := validateBuilds(o.Builds); err != nil {
+		errs = append(errs, err)
 	}
 	if o.Rate <= 0 || o.Rate > 1_000_000 {
 		errs = append(errs, fmt.Errorf("rate %d: want 1 to 1000000 requests per second", o.Rate))

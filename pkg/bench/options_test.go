@@ -28,6 +28,10 @@ func TestOptionsValidate(t *testing.T) {
 		{"no binary", func(o *Options) { o.Binary = "" }, "binary"},
 		{"negative spin", func(o *Options) { o.Spin = -time.Microsecond }, "spin -1µs"},
 		{"spin that keeps a CPU busy", func(o *Options) { o.Spin, o.Rate = 200*time.Microsecond, 5000 }, "lower the spin below 100µs"},
+		{"build name with a slash", func(o *Options) { o.Builds = []Build{{Name: "a/b", Path: "/bin/true"}} }, `build name "a/b"`},
+		{"build name upper case", func(o *Options) { o.Builds = []Build{{Name: "Old", Path: "/bin/true"}} }, `build name "Old"`},
+		{"build twice", func(o *Options) { o.Builds = []Build{{Name: "old", Path: "/a"}, {Name: "old", Path: "/b"}} }, `"old" given twice`},
+		{"build without path", func(o *Options) { o.Builds = []Build{{Name: "old"}} }, `build "old": the path`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,6 +53,11 @@ func TestOptionsValidate(t *testing.T) {
 	if err := spin.Validate(); err != nil {
 		t.Errorf("spin of 200µs at 1000 rps refused: %v", err)
 	}
+	builds := good
+	builds.Builds = []Build{{Name: "before", Path: "/tmp/meshctl-before"}, {Name: "v0.9.1", Path: "/tmp/meshctl-0.9.1"}}
+	if err := builds.Validate(); err != nil {
+		t.Errorf("builds refused: %v", err)
+	}
 	ipv6 := good
 	ipv6.Host = "::1"
 	if err := ipv6.Validate(); err != nil {
@@ -65,6 +74,34 @@ func TestCheckLoopback(t *testing.T) {
 	for _, bad := range []string{"192.168.1.1:80", "[2001:db8::1]:80", "example.com:80", "127.0.0.1"} {
 		if err := CheckLoopback(bad); err == nil {
 			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+func TestParseBuild(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Build
+		err  string
+	}{
+		{"before=/tmp/meshctl-before", Build{Name: "before", Path: "/tmp/meshctl-before"}, ""},
+		{"x=a=b", Build{Name: "x", Path: "a=b"}, ""},
+		{"before", Build{}, "want NAME=PATH"},
+		{"=/tmp/m", Build{}, "want NAME=PATH"},
+		{"before=", Build{}, "want NAME=PATH"},
+	} {
+		got, err := ParseBuild(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParseBuild(%q) = %v, %v; want an error containing %q", tc.in, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseBuild(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+		if got.Config() != "meshctl@"+tc.want.Name {
+			t.Errorf("config of %q: %s", tc.in, got.Config())
 		}
 	}
 }

@@ -96,6 +96,7 @@ func (r Report) writeScenario(b *strings.Builder, sc Scenario) {
 		}
 		fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
 	}
+	r.writeBuilds(b, sc)
 	if base != nil {
 		fmt.Fprintf(b, "\nBaseline (client → upstream directly, %d runs): p50 %s µs, p90 %s µs, p99 %s µs; closed loop %s rps. Generator lateness p99 %s µs; background load %s of the machine's CPU.\n",
 			base.Runs, num(base.P50, 0), num(base.P90, 0), num(base.P99, 0), num(base.RPS, 0), num(base.LatenessP99, 0), percent(base.ForeignShare))
@@ -111,6 +112,33 @@ func (r Report) writeScenario(b *strings.Builder, sc Scenario) {
 	}
 	if len(invalid) > 0 {
 		fmt.Fprintf(b, "Runs whose generator lateness p99 exceeded 10%% of the baseline p50 (latency not resolved): %s.\n", strings.Join(invalid, ", "))
+	}
+}
+
+// writeBuilds writes the builds of scenario sc against this meshctl,
+// round by round, when there are any.
+func (r Report) writeBuilds(b *strings.Builder, sc Scenario) {
+	var rows []string
+	for _, c := range r.Configs {
+		if c.Scenario != sc || c.VsMeshctl == nil {
+			continue
+		}
+		v := c.VsMeshctl
+		cells := []string{
+			c.Config, ratioCell(v.AddedP50Ratio), signed(v.P99MinusUs), ratioCell(v.RPSRatio),
+			ratioCell(v.ClosedCPURatio), ratioCell(v.CPUPer1kRatio),
+			signedNum(v.IdleRSSMinusMiB, 1) + " / " + signedNum(v.LoadRSSMinusMiB, 1),
+		}
+		rows = append(rows, "| "+strings.Join(cells, " | ")+" |\n")
+	}
+	if len(rows) == 0 {
+		return
+	}
+	b.WriteString("\nBuilds against this meshctl (" + orDash(r.Machine.Meshctl) + "), in the same rounds: ratios are the build's figure over meshctl's, differences the build's less meshctl's.\n\n")
+	b.WriteString("| build | added p50 ÷ meshctl | p99 − meshctl µs | closed-loop rps ÷ meshctl | closed-loop CPU per req ÷ meshctl | CPU per 1k req ÷ meshctl | RSS − meshctl MiB idle / load |\n")
+	b.WriteString("|---|---|---|---|---|---|---|\n")
+	for _, row := range rows {
+		b.WriteString(row)
 	}
 }
 
@@ -149,11 +177,14 @@ func num(s Stat, prec int) string {
 	return fmt.Sprintf("%s [%s–%s]", f(s.Median), f(s.Min), f(s.Max))
 }
 
-func signed(s Stat) string {
+func signed(s Stat) string { return signedNum(s, 0) }
+
+// signedNum is num with the sign always shown.
+func signedNum(s Stat, prec int) string {
 	if s.N == 0 {
 		return "–"
 	}
-	f := func(v float64) string { return fmt.Sprintf("%+.0f", v) }
+	f := func(v float64) string { return fmt.Sprintf("%+.*f", prec, v) }
 	if s.N == 1 || s.Min == s.Max {
 		return f(s.Median)
 	}

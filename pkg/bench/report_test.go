@@ -2,6 +2,8 @@ package bench
 
 import (
 	"bytes"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -230,4 +232,64 @@ func TestBaselineSpreadAndWarning(t *testing.T) {
 	if !strings.Contains(b.String(), "**Warning:** other work used 80% of the machine's CPU") {
 		t.Errorf("no background-load warning:\n%s", b.String())
 	}
+}
+
+// fakeResultWithBuild is fakeResult with a build "before" beside meshctl
+// in both rounds.
+func fakeResultWithBuild() *Result {
+	res := fakeResult()
+	before := Build{Name: "before", Path: "/tmp/meshctl-before"}
+	res.Options.Builds = []Build{before}
+	res.Machine.ToolVersions[before.Config()] = "v0.9.0"
+	res.Runs = append(res.Runs,
+		fakeRun(1, 5, before.Config(), 440, 540, 900, 11000, 1650, 11),
+		fakeRun(2, 5, before.Config(), 430, 530, 1000, 9900, 1870, 12),
+	)
+	return res
+}
+
+func TestSummarizeBuilds(t *testing.T) {
+	rep := Summarize(fakeResultWithBuild())
+	var order []string
+	for _, c := range rep.Configs {
+		order = append(order, c.Config)
+	}
+	if want := []string{ConfigBaseline, ConfigMeshctl, "meshctl@before", ConfigNginx, ConfigFloor}; !slices.Equal(order, want) {
+		t.Errorf("rows %v, want %v", order, want)
+	}
+	if m, _ := rep.Find(ScenarioS1, ConfigMeshctl); m.VsMeshctl != nil {
+		t.Error("meshctl compared with itself")
+	}
+	b, ok := rep.Find(ScenarioS1, "meshctl@before")
+	if !ok || b.VsMeshctl == nil {
+		t.Fatalf("no comparison for the build: %+v", b)
+	}
+	v := b.VsMeshctl
+	// Added p50: round 1 +280 against meshctl's +240, round 2 +270 against +300.
+	if got := v.AddedP50Ratio; got.N != 2 || got.Min != 0.9 || got.Max != 280.0/240 {
+		t.Errorf("added p50 ÷ meshctl %+v", got)
+	}
+	// p99: 900 against 800, 1000 against 1300.
+	if got := v.P99MinusUs; got != (Stat{N: 2, Median: -100, Min: -300, Max: 100}) {
+		t.Errorf("p99 − meshctl %+v", got)
+	}
+	// The build's CPU per request in the closed loop equals meshctl's
+	// (1.1 × the CPU for 1.1 × the requests); at the fixed rate it is 1.1 ×.
+	near := func(s Stat, want float64) bool {
+		return s.N == 2 && math.Abs(s.Min-want) < 1e-9 && math.Abs(s.Max-want) < 1e-9
+	}
+	if !near(v.RPSRatio, 1.1) || !near(v.ClosedCPURatio, 1) || !near(v.CPUPer1kRatio, 1.1) {
+		t.Errorf("rps %+v closed CPU %+v CPU per 1k %+v", v.RPSRatio, v.ClosedCPURatio, v.CPUPer1kRatio)
+	}
+	if !near(v.IdleRSSMinusMiB, -1) || !near(v.LoadRSSMinusMiB, -1) {
+		t.Errorf("rss − meshctl idle %+v load %+v", v.IdleRSSMinusMiB, v.LoadRSSMinusMiB)
+	}
+}
+
+func TestReportBuildsGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := Summarize(fakeResultWithBuild()).WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, "testdata/report-builds.golden.md", b.Bytes())
 }

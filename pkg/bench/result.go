@@ -49,8 +49,8 @@ type Machine struct {
 }
 
 // toolVersion runs path with arg and returns the first line it prints.
-func toolVersion(path, arg string) string {
-	out, err := exec.Command(path, arg).CombinedOutput()
+func toolVersion(path string, args ...string) string {
+	out, err := exec.Command(path, args...).CombinedOutput()
 	if err != nil && len(out) == 0 {
 		return ""
 	}
@@ -58,7 +58,8 @@ func toolVersion(path, arg string) string {
 	if i := strings.Index(line, " - "); i > 0 { // haproxy appends its web site
 		line = line[:i]
 	}
-	return strings.TrimSpace(strings.TrimPrefix(line, "nginx version: "))
+	line = strings.TrimPrefix(line, "nginx version: ")
+	return strings.TrimSpace(strings.TrimPrefix(line, "Client version: ")) // meshctl's
 }
 
 // Hop says how proxy A talks to proxy B in the pairs of a run.

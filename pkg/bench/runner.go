@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -28,13 +30,27 @@ func Bench(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("bench: work dir: %w", err)
 	}
 	opts.WorkDir = wd
-	if opts.Binary, err = installBinary(opts.Binary, wd); err != nil {
+	if opts.Binary, err = installBinary(opts.Binary, wd, "meshctl"); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	res := &Result{Options: opts, Machine: machineFacts(), Started: time.Now().UTC(), Hop: HopOf(opts.MTLS), Skipped: map[string]string{}}
 	starters := map[string]starter{ConfigMeshctl: startMeshctl}
 	tools := map[string]string{}
 	configs := []string{ConfigMeshctl}
+	for _, bd := range opts.Builds {
+		path, err := installBinary(bd.Path, wd, "meshctl@"+bd.Name)
+		if err != nil {
+			return nil, fmt.Errorf("bench: build %s: %w", bd.Name, err)
+		}
+		v, err := exec.Command(path, "version", "--client").CombinedOutput()
+		if err != nil {
+			return nil, fmt.Errorf("bench: build %s: %s does not run as meshctl (version --client: %w: %s)", bd.Name, bd.Path, err, bytes.TrimSpace(v))
+		}
+		cfg := bd.Config()
+		starters[cfg], tools[cfg] = startMeshctl, path
+		res.Machine.ToolVersions[cfg] = toolVersion(path, "version", "--client")
+		configs = append(configs, cfg)
+	}
 	for _, ref := range opts.References {
 		switch ref {
 		case ConfigFloor:

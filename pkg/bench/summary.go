@@ -84,6 +84,22 @@ type ConfigSummary struct {
 	LatenessP99 Stat
 	// ForeignShare is the background load's share of the machine during the fixed-rate phase.
 	ForeignShare Stat
+	// VsMeshctl compares a Build's pair with this meshctl's, round by
+	// round (builds only).
+	VsMeshctl *BuildComparison `json:"vsMeshctl,omitempty"`
+}
+
+// BuildComparison is a Build's pair against this meshctl's pair of the
+// same rounds: ratios (the build's figure over meshctl's) and differences
+// (the build's less meshctl's).
+type BuildComparison struct {
+	AddedP50Ratio   Stat `json:"addedP50Ratio"`
+	P99MinusUs      Stat `json:"p99MinusUs"`
+	RPSRatio        Stat `json:"rpsRatio"`
+	ClosedCPURatio  Stat `json:"closedCPURatio"`
+	CPUPer1kRatio   Stat `json:"cpuPer1kRatio"`
+	IdleRSSMinusMiB Stat `json:"idleRSSMinusMiB"`
+	LoadRSSMinusMiB Stat `json:"loadRSSMinusMiB"`
 }
 
 // Report is the digest of a Result that the tables, chart and gates read.
@@ -128,7 +144,12 @@ func Summarize(res *Result) Report {
 	return out
 }
 
+// configRank orders a scenario's rows: builds right after meshctl, in the
+// order given (the sort is stable).
 func configRank(c string) int {
+	if isBuild(c) {
+		c = ConfigMeshctl
+	}
 	return slices.Index([]string{ConfigBaseline, ConfigMeshctl, ConfigNginx, ConfigHAProxy, ConfigFloor}, c)
 }
 
@@ -231,6 +252,25 @@ func summarizeConfig(sc Scenario, cfg string, rounds map[int][]Run) ConfigSummar
 			c.add("f99", ratio(m99, f99))
 			c.add("frps", ratio(me.rps, floor.rps))
 		}
+		if mesh := aggregate(runs, ConfigMeshctl); isBuild(cfg) && mesh != nil {
+			b50, _, _ := added(mesh, base)
+			c.add("b50", ratio(m50, b50))
+			c.add("b99d", me.p99-mesh.p99)
+			c.add("brps", ratio(me.rps, mesh.rps))
+			for k, f := range map[string]func(Run) (float64, bool){"bccpu": closedCPUPerReq, "bcpu1k": fixedCPUPer1k} {
+				c.add(k, ratio(roundMedian(runs, cfg, f), roundMedian(runs, ConfigMeshctl, f)))
+			}
+			for k, f := range map[string]func(Run) (float64, bool){"birss": idleRSSMiB, "blrss": loadRSSMiB} {
+				c.add(k, roundMedian(runs, cfg, f)-roundMedian(runs, ConfigMeshctl, f))
+			}
+		}
+	}
+	if isBuild(cfg) {
+		s.VsMeshctl = &BuildComparison{
+			AddedP50Ratio: c.stat("b50"), P99MinusUs: c.stat("b99d"), RPSRatio: c.stat("brps"),
+			ClosedCPURatio: c.stat("bccpu"), CPUPer1kRatio: c.stat("bcpu1k"),
+			IdleRSSMinusMiB: c.stat("birss"), LoadRSSMinusMiB: c.stat("blrss"),
+		}
 	}
 	s.P50, s.P90, s.P99, s.RPS = c.stat("p50"), c.stat("p90"), c.stat("p99"), c.stat("rps")
 	s.AddedP50, s.AddedP90, s.AddedP99 = c.stat("a50"), c.stat("a90"), c.stat("a99")
@@ -281,8 +321,9 @@ func (c *collect) run(r Run) {
 	}
 	c.add("listen", r.Startup.ListeningMillis)
 	c.add("first", r.Startup.FirstOKMillis)
-	if u := r.FixedUsage; u != nil && r.Fixed.Requests > 0 {
-		c.add("cpu1k", u.TotalCPUMillis()/float64(r.Fixed.Requests)*1000)
+	if v, ok := fixedCPUPer1k(r); ok {
+		u := r.FixedUsage
+		c.add("cpu1k", v)
 		c.add("cpupct", perProxyPercent(r))
 		c.add("fhwm", maxMiB(u.HWM))
 		c.add("lrss", maxMiB(u.RSS))
@@ -296,10 +337,62 @@ func (c *collect) run(r Run) {
 	}
 	if u := r.ClosedUsage; u != nil {
 		c.add("chwm", maxMiB(u.HWM))
-		if r.Closed != nil && r.Closed.Requests > 0 {
-			c.add("ccpu", u.TotalCPUMillis()*1000/float64(r.Closed.Requests))
+	}
+	if v, ok := closedCPUPerReq(r); ok {
+		c.add("ccpu", v)
+	}
+}
+
+// fixedCPUPer1k is the CPU of both proxies per 1,000 requests at the
+// fixed rate, in ms.
+func fixedCPUPer1k(r Run) (float64, bool) {
+	if u := r.FixedUsage; u != nil && r.Startup != nil && r.Fixed != nil && r.Fixed.Requests > 0 {
+		return u.TotalCPUMillis() / float64(r.Fixed.Requests) * 1000, true
+	}
+	return 0, false
+}
+
+// closedCPUPerReq is the CPU of both proxies per request in the closed
+// loop, in µs.
+func closedCPUPerReq(r Run) (float64, bool) {
+	if u := r.ClosedUsage; u != nil && r.Startup != nil && r.Closed != nil && r.Closed.Requests > 0 {
+		return u.TotalCPUMillis() * 1000 / float64(r.Closed.Requests), true
+	}
+	return 0, false
+}
+
+// idleRSSMiB and loadRSSMiB are the larger proxy's RSS, idle and at the
+// fixed rate.
+func idleRSSMiB(r Run) (float64, bool) {
+	if r.Startup == nil || r.Idle == nil {
+		return 0, false
+	}
+	return maxMiB(r.Idle.RSS), true
+}
+
+func loadRSSMiB(r Run) (float64, bool) {
+	if _, ok := fixedCPUPer1k(r); !ok {
+		return 0, false
+	}
+	return maxMiB(r.FixedUsage.RSS), true
+}
+
+// roundMedian is the median of f over cfg's runs in one round (NaN when
+// none has the figure).
+func roundMedian(runs []Run, cfg string, f func(Run) (float64, bool)) float64 {
+	var xs []float64
+	for _, r := range runs {
+		if r.Config != cfg || r.Err != "" {
+			continue
+		}
+		if v, ok := f(r); ok {
+			xs = append(xs, v)
 		}
 	}
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	return median(xs)
 }
 
 // maxMiB is the larger proxy's figure in MiB.

@@ -58,7 +58,7 @@ type pairEnv struct {
 	scenario Scenario
 	upstream string   // where B forwards
 	dir      string   // per-run directory
-	tool     string   // nginx or haproxy executable
+	tool     string   // nginx's, haproxy's or a Build's executable
 	pki      *meshPKI // the run's trust when the hop is mTLS, else nil
 }
 
@@ -141,8 +141,9 @@ func addrs(host string, n int) ([]string, error) {
 	return out, nil
 }
 
-// startMeshctl starts two `meshctl proxy` processes in explicit-target
-// mode: A's outbound listener forwards to B's inbound, B's to the upstream.
+// startMeshctl starts two `meshctl proxy` processes (of this meshctl or of
+// a Build) in explicit-target mode: A's outbound listener forwards to B's
+// inbound, B's to the upstream.
 //
 // With mTLS each proxy gets its certificate from the run's Certify service
 // with its own token, as in a pod; A must find B's identity on B's
@@ -154,8 +155,12 @@ func startMeshctl(ctx context.Context, env pairEnv) (*pair, error) {
 	if err != nil {
 		return nil, err
 	}
+	binary := env.opts.Binary
+	if env.tool != "" {
+		binary = env.tool // a Build
+	}
 	side := func(name, in, out, admin string, target ...string) sideSpec {
-		argv := []string{env.opts.Binary, "proxy", "--inbound-addr", in, "--outbound-addr", out, "--admin-addr", admin,
+		argv := []string{binary, "proxy", "--inbound-addr", in, "--outbound-addr", out, "--admin-addr", admin,
 			"--log-level", "warn", "--shutdown-grace-period", "1s"}
 		return sideSpec{name: name, argv: append(argv, target...), admin: admin}
 	}

@@ -18,6 +18,7 @@ type benchOptions struct {
 	*globalOptions
 	scenarios  []string
 	references []string
+	builds     []string
 	closedLoop string
 	jsonPath   string
 	mdPath     string
@@ -69,7 +70,10 @@ baselines' p50 differ by more than 15% is run once more.`,
   meshctl bench --mtls --rounds 3 --duration 10s
 
   # Gate CI on the default thresholds
-  meshctl bench --scenario s1 --duration 10s --gate`,
+  meshctl bench --scenario s1 --duration 10s --gate
+
+  # A change against the build before it, in the same rounds (ratios per round)
+  meshctl bench --build before=/tmp/meshctl-before --reference nginx`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.complete(); err != nil {
@@ -89,6 +93,7 @@ baselines' p50 differ by more than 15% is run once more.`,
 	f.IntVar(&o.opts.Rounds, "rounds", 3, "Rounds of interleaved configurations")
 	f.StringVar(&o.closedLoop, "closed-loop", "64x10s", "Throughput phase as CONNECTIONSxDURATION, or off")
 	f.StringSliceVar(&o.references, "reference", bench.References(), "Comparison pairs: nginx, haproxy, floor")
+	f.StringArrayVar(&o.builds, "build", nil, "Another meshctl executable as NAME=PATH (repeatable): its proxy pair runs in every round beside this one's and is reported against it, round by round")
 	f.StringVar(&o.jsonPath, "json", "", "Write the raw runs, summary and gates as JSON to this file")
 	f.StringVar(&o.mdPath, "markdown", "", "Also write the markdown report to this file")
 	f.StringVar(&o.pngPath, "png", "", "Write a chart of the added latencies to this PNG file")
@@ -120,6 +125,16 @@ func (o *benchOptions) complete() error {
 			o.opts.References = append(o.opts.References, r)
 		}
 	}
+	for _, s := range o.builds {
+		b, err := bench.ParseBuild(s)
+		if err != nil {
+			return usageError(fmt.Errorf("--build: %w", err))
+		}
+		if err := checkExecutable(b.Path); err != nil {
+			return usageError(fmt.Errorf("--build %s: %w", s, err))
+		}
+		o.opts.Builds = append(o.opts.Builds, b)
+	}
 	cl, err := parseClosedLoop(o.closedLoop)
 	if err != nil {
 		return usageError(err)
@@ -148,6 +163,18 @@ func (o *benchOptions) complete() error {
 	o.opts.WorkDir = "placeholder" // set in run, validated here
 	if err := o.opts.Defaults().Validate(); err != nil {
 		return usageError(err)
+	}
+	return nil
+}
+
+// checkExecutable fails unless path is a regular file someone may execute.
+func checkExecutable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file", path)
 	}
 	return nil
 }

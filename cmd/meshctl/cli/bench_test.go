@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +49,11 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"bench splice --listen 127.0.0.1:0 --target 127.0.0.1:80 --tls server --tls-cert /nonexistent.crt --tls-key /nonexistent.key --tls-ca /nonexistent.pem", "floor tls"},
 		{"bench splice --listen 127.0.0.1:0 --target 127.0.0.1:80 --tls-ca anchors.pem", "need --tls"},
 		{"bench --mtls --rate 0", "--rate must be positive"},
+		{"bench --build /tmp/meshctl", "want NAME=PATH"},
+		{"bench --build before=/nonexistent/meshctl", "--build before=/nonexistent/meshctl: stat /nonexistent/meshctl"},
+		{"bench --build before=" + notExecutable(t), "not an executable file"},
+		{"bench --build Before=/bin/sh", `build name "Before"`},
+		{"bench --build a=/bin/sh --build a=/bin/true", `"a" given twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {
@@ -56,4 +63,14 @@ func TestBenchUsageErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// notExecutable is a regular file no one may execute.
+func notExecutable(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "meshctl")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
