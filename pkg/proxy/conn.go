@@ -201,6 +201,10 @@ func (c *meteredConn) guardHTTP1() {
 	c.r = g
 }
 
+// NetConn is the connection c meters (as tls.Conn names its own), so
+// that the HTTP/2 writer finds the BatchConn under a TLS session.
+func (c *meteredConn) NetConn() net.Conn { return c.Conn }
+
 func (c *meteredConn) Read(p []byte) (int, error) {
 	if len(c.pending) > 0 {
 		n := copy(p, c.pending)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshctl/meshctl/pkg/proxy/balance"
 	"github.com/meshctl/meshctl/pkg/proxy/h2server"
+	"github.com/meshctl/meshctl/pkg/proxy/internal/h2frame"
 )
 
 // side is one direction of the proxy: a listener, protocol detection, the
@@ -42,6 +43,9 @@ type side struct {
 	h2 *h2server.Server
 	// h1 serves plain HTTP/1.1 before net/http does (h1server.go).
 	h1 *h1Loops
+	// batchBufs lend the meshed hop's TLS connections their write
+	// batches (h2frame.BatchConn).
+	batchBufs *h2frame.BatchBuffers
 	// taps reports sampled exchanges to tap streams (shared by both sides).
 	taps *tapHub
 	// lingerSlots bounds the client connections closing lingering at once
@@ -70,6 +74,7 @@ func newSide(d Direction, cfg Config, deps Deps, log *slog.Logger, m *metrics, e
 		lingerSlots: make(chan struct{}, maxLingering),
 		active:      map[net.Conn]struct{}{},
 		h1:          newH1Loops(),
+		batchBufs:   h2frame.NewBatchBuffers(),
 	}
 	if explicit != "" {
 		ap, err := netip.ParseAddrPort(explicit)
@@ -270,7 +275,7 @@ func (s *side) acceptTLS(ctx context.Context, conn net.Conn, br *bufio.Reader, i
 		}
 	}
 	// Decrypted bytes are never spliced, so the socket can take raw I/O.
-	tc, clientID, err := terminateTLS(withRawIO(conn), br, s.deps.TLS.ServerConfig(), s.cfg.DetectTimeout)
+	tc, clientID, err := terminateTLS(withRawIO(conn), br, s.deps.TLS.ServerConfig(), s.cfg.DetectTimeout, s.batchBufs)
 	if err != nil {
 		s.log.Info("mTLS handshake failed", "peer", info.peer, "error", err)
 		s.metrics.tlsFailures.WithLabelValues(string(s.direction)).Inc()

@@ -11,6 +11,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/meshctl/meshctl/pkg/proxy/internal/h2frame"
 )
 
 // maxHelloRecord is the largest TLS record a ClientHello may arrive in
@@ -122,9 +124,10 @@ func (c *bufferedConn) CloseWrite() error {
 
 // terminateTLS completes the server handshake of a meshed peer within
 // timeout and returns the decrypted connection and the client's verified
-// identity ("" when the client sent no certificate).
-func terminateTLS(conn net.Conn, br *bufio.Reader, cfg *tls.Config, timeout time.Duration) (*tls.Conn, string, error) {
-	tc := tls.Server(&bufferedConn{Conn: conn, br: br}, cfg)
+// identity ("" when the client sent no certificate). Its records are
+// written through a BatchConn borrowing from bufs.
+func terminateTLS(conn net.Conn, br *bufio.Reader, cfg *tls.Config, timeout time.Duration, bufs *h2frame.BatchBuffers) (*tls.Conn, string, error) {
+	tc := tls.Server(h2frame.NewBatchConn(&bufferedConn{Conn: conn, br: br}, bufs), cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := tc.HandshakeContext(ctx); err != nil {

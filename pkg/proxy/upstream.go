@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+
+	"github.com/meshctl/meshctl/pkg/proxy/internal/h2frame"
 )
 
 // dialUpstream connects to an endpoint. Outbound, an endpoint with an
@@ -20,8 +22,9 @@ func (s *side) dialUpstream(ctx context.Context, ep Endpoint) (net.Conn, tlsLabe
 	if labels.tls != "true" {
 		return c, labels, nil
 	}
-	// No splice(2) for TLS bytes: the raw I/O costs nothing there.
-	tc := tls.Client(withRawIO(c), s.deps.TLS.ClientConfig(ep.Identity))
+	// No splice(2) for TLS bytes: the raw I/O costs nothing there. The
+	// batches let an HTTP/2 flush's records leave in one write.
+	tc := tls.Client(h2frame.NewBatchConn(withRawIO(c), s.batchBufs), s.deps.TLS.ClientConfig(ep.Identity))
 	hctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {

@@ -34,6 +34,7 @@ type Writer struct {
 	PeerMaxFrame atomic.Uint32
 
 	nc       net.Conn
+	batch    batcher // nil: no BatchConn under nc
 	mu       sync.Mutex
 	bw       *bufio.Writer
 	henc     *hpack.Encoder
@@ -45,7 +46,7 @@ type Writer struct {
 // NewWriter returns the writer of nc, whose Framer reads from r; every
 // write to nc gets timeout as its deadline.
 func NewWriter(nc net.Conn, r io.Reader, timeout time.Duration) *Writer {
-	w := &Writer{nc: nc}
+	w := &Writer{nc: nc, batch: findBatcher(nc)}
 	w.bw = bufio.NewWriterSize(deadlineWriter{nc, timeout}, 16<<10)
 	w.Framer = http2.NewFramer(w.bw, r)
 	w.henc = hpack.NewEncoder(&w.hbuf)
@@ -69,10 +70,17 @@ func (w deadlineWriter) Write(p []byte) (int, error) {
 // waits to write and will flush after it. A write error breaks the
 // writer (every later write returns it) and closes the connection, which
 // ends its read loop; an error wrapping ErrNotWritten does neither.
+//
+// Under TLS with a BatchConn beneath, the records the lock's holder
+// writes (the buffer's flushes as it fills, then the last) leave in one
+// system call, up to maxBatch.
 func (w *Writer) Write(write func() error) error {
 	w.flushers.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.batch != nil {
+		w.batch.BeginBatch()
+	}
 	err := w.err
 	if err == nil {
 		err = write()
@@ -86,6 +94,12 @@ func (w *Writer) Write(write func() error) error {
 			err = ferr
 		}
 	}
+	if w.batch != nil {
+		if berr := w.batch.EndBatch(); berr != nil && w.err == nil {
+			w.fail(berr)
+			err = berr
+		}
+	}
 	return err
 }
 
@@ -97,8 +111,17 @@ func (w *Writer) WriteUnflushed(write func() error) error {
 	if w.err != nil {
 		return w.err
 	}
+	if w.batch != nil {
+		w.batch.BeginBatch()
+	}
 	err := write()
 	w.fail(err)
+	if w.batch != nil {
+		if berr := w.batch.EndBatch(); berr != nil && w.err == nil {
+			w.fail(berr)
+			err = berr
+		}
+	}
 	return err
 }
 
