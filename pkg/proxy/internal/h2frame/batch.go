@@ -27,10 +27,12 @@ type BatchConn struct {
 // length of a batch, so that an idle connection holds none.
 type BatchBuffers struct{ pool sync.Pool }
 
-// NewBatchBuffers returns an empty set of batch buffers.
+// NewBatchBuffers returns an empty set of batch buffers. A buffer starts
+// at one record's size (most batches are a response's head and a short
+// body) and grows, up to maxBatch, with the batches that need more.
 func NewBatchBuffers() *BatchBuffers {
 	return &BatchBuffers{pool: sync.Pool{New: func() any {
-		b := make([]byte, 0, maxBatch)
+		b := make([]byte, 0, 16<<10)
 		return &b
 	}}}
 }
