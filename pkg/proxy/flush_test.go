@@ -48,42 +48,24 @@ func pairOver(t *testing.T, hop string, backend *httptest.Server) string {
 }
 
 // expectFirstPartEarly gets url and expects its head and the first five
-// bytes of its body within five seconds.
+// bytes of its body within five seconds each.
 func expectFirstPartEarly(t *testing.T, url string) {
 	t.Helper()
-	type result struct {
-		resp *http.Response
-		err  error
-	}
-	got := make(chan result, 1)
-	go func() {
-		resp, err := http.Get(url)
-		got <- result{resp, err}
-	}()
+	resp := getHead(t, url, make(chan struct{}))
+	defer resp.Body.Close()
+	buf := make([]byte, 5)
+	read := make(chan error, 1)
+	go func() { _, err := io.ReadFull(resp.Body, buf); read <- err }()
 	select {
-	case r := <-got:
-		if r.err != nil {
-			t.Fatal(r.err)
-		}
-		defer r.resp.Body.Close()
-		buf := make([]byte, 5)
-		read := make(chan error, 1)
-		go func() { _, err := io.ReadFull(r.resp.Body, buf); read <- err }()
-		select {
-		case err := <-read:
-			if err != nil || string(buf) != "first" {
-				t.Fatalf("first part: %q, %v", buf, err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("the first part of the body waited for the rest")
+	case err := <-read:
+		if err != nil || string(buf) != "first" {
+			t.Fatalf("first part: %q, %v", buf, err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("the response head waited for the end of the body")
+		t.Fatal("the first part of the body waited for the rest")
 	}
 }
 
-// TestStreamHeadBeforeItsFirstEvent: a response of unknown length whose
-// body has not started (server-sent events before the first event) reaches
 // TestHeadBeforeItsBody: a response whose body has not started reaches
 // the client as its head, over either hop, whether its length is unknown
 // (server-sent events before the first event: an EventSource opens on the
