@@ -33,8 +33,9 @@ type clientStream struct {
 	trace *httptrace.ClientTrace
 	// expect: the request waits for 100 Continue before its body.
 	expect bool
-	// continued is closed once the body may go: 100 Continue, a final
-	// response, or the end of the stream.
+	// continued, made only when the request expects 100 Continue, is
+	// closed once the body may go: 100 Continue, a final response, or the
+	// end of the stream.
 	continued chan struct{}
 
 	cond         sync.Cond
@@ -63,10 +64,13 @@ func (cc *clientConn) roundTrip(req *http.Request, body *sentBody) (*http.Respon
 	} else if contentLength == 0 {
 		contentLength = -1 // a body of unknown length
 	}
-	cs := &clientStream{cc: cc, req: req, trace: httptrace.ContextClientTrace(req.Context()), continued: make(chan struct{})}
+	cs := &clientStream{cc: cc, req: req, trace: httptrace.ContextClientTrace(req.Context())}
 	cs.cond.L = &cc.mu
 	expect := hasBody && httpguts.HeaderValuesContainsToken(req.Header["Expect"], "100-continue")
 	cs.expect = expect
+	if expect {
+		cs.continued = make(chan struct{})
+	}
 	if err := checkRequest(req); err != nil {
 		cc.unreserve()
 		return nil, err
@@ -190,7 +194,9 @@ func (cs *clientStream) stopBodyLocked() {
 func (cs *clientStream) closeContinuedLocked() {
 	if !cs.continueDone {
 		cs.continueDone = true
-		close(cs.continued)
+		if cs.continued != nil {
+			close(cs.continued)
+		}
 	}
 }
 
