@@ -43,7 +43,7 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "Load: %d rps open loop over %d connections%s for %s after %s warm-up%s; closed loop %s; %d B responses; %d rounds.\n",
 		o.Rate, o.Conns, streams, o.Duration, o.Warmup, pacing, closed, o.BodySize, o.Rounds)
-	b.WriteString(hopLine(r.Hop))
+	b.WriteString(hopLine(r.Hop, r.ran))
 	b.WriteString("Values are median [min–max] over rounds; added latency is over the median of the same round's two baselines; ratios are per round against the pair measured in that round.\n")
 	for _, sc := range o.Scenarios {
 		r.writeScenario(&b, sc)
@@ -142,16 +142,26 @@ func (r Report) writeBuilds(b *strings.Builder, sc Scenario) {
 	}
 }
 
+// ran reports whether configuration c ran in any scenario.
+func (r Report) ran(c string) bool {
+	for _, s := range r.Configs {
+		if s.Config == c {
+			return true
+		}
+	}
+	return false
+}
+
 // hopLine says whether the pairs' middle hop was encrypted and, with mTLS,
-// how, configuration by configuration.
-func hopLine(h Hop) string {
+// how, for each configuration that ran.
+func hopLine(h Hop, ran func(config string) bool) string {
 	if !h.MTLS {
 		return "Hop A → B: **plaintext** in every pair (the meshctl proxies run without identity; the floor is a TCP splice).\n"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Hop A → B: **mutual TLS 1.3** in every pair; A proves `%s`, B proves `%s` and A checks that name.\n", h.ClientIdentity, h.ServerIdentity)
 	for _, c := range []string{ConfigMeshctl, ConfigNginx, ConfigHAProxy, ConfigFloor} {
-		if d, ok := h.Configs[c]; ok {
+		if d, ok := h.Configs[c]; ok && ran(c) {
 			fmt.Fprintf(&b, "- %s: %s\n", c, d)
 		}
 	}
