@@ -84,7 +84,7 @@ cleanup_iptables() {
   fi
   local ipt t ch
   for ipt in "iptables -w 5" "ip6tables -w 5"; do
-    ${ipt%% *}-save 2>/dev/null | grep -q 'KUBE-' || continue
+    grep -q 'KUBE-' <<<"$(${ipt%% *}-save 2>/dev/null)" || continue # read whole: see import_base_images
     for t in filter nat mangle raw; do   # what remains of the kubelet / kube-proxy (KUBE-FIREWALL, canaries)
       $ipt -t $t -S 2>/dev/null | awk '/^-A .* -j KUBE-/{sub("^-A","-D"); print}' | while read -r r; do eval "$ipt -t $t $r" 2>/dev/null || true; done
       for ch in $($ipt -t $t -S 2>/dev/null | awk '/^-N KUBE-/{print $2}'); do $ipt -t $t -F "$ch" 2>/dev/null || true; done

@@ -48,7 +48,7 @@ h_etcd()       { curl -sf --max-time 2 http://127.0.0.1:2379/health | grep -q '"
 h_apiserver()  { curl -sf --max-time 3 --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "https://$NODE_IP:6443/readyz" >/dev/null; }
 h_kcm()        { curl -skf --max-time 2 https://127.0.0.1:10257/healthz >/dev/null; }
 h_scheduler()  { curl -skf --max-time 2 https://127.0.0.1:10259/healthz >/dev/null; }
-h_containerd() { ctr -a "$CTR_SOCK" version >/dev/null 2>&1 && ctr_ plugins ls 2>/dev/null | grep -q 'io.containerd.grpc.v1 *cri *linux/amd64 *ok'; }
+h_containerd() { ctr -a "$CTR_SOCK" version >/dev/null 2>&1 && grep -q 'io.containerd.grpc.v1 *cri *linux/amd64 *ok' <<<"$(ctr_ plugins ls 2>/dev/null)"; }
 h_kubelet()    { curl -sf --max-time 2 http://127.0.0.1:10248/healthz >/dev/null; }
 h_node_ready() { [ "$(kubectl_ get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
 h_dns()        { [ "$("$IMGDIR/hello" resolve kubernetes.default.svc.cluster.local "$DNS_IP:53" 2>/dev/null)" = "$SVC_APISERVER_IP" ]; }
@@ -171,7 +171,12 @@ import_base_images() {
     [ -s "$IMGDIR/$t.tar" ] || die "images: $IMGDIR/$t.tar missing" "Run: hack/cluster/cluster.sh build"
     names=$(import_tarball "$IMGDIR/$t.tar")
   done
-  ctr_ images ls -q | grep -q '^localhost/pause:meshctl$' || die "images: pause image not in containerd after import" "see $LOGS/containerd.log"
+  # The list is read whole before it is searched: under pipefail, grep -q
+  # quitting at its match made ctr's next write fail with SIGPIPE, and the
+  # pipeline with it (one CI run died here with the image imported).
+  local listed
+  listed=$(ctr_ images ls -q) || die "images: ctr images ls failed" "see $LOGS/containerd.log"
+  grep -qx 'localhost/pause:meshctl' <<<"$listed" || die "images: pause image not in containerd after import" "see $LOGS/containerd.log"
   log "images: pause, hello, coredns imported"
 }
 
