@@ -33,3 +33,16 @@ func TestBenchRefusesABuildThatDoesNotRun(t *testing.T) {
 		t.Fatalf("Bench() = %v, want the broken build named", err)
 	}
 }
+
+func TestVersionLine(t *testing.T) {
+	for out, want := range map[string]string{
+		"nginx version: nginx/1.22.1\n":                                            "nginx/1.22.1",
+		"HAProxy version 2.6.12-1+deb12u3 2025/10/03 - https://haproxy.org/\nmore": "HAProxy version 2.6.12-1+deb12u3 2025/10/03",
+		"Client version: v0.9.0\n":                                                 "v0.9.0",
+		"":                                                                         "",
+	} {
+		if got := versionLine([]byte(out)); got != want {
+			t.Errorf("versionLine(%q) = %q, want %q", out, got, want)
+		}
+	}
+}

@@ -48,12 +48,18 @@ type Machine struct {
 	ToolVersions map[string]string `json:"toolVersions,omitempty"`
 }
 
-// toolVersion runs path with arg and returns the first line it prints.
+// toolVersion runs path with args and returns the version it prints.
 func toolVersion(path string, args ...string) string {
 	out, err := exec.Command(path, args...).CombinedOutput()
 	if err != nil && len(out) == 0 {
 		return ""
 	}
+	return versionLine(out)
+}
+
+// versionLine is the first line of a version command's output, without
+// what nginx, haproxy and meshctl put around the version.
+func versionLine(out []byte) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	if i := strings.Index(line, " - "); i > 0 { // haproxy appends its web site
 		line = line[:i]

@@ -48,7 +48,7 @@ func Bench(ctx context.Context, opts Options) (*Result, error) {
 		}
 		cfg := bd.Config()
 		starters[cfg], tools[cfg] = startMeshctl, path
-		res.Machine.ToolVersions[cfg] = toolVersion(path, "version", "--client")
+		res.Machine.ToolVersions[cfg] = versionLine(v)
 		configs = append(configs, cfg)
 	}
 	for _, ref := range opts.References {
