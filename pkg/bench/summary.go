@@ -252,17 +252,24 @@ func summarizeConfig(sc Scenario, cfg string, rounds map[int][]Run) ConfigSummar
 			c.add("f99", ratio(m99, f99))
 			c.add("frps", ratio(me.rps, floor.rps))
 		}
-		if mesh := aggregate(runs, ConfigMeshctl); isBuild(cfg) && mesh != nil {
+		if !isBuild(cfg) {
+			continue
+		}
+		if mesh := aggregate(runs, ConfigMeshctl); mesh != nil {
+			// of is f's median for the build and for meshctl in this round.
+			of := func(f func(Run) (float64, bool)) (float64, float64) {
+				return roundMedian(runs, cfg, f), roundMedian(runs, ConfigMeshctl, f)
+			}
 			b50, _, _ := added(mesh, base)
 			c.add("b50", ratio(m50, b50))
 			c.add("b99d", me.p99-mesh.p99)
 			c.add("brps", ratio(me.rps, mesh.rps))
-			for k, f := range map[string]func(Run) (float64, bool){"bccpu": closedCPUPerReq, "bcpu1k": fixedCPUPer1k} {
-				c.add(k, ratio(roundMedian(runs, cfg, f), roundMedian(runs, ConfigMeshctl, f)))
-			}
-			for k, f := range map[string]func(Run) (float64, bool){"birss": idleRSSMiB, "blrss": loadRSSMiB} {
-				c.add(k, roundMedian(runs, cfg, f)-roundMedian(runs, ConfigMeshctl, f))
-			}
+			c.add("bccpu", ratio(of(closedCPUPerReq)))
+			c.add("bcpu1k", ratio(of(fixedCPUPer1k)))
+			b, m := of(idleRSSMiB)
+			c.add("birss", b-m)
+			b, m = of(loadRSSMiB)
+			c.add("blrss", b-m)
 		}
 	}
 	if isBuild(cfg) {
