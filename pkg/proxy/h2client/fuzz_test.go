@@ -91,16 +91,44 @@ func roundTripAgainst(t *testing.T, in []byte) clientOutcome {
 }
 
 // serveBytes plays the server: it reads whatever the client sends, sends
-// its SETTINGS and then in, and goes away.
+// its SETTINGS, waits for the request's HEADERS, sends in, and goes away.
+// Sending in before the request was written let the pipe close under the
+// client's start (one CI run in dozens: "read/write on closed pipe").
 func serveBytes(c net.Conn, in []byte) {
 	defer func() { _ = c.Close() }()
-	go func() { _, _ = io.Copy(io.Discard, c) }()
+	requested := make(chan struct{})
+	go readRequest(c, requested)
 	_ = c.SetWriteDeadline(time.Now().Add(3 * time.Second))
 	fr := http2.NewFramer(c, nil)
 	if err := fr.WriteSettings(); err != nil {
 		return
 	}
+	select {
+	case <-requested:
+	case <-time.After(3 * time.Second):
+		return
+	}
 	_, _ = c.Write(in)
+}
+
+// readRequest reads the client's preface and frames, closing requested at
+// the first HEADERS, and then reads on until the connection ends.
+func readRequest(c net.Conn, requested chan struct{}) {
+	defer func() { _, _ = io.Copy(io.Discard, c) }()
+	if _, err := io.ReadFull(c, make([]byte, len(http2.ClientPreface))); err != nil {
+		return
+	}
+	fr := http2.NewFramer(nil, c)
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		if _, ok := f.(*http2.HeadersFrame); ok {
+			close(requested)
+			return
+		}
+	}
 }
 
 // clientConnSeeds are answers to stream 1: well-formed ones of each shape
