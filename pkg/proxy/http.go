@@ -861,10 +861,14 @@ func (hp *httpProxy) errorHandler(w http.ResponseWriter, r *http.Request, err er
 	}
 	switch {
 	case isSmuggling(err) || ex.clientBodyFailed():
-		// The client's body was malformed: its fault, and the connection
-		// cannot be trusted for another request.
+		// The client's body was malformed or cut short: its fault. An
+		// HTTP/1.1 connection cannot be trusted for another request; an
+		// HTTP/2 stream fails alone (a reset, a bad length), and a
+		// GOAWAY would take the connection's other streams with it.
 		status, reason = http.StatusBadRequest, "bad_request"
-		w.Header().Set("Connection", "close")
+		if r.ProtoMajor == 1 {
+			w.Header().Set("Connection", "close")
+		}
 	case errors.Is(err, context.Canceled):
 		status, reason = 499, "client_cancelled" // the client went away; nobody reads this
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
