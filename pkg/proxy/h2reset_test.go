@@ -115,3 +115,63 @@ func TestH2ClientResetKeepsTheConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestClientAbortKeepsTheMeshedHop aborts an HTTP/1.1 request mid-body
+// through a meshed pair. The client proxy resets that request's stream on
+// the pooled mTLS connection to the server proxy; the server proxy must
+// let the connection be (it once sent GOAWAY, and every client that gave
+// up mid-upload cost the pair a new connection and handshake), so the next
+// request rides the same connection.
+func TestClientAbortKeepsTheMeshedHop(t *testing.T) {
+	reading := make(chan struct{}, 1)
+	backend := newH2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			var b [1]byte
+			_, _ = r.Body.Read(b[:])
+			reading <- struct{}{}
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, "ok")
+	}))
+	_, server, outbound := meshedPair(t, strings.TrimPrefix(backend.URL, "http://"), EndpointH2)
+	get := func() {
+		t.Helper()
+		resp, err := http.Get("http://" + outbound + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d, want 200", resp.StatusCode)
+		}
+	}
+	accepted := func() float64 {
+		var n float64
+		for _, m := range seriesWith(server, "tcp_open_total", map[string]string{"direction": "inbound", "peer": "src"}) {
+			n += m.GetCounter().GetValue()
+		}
+		return n
+	}
+	get()
+	if n := accepted(); n != 1 {
+		t.Fatalf("the server proxy accepted %v connections before the abort, want 1", n)
+	}
+
+	c, err := net.Dial("tcp", outbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(c, "POST /upload HTTP/1.1\r\nHost: app\r\nContent-Length: 100000\r\n\r\npart of a body")
+	<-reading
+	_ = c.Close()
+	eventually(t, func() bool {
+		return len(seriesWith(server, "response_total", map[string]string{"direction": "inbound", "error": "bad_request"}))+
+			len(seriesWith(server, "response_total", map[string]string{"direction": "inbound", "error": "client_cancelled"})) > 0
+	}, "the server proxy records the aborted request")
+
+	get()
+	if n := accepted(); n != 1 {
+		t.Errorf("the server proxy accepted %v connections, want 1: the client's abort closed the meshed hop", n)
+	}
+}

@@ -44,6 +44,9 @@ type exchange struct {
 	// h2Client: the client speaks HTTP/2 itself (an HTTP/1 request
 	// carried over it by another proxy does not count).
 	h2Client bool
+	// overH2: the request came on an HTTP/2 connection, carried or not,
+	// whose other streams a GOAWAY would end.
+	overH2 bool
 	// tracker reports the request's latency and end to the balancer.
 	tracker  *balance.Tracker
 	sent     time.Time // when the current attempt started
@@ -493,7 +496,7 @@ func (hp *httpProxy) serve(w http.ResponseWriter, r *http.Request, base context.
 		}
 	}
 	m := hp.s.metrics
-	ex := &exchange{start: time.Now(), series: info.series, h2Client: r.ProtoMajor == 2 && r.Header.Get(keyOrigProto) == ""}
+	ex := &exchange{start: time.Now(), series: info.series, overH2: r.ProtoMajor == 2, h2Client: r.ProtoMajor == 2 && r.Header.Get(keyOrigProto) == ""}
 	hp.routeOf(base, r, Target{Addr: info.target, Authority: r.Host}, ex)
 	if info.denied != nil {
 		ex.tap = hp.s.taps.begin(r, info, info.target, ex.start)
@@ -864,9 +867,11 @@ func (hp *httpProxy) errorHandler(w http.ResponseWriter, r *http.Request, err er
 		// The client's body was malformed or cut short: its fault. An
 		// HTTP/1.1 connection cannot be trusted for another request; an
 		// HTTP/2 stream fails alone (a reset, a bad length), and a
-		// GOAWAY would take the connection's other streams with it.
+		// GOAWAY would take the connection's other streams with it (r
+		// is the upstream's request: an HTTP/1 request carried between
+		// proxies reads HTTP/1.1 by now).
 		status, reason = http.StatusBadRequest, "bad_request"
-		if r.ProtoMajor == 1 {
+		if !ex.overH2 {
 			w.Header().Set("Connection", "close")
 		}
 	case errors.Is(err, context.Canceled):
