@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-
-	"github.com/meshctl/meshctl/pkg/logging"
 )
 
 // maxLogLevelBody bounds a PUT /proxy-log-level body: a directive is a
@@ -43,12 +41,7 @@ func (p *Proxy) logLevelHandler(mux *http.ServeMux) {
 			http.Error(w, "log level: read the body: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		name, err := EffectiveLogLevel(strings.TrimSpace(string(body)))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		level, err := logging.ParseLevel(name)
+		level, err := effectiveLevel(strings.TrimSpace(string(body)))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -56,7 +49,7 @@ func (p *Proxy) logLevelHandler(mux *http.ServeMux) {
 		from := p.logLevel.Level()
 		p.logLevel.Set(level)
 		// At warn so that the change shows at every level but error.
-		p.log.Warn("log level changed", "from", levelName(from), "to", name, "peer", r.RemoteAddr)
+		p.log.Warn("log level changed", "from", levelName(from), "to", levelName(level), "peer", r.RemoteAddr)
 		w.WriteHeader(http.StatusNoContent)
 	})))
 	mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {

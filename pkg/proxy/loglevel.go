@@ -2,7 +2,10 @@ package proxy
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
+
+	"github.com/meshctl/meshctl/pkg/logging"
 )
 
 // EffectiveLogLevel reduces a log directive to the proxy's level. Directives
@@ -11,42 +14,48 @@ import (
 // "level" (the default) and "target=level" entries, where the "meshctl"
 // target, when present, wins. "warn,meshctl=info" is therefore info.
 func EffectiveLogLevel(directive string) (string, error) {
-	def, own := "", ""
+	level, err := effectiveLevel(directive)
+	if err != nil {
+		return "", err
+	}
+	return levelName(level), nil
+}
+
+// effectiveLevel is EffectiveLogLevel as the level itself.
+func effectiveLevel(directive string) (slog.Level, error) {
+	var def, own *slog.Level
 	for _, part := range strings.Split(directive, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
 		}
-		target, level, hasTarget := strings.Cut(part, "=")
+		target, name, hasTarget := strings.Cut(part, "=")
 		if !hasTarget {
-			level, target = target, ""
+			name, target = target, ""
 		}
-		level = strings.ToLower(strings.TrimSpace(level))
-		switch level {
+		name = strings.ToLower(strings.TrimSpace(name))
+		switch name {
 		case "trace":
-			level = "debug"
-		case "warning":
-			level = "warn"
+			name = "debug"
 		case "off":
-			level = "error"
+			name = "error"
 		}
-		switch level {
-		case "debug", "info", "warn", "error":
-		default:
-			return "", fmt.Errorf("log level %q in %q: use debug, info, warn or error, optionally as target=level", level, directive)
+		level, err := logging.ParseLevel(name)
+		if err != nil || name == "" {
+			return 0, fmt.Errorf("log level %q in %q: use debug, info, warn or error, optionally as target=level", name, directive)
 		}
 		switch strings.TrimSpace(target) {
 		case "":
-			def = level
+			def = &level
 		case "meshctl", "meshctl_proxy", "meshctl::proxy":
-			own = level
+			own = &level
 		}
 	}
 	switch {
-	case own != "":
-		return own, nil
-	case def != "":
-		return def, nil
+	case own != nil:
+		return *own, nil
+	case def != nil:
+		return *def, nil
 	}
-	return "", fmt.Errorf("log level %q names no level", directive)
+	return 0, fmt.Errorf("log level %q names no level", directive)
 }
