@@ -78,9 +78,7 @@ func (w *Writer) Write(write func() error) error {
 	w.flushers.Add(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.batch != nil {
-		w.batch.BeginBatch()
-	}
+	w.beginBatch()
 	err := w.err
 	if err == nil {
 		err = write()
@@ -94,13 +92,7 @@ func (w *Writer) Write(write func() error) error {
 			err = ferr
 		}
 	}
-	if w.batch != nil {
-		if berr := w.batch.EndBatch(); berr != nil && w.err == nil {
-			w.fail(berr)
-			err = berr
-		}
-	}
-	return err
+	return w.endBatch(err)
 }
 
 // WriteUnflushed runs write under the lock; its frames leave with the
@@ -111,15 +103,27 @@ func (w *Writer) WriteUnflushed(write func() error) error {
 	if w.err != nil {
 		return w.err
 	}
+	w.beginBatch()
+	err := write()
+	w.fail(err)
+	return w.endBatch(err)
+}
+
+// beginBatch starts holding the TLS records written under the lock, when
+// a BatchConn is beneath; the lock is held.
+func (w *Writer) beginBatch() {
 	if w.batch != nil {
 		w.batch.BeginBatch()
 	}
-	err := write()
-	w.fail(err)
+}
+
+// endBatch writes what the batch held. Its write error breaks the writer
+// and is returned in place of err; the lock is held.
+func (w *Writer) endBatch(err error) error {
 	if w.batch != nil {
 		if berr := w.batch.EndBatch(); berr != nil && w.err == nil {
 			w.fail(berr)
-			err = berr
+			return berr
 		}
 	}
 	return err
